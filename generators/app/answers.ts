@@ -1,0 +1,85 @@
+import { INPUTS, type AnswerKey, type Answers, type InputDeclaration } from './inputs.js';
+
+/** A bad value from a CLI option or `.yo-rc.json`: the run stops before anything is written. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+export type Origin = 'option' | 'stored';
+
+export interface AnswerSources {
+  /** Values from the command line, keyed by answer key; `undefined` when not given. */
+  readonly options: Readonly<Partial<Record<AnswerKey, unknown>>>;
+  /** Values from `.yo-rc.json`. */
+  readonly stored: Readonly<Partial<Record<string, unknown>>>;
+}
+
+export interface GivenAnswers {
+  readonly given: Partial<Answers>;
+  /** Where each given answer came from, for messages and the update summary. */
+  readonly origins: Partial<Record<AnswerKey, Origin>>;
+  /** Inputs neither given nor stored: asked, or defaulted under `--defaults`. */
+  readonly missing: readonly InputDeclaration[];
+}
+
+function describeOrigin(input: InputDeclaration, origin: Origin): string {
+  return origin === 'option'
+    ? `--${input.option}`
+    : `.yo-rc.json "${input.key}" (option --${input.option})`;
+}
+
+/** Checks one value against its input's rule; throws an InputError naming option, value and rule. */
+export function checkValue(input: InputDeclaration, value: unknown, origin: Origin): string {
+  if (typeof value !== 'string') {
+    throw new InputError(
+      `${describeOrigin(input, origin)}: ${JSON.stringify(value)} is not valid: must be a string`,
+    );
+  }
+  const verdict = input.validate(value);
+  if (verdict !== true) {
+    throw new InputError(
+      `${describeOrigin(input, origin)}: ${JSON.stringify(value)} is not valid: ${verdict}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The layered lookup, in one place: a CLI option wins over the stored answer; what neither gives
+ * is reported as missing (to be asked, or defaulted). Every value is validated, whatever its source.
+ */
+export function resolveGivenAnswers(sources: AnswerSources): GivenAnswers {
+  const given: Partial<Record<AnswerKey, string>> = {};
+  const origins: Partial<Record<AnswerKey, Origin>> = {};
+  const missing: InputDeclaration[] = [];
+  for (const input of INPUTS) {
+    const fromOption = sources.options[input.key];
+    const fromStore = sources.stored[input.key];
+    if (fromOption !== undefined) {
+      given[input.key] = checkValue(input, fromOption, 'option');
+      origins[input.key] = 'option';
+    } else if (fromStore !== undefined) {
+      given[input.key] = checkValue(input, fromStore, 'stored');
+      origins[input.key] = 'stored';
+    } else {
+      missing.push(input);
+    }
+  }
+  // Every value was checked by its input's validator above, which admits only the declared type.
+  return { given: given as Partial<Answers>, origins, missing };
+}
+
+/** Fills the inputs still missing with their defaults. */
+export function withDefaults(given: Partial<Answers>): Answers {
+  const answers: Partial<Record<AnswerKey, string>> = { ...given };
+  for (const input of INPUTS) answers[input.key] ??= input.default;
+  return answers as Answers;
+}
+
+export function missingInputsMessage(missing: readonly InputDeclaration[]): string {
+  const names = missing.map((input) => `--${input.option}`).join(', ');
+  return (
+    `no terminal to ask on, and these inputs were not given: ${names}. ` +
+    'Pass them as options, or pass --defaults to take the default of each.'
+  );
+}

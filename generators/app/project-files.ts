@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
+import { DATABASE_PROFILES, DEV_REQUIREMENTS, type DatabaseProfile } from './databases.js';
+import type { Answers } from './inputs.js';
+
+/**
+ * Who a generated file belongs to. The folder a template sits in under `templates/` is the one
+ * place that says so: `managed/` files follow the templates on every run, `user/` files are
+ * written once and then belong to the user.
+ */
+export const OWNERS = ['managed', 'user'] as const;
+export type Owner = (typeof OWNERS)[number];
+
+export interface PlannedFile {
+  /** POSIX path relative to the project root. */
+  readonly path: string;
+  readonly owner: Owner;
+  readonly content: string;
+  readonly executable: boolean;
+}
+
+export interface TemplateContext extends Answers {
+  readonly profile: DatabaseProfile;
+  readonly devRequirements: readonly string[];
+  readonly imageRepository: string;
+  readonly imageRef: string;
+  readonly generatorVersion: string;
+  /** Every generated file with its owner, so the generated README can list them. */
+  readonly files: readonly { readonly path: string; readonly owner: Owner }[];
+}
+
+function findPackageRoot(): string {
+  // The same module runs from generators/app (tests) and lib/generators/app (published).
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) || !existsSync(path.join(dir, 'templates'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('generator-scdf-task: templates/ folder not found');
+    dir = parent;
+  }
+  return dir;
+}
+
+export const PACKAGE_ROOT = findPackageRoot();
+export const TEMPLATES_ROOT = path.join(PACKAGE_ROOT, 'templates');
+
+export const GENERATOR_VERSION: string = (
+  JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+// Left behind when the templates' own tests are run in place; never part of a project.
+const IGNORED = new Set(['__pycache__', '.pytest_cache', '.ruff_cache', '.venv']);
+
+// npm pack drops files named .gitignore/.npmrc, so dot-files are stored without the dot.
+const RENAMES: Readonly<Record<string, string>> = {
+  gitignore: '.gitignore',
+  dockerignore: '.dockerignore',
+};
+
+interface TemplateSource {
+  readonly source: string;
+  readonly path: string;
+  readonly owner: Owner;
+}
+
+function listTemplates(owner: Owner): TemplateSource[] {
+  const root = path.join(TEMPLATES_ROOT, owner);
+  const found: TemplateSource[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (IGNORED.has(entry.name) || entry.name.endsWith('.pyc')) continue;
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        walk(path.join(dir, entry.name), relPath);
+      } else {
+        const base = path.posix.basename(relPath);
+        const target = path.posix.join(path.posix.dirname(relPath), RENAMES[base] ?? base);
+        found.push({ source: path.join(dir, entry.name), path: target, owner });
+      }
+    }
+  };
+  walk(root, '');
+  return found;
+}
+
+let templateCache: readonly TemplateSource[] | undefined;
+
+/** All templates, sorted by output path so that output order never depends on the file system. */
+export function templateSources(): readonly TemplateSource[] {
+  templateCache ??= OWNERS.flatMap(listTemplates).sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+  );
+  return templateCache;
+}
+
+export function templateContext(answers: Answers): TemplateContext {
+  const imageRepository = `${answers.dockerPrefix}/${answers.taskName}`;
+  return {
+    ...answers,
+    profile: DATABASE_PROFILES[answers.database],
+    devRequirements: DEV_REQUIREMENTS,
+    imageRepository,
+    imageRef: `${imageRepository}:${answers.imageTag}`,
+    generatorVersion: GENERATOR_VERSION,
+    files: templateSources().map(({ path: p, owner }) => ({ path: p, owner })),
+  };
+}
+
+/** Renders every template for these answers. Pure: same answers, same bytes. */
+export function planProject(answers: Answers): PlannedFile[] {
+  const context = templateContext(answers);
+  return templateSources().map(({ source, path: p, owner }) => ({
+    path: p,
+    owner,
+    // Templates only use `<%-`: values are validated and escaped for the target language.
+    content: ejs.render(readFileSync(source, 'utf8'), context, { filename: source }),
+    executable: p.endsWith('.sh'),
+  }));
+}
+
+export function sha256(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
