@@ -113,8 +113,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { option: 'defaults', description: 'Ask nothing: every input not given takes its default' },
   {
     option: 'check',
-    description:
-      'Write nothing; exit 1 with a diff when a managed file differs from the templates',
+    description: 'Write nothing; exit 1 with a diff when a managed file differs from the templates',
   },
   {
     option: 'force',

@@ -40,7 +40,9 @@ function readOnDisk(root: string, relPath: string): OnDisk | undefined {
 }
 
 function sameAsPlanned(disk: OnDisk, planned: PlannedFile): boolean {
-  return disk.executable === planned.executable && disk.content.equals(Buffer.from(planned.content));
+  return (
+    disk.executable === planned.executable && disk.content.equals(Buffer.from(planned.content))
+  );
 }
 
 /**

@@ -29,8 +29,7 @@ export function validateTaskName(value: string): ValidationResult {
     'use lower-case letters, digits and "-", start with a letter, end with a letter or digit, ' +
     `at most ${TASK_NAME_MAX} characters`;
   if (value.length === 0) return `must not be empty; ${rule}`;
-  if (value.length > TASK_NAME_MAX)
-    return `is ${value.length} characters long; ${rule}`;
+  if (value.length > TASK_NAME_MAX) return `is ${value.length} characters long; ${rule}`;
   if (!TASK_NAME.test(value)) return rule;
   return true;
 }

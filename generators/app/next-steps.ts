@@ -1,0 +1,23 @@
+import type { Answers } from './inputs.js';
+import { templateContext } from './project-files.js';
+
+/** What to do after generating: the path from a fresh project to a launched task. */
+export function nextSteps(answers: Answers, projectDir: string): string {
+  const { imageRef } = templateContext(answers);
+  const shell = (file: string) =>
+    `java -jar spring-cloud-dataflow-shell.jar --dataflow.uri=http://localhost:9393 --spring.shell.commandFile=scdf/${file}`;
+  return [
+    '',
+    'Next steps:',
+    `  cd ${projectDir || '.'}`,
+    '  python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements-dev.txt',
+    "  pytest                              # the project's own tests",
+    '  python -m util.local_run            # run the task against a local SQLite stand-in',
+    `  docker build -t ${imageRef} . && docker push ${imageRef}`,
+    `  ${shell('register.shell')}`,
+    `  ${shell('launch.shell')}`,
+    '  scripts/scdf-rest.sh                # or: register, launch and wait through the REST API',
+    '',
+    'README.md explains every file, launch styles, composed tasks and template updates.',
+  ].join('\n');
+}
