@@ -178,11 +178,11 @@ export default class ScdfTaskGenerator extends Generator {
   #reportDrift(): void {
     const drifted = drift(this.changes);
     if (drifted.length === 0) {
-      this.log(`${this.projectRoot}: every managed file matches the templates`);
+      this.#print(`${this.projectRoot}: every managed file matches the templates`);
       return;
     }
     for (const change of drifted) process.stdout.write(unifiedDiff(change));
-    this.log(
+    this.#print(
       `${drifted.length} managed file(s) differ from the templates of generator-scdf-task ` +
         `${GENERATOR_VERSION}: ${drifted.map((change) => change.path).join(', ')}`,
     );
@@ -200,10 +200,18 @@ export default class ScdfTaskGenerator extends Generator {
         `--${input.option}: ${String(this.stored?.answers[input.key])} -> ${this.answers[input.key]}`,
     );
     const heading = this.stored ? 'Updated' : 'Generated';
-    this.log(`${heading} ${this.projectRoot} (generator-scdf-task ${GENERATOR_VERSION})`);
-    if (changedAnswers.length > 0) this.log(`answers changed: ${changedAnswers.join('; ')}`);
-    this.log(summarize(this.changes));
+    this.#print(`${heading} ${this.projectRoot} (generator-scdf-task ${GENERATOR_VERSION})`);
+    if (changedAnswers.length > 0) this.#print(`answers changed: ${changedAnswers.join('; ')}`);
+    this.#print(summarize(this.changes));
     if (!this.stored)
-      this.log(nextSteps(this.answers, path.relative(this.env.cwd, this.projectRoot)));
+      this.#print(nextSteps(this.answers, path.relative(this.env.cwd, this.projectRoot)));
+  }
+
+  /**
+   * The run's results go to stdout, where CI captures them; Yeoman's own log (per-file status,
+   * errors) stays on stderr.
+   */
+  #print(text: string): void {
+    process.stdout.write(`${text}\n`);
   }
 }
