@@ -1,0 +1,188 @@
+"""Backends, projects and the per-server summary of the contract suite.
+
+The scenarios in test_contract.py are written once; the session-scoped ``backend`` fixture runs
+them against SQLite, PostgreSQL and MariaDB in turn (the shape of aiosql's tests/run_tests.py).
+
+Real servers come from SCDF_TEST_PG_* / SCDF_TEST_MARIADB_* (HOST, PORT, DATABASE, USER,
+PASSWORD; .ci/provision-databases.sh writes them). Without settings a server's scenarios skip,
+unless databases are required (SCDF_TEST_REQUIRE_DATABASES=1 or CI=true): then they fail, and
+so does the session if anything at all skipped. With settings, an unreachable server fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import (
+    GENERATIONS,
+    SHAPES,
+    Backend,
+    MariadbBackend,
+    PostgresBackend,
+    Project,
+    ServerSettings,
+    SqliteBackend,
+)
+
+BACKENDS: tuple[str, ...] = ("sqlite", "postgresql", "mariadb")
+SERVER_ENV = {"postgresql": ("SCDF_TEST_PG", 5432), "mariadb": ("SCDF_TEST_MARIADB", 3306)}
+
+
+def databases_required() -> bool:
+    return (
+        os.environ.get("SCDF_TEST_REQUIRE_DATABASES", "") == "1"
+        or os.environ.get("CI", "").lower() == "true"
+    )
+
+
+def server_settings(backend: str) -> ServerSettings | None:
+    """Settings of one server, None when none are given; half-given settings are an error."""
+    prefix, default_port = SERVER_ENV[backend]
+    host = os.environ.get(f"{prefix}_HOST", "")
+    if not host:
+        return None
+    missing = [k for k in ("DATABASE", "USER") if not os.environ.get(f"{prefix}_{k}")]
+    if missing:
+        raise pytest.UsageError(
+            f"{prefix}_HOST is set but not {', '.join(prefix + '_' + k for k in missing)}"
+        )
+    return ServerSettings(
+        host=host,
+        port=int(os.environ.get(f"{prefix}_PORT") or default_port),
+        database=os.environ[f"{prefix}_DATABASE"],
+        user=os.environ[f"{prefix}_USER"],
+        password=os.environ.get(f"{prefix}_PASSWORD", ""),
+    )
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    name: str = request.param
+    instance: Backend
+    if name == "sqlite":
+        instance = SqliteBackend(tmp_path_factory.mktemp("sqlite"))
+    else:
+        settings = server_settings(name)
+        if settings is None:
+            prefix = SERVER_ENV[name][0]
+            message = f"{name}: no server configured ({prefix}_HOST etc. unset)"
+            if databases_required():
+                pytest.fail(f"{message}, but real databases are required here", pytrace=False)
+            pytest.skip(message)
+        instance = PostgresBackend(settings) if name == "postgresql" else MariadbBackend(settings)
+    try:
+        instance.open()
+    except Exception as error:  # a configured server that is down must fail, never skip
+        pytest.fail(
+            f"{name}: configured server unusable: {type(error).__name__}: {error}", pytrace=False
+        )
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture(scope="session")
+def projects() -> Path:
+    value = os.environ.get("SCDF_CONTRACT_PROJECTS", "")
+    if not value:
+        pytest.fail(
+            "SCDF_CONTRACT_PROJECTS is unset: run the suite through test/contract/run.sh",
+            pytrace=False,
+        )
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def project(backend: Backend, projects: Path) -> Project:
+    directory = projects / backend.project
+    python = directory / ".venv" / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"no generated project with a venv at {directory}", pytrace=False)
+    return Project(directory, python)
+
+
+# --- per-server summary -----------------------------------------------------------------------
+
+_where: dict[str, tuple[str, str, str]] = {}  # nodeid -> (backend, generation, shape)
+_outcome: dict[str, str] = {}  # nodeid -> passed | failed | skipped
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if params is None:
+            continue
+        p = params.params
+        if {"backend", "generation", "shape"} <= p.keys():
+            _where[item.nodeid] = (p["backend"], p["generation"], p["shape"])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid not in _where:
+        return
+    previous = _outcome.get(report.nodeid)
+    if report.failed:
+        _outcome[report.nodeid] = "failed"
+    elif report.skipped and previous != "failed":
+        _outcome[report.nodeid] = "skipped"
+    elif report.when == "call" and report.passed and previous is None:
+        _outcome[report.nodeid] = "passed"
+
+
+def _tallies() -> dict[str, Counter[str]]:
+    tallies: dict[str, Counter[str]] = defaultdict(Counter)
+    for nodeid, (name, _, _) in _where.items():
+        tallies[name]["collected"] += 1
+        tallies[name][_outcome.get(nodeid, "not run")] += 1
+    return tallies
+
+
+def _problems() -> list[str]:
+    """Why a run that requires real databases is not good enough, even if nothing failed."""
+    if not databases_required() or not _where:
+        return []
+    tallies = _tallies()
+    problems = [f"{name}: not collected" for name in BACKENDS if name not in tallies]
+    for name, t in tallies.items():
+        if t["skipped"] or t["not run"]:
+            problems.append(f"{name}: {t['skipped']} skipped, {t['not run']} not run")
+    return problems
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _problems() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _where:
+        return
+    tallies = _tallies()
+    terminalreporter.section("SCDF contract: per server")
+    for name in BACKENDS:
+        t = tallies.get(name)
+        if t is None:
+            continue
+        gens = sorted({g for n, g, _ in _where.values() if n == name}, key=GENERATIONS.index)
+        shapes = sorted({s for n, _, s in _where.values() if n == name}, key=SHAPES.index)
+        run = t["passed"] + t["failed"]
+        terminalreporter.write_line(
+            f"contract {name}: {run} run, {t['passed']} passed, {t['failed']} failed, "
+            f"{t['skipped']} skipped (generations: {', '.join(gens)}; shapes: {', '.join(shapes)})"
+        )
+    for problem in _problems():
+        terminalreporter.write_line(
+            f"contract FAILED: real databases required, but {problem}", red=True
+        )

@@ -1,0 +1,565 @@
+"""A stand-in for Spring Cloud Data Flow, for the contract suite.
+
+It does to a generated task what SCDF does, against a real database: insert the
+``<prefix>EXECUTION`` row before launch (START_TIME and EXIT_CODE null, TASK_NAME set), hand the
+launch settings over in one of the four ways SCDF's deployers do, write EXTERNAL_EXECUTION_ID
+after launch, and read the row back the way ``TaskExecutionResource`` shows it. Nothing here
+is copied from SCDF or Spring; the facts come from shared/docs/scdf-task-contract.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import NullPool
+
+HERE = Path(__file__).resolve().parent
+SCHEMAS = HERE / "schemas"
+
+GENERATIONS: tuple[str, ...] = ("TASK_", "BOOT3_TASK_")
+SHAPES: tuple[str, ...] = ("exec", "shell", "boot", "local")
+COLUMNS: tuple[str, ...] = (
+    "TASK_EXECUTION_ID",
+    "START_TIME",
+    "END_TIME",
+    "TASK_NAME",
+    "EXIT_CODE",
+    "EXIT_MESSAGE",
+    "ERROR_MESSAGE",
+    "LAST_UPDATED",
+    "EXTERNAL_EXECUTION_ID",
+    "PARENT_EXECUTION_ID",
+)
+TIME_COLUMNS: tuple[str, ...] = ("START_TIME", "END_TIME", "LAST_UPDATED")
+
+Row = dict[str, Any]
+
+# The name SCDF's task definition has; the app is registered under the same name.
+TASK_NAME = "contract-task"
+# How long one launch may take before the harness calls it hung.
+RUN_TIMEOUT_S = 60.0
+
+
+# --- What SCDF shows ------------------------------------------------------------------------
+
+
+def scdf_status(row: Mapping[str, Any] | None) -> str:
+    """The status SCDF's ``TaskExecutionResource`` derives from a row (contract §3)."""
+    if row is None:
+        return "MISSING"
+    if row["START_TIME"] is None:
+        return "UNKNOWN"
+    if row["END_TIME"] is None or row["EXIT_CODE"] is None:
+        return "RUNNING"
+    return "COMPLETE" if row["EXIT_CODE"] == 0 else "ERROR"
+
+
+# --- Databases --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where one real server is and how to log in (from SCDF_TEST_<SERVER>_* variables)."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str
+
+
+class Backend:
+    """One database the suite runs against: a scratch database (or file) it owns for a session.
+
+    Subclasses differ in the few ways the servers differ: how SQLAlchemy reaches them, the JDBC
+    URLs SCDF hands out for them, and whether their time columns keep fractions of a second.
+    """
+
+    name: str = ""
+    driver_class: str = ""
+    project: str = ""  # which generated project (by --database) runs against this backend
+
+    def __init__(self) -> None:
+        self.user = "scdf"
+        self.password = ""
+        self._engine: Engine | None = None
+
+    # per-backend differences
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def jdbc_url(self, shape: str) -> str:
+        """The datasource URL SCDF would hand the task; may vary by launch shape."""
+        raise NotImplementedError
+
+    def unreachable_jdbc_url(self, shape: str) -> str:
+        """A datasource URL pointing at a database that is not there."""
+        raise NotImplementedError
+
+    def fractional(self, generation: str, column: str) -> bool:
+        """Whether this column keeps fractions of a second in this table generation."""
+        raise NotImplementedError
+
+    def server_now(self) -> datetime:
+        """The server's local wall clock, naive, as the task should write it."""
+        raise NotImplementedError
+
+    def normalise(self, column: str, value: Any) -> Any:
+        return value
+
+    # shared behaviour
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError(f"{self.name}: backend not opened")
+        return self._engine
+
+    def create_schema(self) -> None:
+        for generation in GENERATIONS:
+            ddl = (SCHEMAS / f"{self.name}-{generation}.sql").read_text(encoding="utf-8")
+            with self.engine.begin() as conn:
+                for statement in split_sql(ddl):
+                    conn.exec_driver_sql(statement)
+
+    def insert_scdf_row(self, prefix: str, execution_id: int, **overrides: Any) -> Row:
+        """Insert the row as SCDF does before a launch, committed; return it as read back."""
+        values: Row = {column: None for column in COLUMNS}
+        values.update(
+            TASK_EXECUTION_ID=execution_id,
+            TASK_NAME=TASK_NAME,
+            LAST_UPDATED=self.server_now().replace(microsecond=0),
+        )
+        values.update(overrides)
+        columns = ", ".join(COLUMNS)
+        binds = ", ".join(f":{c}" for c in COLUMNS)
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(f"INSERT INTO {prefix}EXECUTION ({columns}) VALUES ({binds})"), values
+            )
+        row = self.read_row(prefix, execution_id)
+        assert row is not None
+        return row
+
+    def set_external_execution_id(self, prefix: str, execution_id: int, value: str) -> None:
+        """What SCDF does right after the platform accepted the launch (the pod name)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"UPDATE {prefix}EXECUTION SET EXTERNAL_EXECUTION_ID = :v"
+                    " WHERE TASK_EXECUTION_ID = :id"
+                ),
+                {"v": value, "id": execution_id},
+            )
+
+    def read_row(self, prefix: str, execution_id: int) -> Row | None:
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                text(
+                    f"SELECT {', '.join(COLUMNS)} FROM {prefix}EXECUTION"
+                    " WHERE TASK_EXECUTION_ID = :id"
+                ),
+                {"id": execution_id},
+            )
+            found = result.mappings().all()
+        if not found:
+            return None
+        assert len(found) == 1
+        return {c.upper(): self.normalise(c.upper(), v) for c, v in found[0].items()}
+
+    def read_params(self, prefix: str, execution_id: int) -> list[str]:
+        """The PARAMS rows of one execution, sorted (the table keeps no order)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT TASK_PARAM FROM {prefix}EXECUTION_PARAMS WHERE TASK_EXECUTION_ID = :id"
+                ),
+                {"id": execution_id},
+            ).all()
+        return sorted(r[0] for r in rows)
+
+    def datasource(self, shape: str, url: str | None = None) -> dict[str, str]:
+        """The ``spring.datasource.*`` properties SCDF sets (TaskServiceUtils)."""
+        props = {
+            "spring.datasource.url": url or self.jdbc_url(shape),
+            "spring.datasource.username": self.user,
+            "spring.datasource.password": self.password,
+            "spring.datasource.driverClassName": self.driver_class,
+        }
+        if not self.password:  # SCDF leaves an empty password out
+            del props["spring.datasource.password"]
+        return props
+
+
+def split_sql(script: str) -> list[str]:
+    """Statements of a schema file: comments dropped, split on ';' (none occur in strings)."""
+    lines = [ln for ln in script.splitlines() if not ln.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+class SqliteBackend(Backend):
+    """SQLite in a temp file: the local stand-in. SCDF never hands out SQLite URLs, but the
+    generated project's local runner uses it, so the same contract must hold there."""
+
+    name = "sqlite"
+    driver_class = "org.sqlite.JDBC"
+    project = "postgresql"  # any generated project: SQLite needs no driver package
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.path = directory / "scdf.db"
+        # SCDF always passes credentials it has; SQLite must ignore them and never print them.
+        self.user = "sa"
+        self.password = credentials_password_for_sqlite()
+
+    def open(self) -> None:
+        self._engine = create_engine(
+            URL.create("sqlite+pysqlite", database=str(self.path)), poolclass=NullPool
+        )
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        self.create_schema()
+
+    def jdbc_url(self, shape: str) -> str:
+        return f"jdbc:sqlite:{self.path}"
+
+    def unreachable_jdbc_url(self, shape: str) -> str:
+        return f"jdbc:sqlite:{self.path.parent / 'no-such-dir' / 'scdf.db'}"
+
+    def fractional(self, generation: str, column: str) -> bool:
+        return True  # stored as text: whatever the task writes is kept
+
+    def server_now(self) -> datetime:
+        return datetime.now()
+
+    def normalise(self, column: str, value: Any) -> Any:
+        if column in TIME_COLUMNS and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        return value
+
+
+def credentials_password_for_sqlite() -> str:
+    """The same hostile password the servers use, so redaction is checked on SQLite too."""
+    return os.environ.get("SCDF_TEST_PG_PASSWORD") or "p@ss:w/rd%25#?&=;{}"
+
+
+class ServerBackend(Backend):
+    """A real server: the harness creates a scratch database ``<database>_<random>`` on it for
+    the session (so concurrent runs never share rows) and drops it afterwards."""
+
+    sqlalchemy_driver: str = ""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.user = settings.user
+        self.password = settings.password
+        self.scratch = f"{settings.database}_{os.getpid()}_{secrets.token_hex(3)}"
+
+    def _url(self, database: str) -> URL:
+        s = self.settings
+        return URL.create(
+            self.sqlalchemy_driver,
+            username=s.user,
+            password=s.password,  # raw: URL.create escapes nothing by hand
+            host=s.host,
+            port=s.port,
+            database=database,
+        )
+
+    def open(self) -> None:
+        admin = create_engine(
+            self._url(self.settings.database),
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args=self.connect_args(),
+        )
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"CREATE DATABASE {self.scratch}")
+        finally:
+            admin.dispose()
+        self._engine = create_engine(
+            self._url(self.scratch), poolclass=NullPool, connect_args=self.connect_args()
+        )
+        self.create_schema()
+
+    def close(self) -> None:
+        super().close()
+        admin = create_engine(
+            self._url(self.settings.database),
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args=self.connect_args(),
+        )
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.scratch}")
+        finally:
+            admin.dispose()
+
+    def connect_args(self) -> dict[str, Any]:
+        return {"connect_timeout": 5}
+
+    def unreachable_jdbc_url(self, shape: str) -> str:
+        return self.jdbc_url(shape).replace(f":{self.settings.port}/", f":{closed_port()}/", 1)
+
+    def _hostport(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+
+class PostgresBackend(ServerBackend):
+    name = "postgresql"
+    driver_class = "org.postgresql.Driver"
+    project = "postgresql"
+    sqlalchemy_driver = "postgresql+psycopg"
+
+    def jdbc_url(self, shape: str) -> str:
+        return f"jdbc:postgresql://{self._hostport()}/{self.scratch}"
+
+    def fractional(self, generation: str, column: str) -> bool:
+        return True  # TIMESTAMP keeps microseconds
+
+    def server_now(self) -> datetime:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT LOCALTIMESTAMP")).scalar_one()
+
+
+class MariadbBackend(ServerBackend):
+    name = "mariadb"
+    driver_class = "org.mariadb.jdbc.Driver"
+    project = "mariadb"
+    sqlalchemy_driver = "mysql+pymysql"
+
+    def jdbc_url(self, shape: str) -> str:
+        # Both URL forms SCDF users configure against MariaDB; alternate them across the shapes
+        # so every scenario runs with each. A jdbc:mysql: URL to a MariaDB server is the
+        # MySQL-dialect check (there is no MySQL server package here).
+        if shape in ("exec", "boot"):
+            return f"jdbc:mariadb://{self._hostport()}/{self.scratch}"
+        return f"jdbc:mysql://{self._hostport()}/{self.scratch}?permitMysqlScheme"
+
+    def fractional(self, generation: str, column: str) -> bool:
+        # Task 2.x: DATETIME; Task 3.x: DATETIME(6); LAST_UPDATED is a whole-second TIMESTAMP.
+        return generation == "BOOT3_TASK_" and column != "LAST_UPDATED"
+
+    def server_now(self) -> datetime:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT NOW(6)")).scalar_one()
+
+
+def closed_port() -> int:
+    """A loopback TCP port nobody listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- Launch shapes ----------------------------------------------------------------------------
+
+
+@dataclass
+class Launch:
+    """Everything SCDF decides about one launch, before a deployer turns it into a process."""
+
+    properties: dict[str, str]
+    arguments: list[str]  # the command-line arguments, executionid last
+
+    def for_shape(self, shape: str) -> tuple[list[str], dict[str, str]]:
+        """argv (after the program) and extra environment, as the deployer builds them."""
+        if shape == "exec":  # Kubernetes default: every property as --key=value, then the args
+            return [f"--{k}={v}" for k, v in self.properties.items()] + self.arguments, {}
+        if shape == "shell":  # Kubernetes: nothing on argv; properties AND args as env vars
+            env = {shell_env_name(k): v for k, v in self.properties.items()}
+            for arg in self.arguments:
+                key, sep, value = arg.removeprefix("--").partition("=")
+                if sep:
+                    env[shell_env_name(key)] = value
+            return [], env
+        if shape == "boot":  # Kubernetes: flat dotted JSON in SPRING_APPLICATION_JSON + args
+            return list(self.arguments), {"SPRING_APPLICATION_JSON": json.dumps(self.properties)}
+        if shape == "local":  # local deployer, docker: resource; its own extra properties
+            props = dict(self.properties)
+            props.update(
+                {
+                    "server.port": "20112",
+                    "spring.jmx.default-domain": f"{TASK_NAME}-1",
+                    "endpoints.shutdown.enabled": "true",
+                }
+            )
+            return list(self.arguments), {
+                "SPRING_APPLICATION_JSON": json.dumps(props),
+                "deployerId": f"{TASK_NAME}-{secrets.token_hex(5)}",
+            }
+        raise ValueError(f"unknown launch shape {shape!r}")
+
+
+def shell_env_name(key: str) -> str:
+    """The Kubernetes deployer's env name for a key: dots to underscores, upper case, '-' kept."""
+    return key.replace(".", "_").upper()
+
+
+def scdf_launch(
+    backend: Backend,
+    shape: str,
+    generation: str,
+    execution_id: int,
+    user_args: Sequence[str] = (),
+    *,
+    datasource_url: str | None = None,
+) -> Launch:
+    """The properties and arguments SCDF sends. For ``TASK_`` it launches as SCDF 2.10 does (no
+    prefix at all: the task must default to TASK_); for ``BOOT3_TASK_`` as SCDF 2.11 does for an
+    app registered with ``--bootVersion 3``."""
+    props: dict[str, str] = {
+        "management.metrics.tags.service": "task-application",
+        "management.metrics.tags.application": (
+            "${spring.cloud.task.name:unknown}-${spring.cloud.task.executionid:unknown}"
+        ),
+        "spring.cloud.task.name": TASK_NAME,
+        **backend.datasource(shape, datasource_url),
+    }
+    args = list(user_args)
+    if generation == "BOOT3_TASK_":
+        boot3 = {
+            "spring.cloud.task.tablePrefix": "BOOT3_TASK_",
+            "spring.batch.jdbc.table-prefix": "BOOT3_BATCH_",
+            "spring.cloud.task.schemaTarget": "boot3",
+            "spring.cloud.task.initialize-enabled": "false",
+            "spring.cloud.deployer.bootVersion": "3",
+        }
+        props.update(boot3)
+        args += [f"--app.{TASK_NAME}.{k}={v}" for k, v in boot3.items()]
+    elif generation != "TASK_":
+        raise ValueError(f"unknown generation {generation!r}")
+    args.append(f"--spring.cloud.task.executionid={execution_id}")
+    return Launch(props, args)
+
+
+# --- Running the task -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated project and the interpreter of the venv made from its requirements."""
+
+    directory: Path
+    python: Path
+
+    @property
+    def entry_point(self) -> Path:
+        return self.directory / "python_task.py"
+
+
+@dataclass
+class Outcome:
+    """What one run of the task left behind."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed: float
+    argv: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def base_environment() -> dict[str, str]:
+    """A container-like environment: none of the harness's variables (which hold the
+    database password) leak into the task."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "TZ", "LANG") if k in os.environ}
+    env.setdefault("LANG", "C.UTF-8")
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+@contextlib.contextmanager
+def started(project: Project, argv: Sequence[str], env: Mapping[str, str]) -> Iterator[Running]:
+    """Start the task as a process the way the image does (``python python_task.py ...``)."""
+    full_env = base_environment()
+    full_env.update(env)
+    command = [str(project.python), str(project.entry_point), *argv]
+    proc = subprocess.Popen(
+        command,
+        cwd=project.directory,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    running = Running(proc, list(argv), time.monotonic())
+    try:
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen[str]
+    argv: list[str]
+    started_at: float
+
+    def wait(self, timeout: float = RUN_TIMEOUT_S) -> Outcome:
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise AssertionError(
+                f"task still running after {timeout:.0f} s; stderr:\n{err}"
+            ) from None
+        return Outcome(
+            self.proc.returncode, out, err, time.monotonic() - self.started_at, self.argv
+        )
+
+    def terminate(self) -> None:
+        """What Kubernetes does when SCDF stops an execution: delete the pod, i.e. SIGTERM."""
+        self.proc.send_signal(signal.SIGTERM)
+
+
+def wait_for(predicate: Any, what: str, timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until predicate() returns something truthy; fail with a message naming it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def secret_forms(secret: str) -> list[str]:
+    """The password as it could leak: raw and URL-escaped (as a hand-built URL would carry it)."""
+    return sorted({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+
+
+def pod_name() -> str:
+    """An EXTERNAL_EXECUTION_ID as the Kubernetes deployer makes it."""
+    return f"{TASK_NAME}-{secrets.token_hex(4)}"
