@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Registers, creates, launches and watches the SCDF task "<%- taskName %>" through the Data Flow
+# REST API: made for CI, where the Data Flow shell is awkward. Needs bash and curl only (no jq,
+# no python3: the few JSON fields it reads are parsed with sed).
+# Managed by generator-scdf-task: rewritten on every generator run.
+#
+# Usage: scripts/scdf-rest.sh [COMMAND]
+#   run                (default) register, then launch and wait for the execution to end
+#   register           register the image as task app <%- taskName %> (force), make its tag the
+#                      default version, and create task definition <%- taskName %> unless it exists
+#   launch             launch task definition <%- taskName %> and wait for the execution to end
+#   wait ID [TARGET]   wait for execution ID (schema target TARGET, SCDF 2.11) to end
+#   destroy            destroy the definition with its executions and unregister the app
+#   help               print this text
+#
+# Environment (default in brackets):
+#   SCDF_URL            Data Flow server [http://localhost:9393]
+#   SCDF_TASK_NAME      app and task definition name [<%- taskName %>]
+#   SCDF_IMAGE          image to register, with its tag [<%- imageRef %>]
+#   SCDF_BOOT_VERSION   2 or 3 [<%- bootVersion %>]. 3 (SCDF 2.11): register with bootVersion=3 and
+#                       launch through /tasks/executions/launch; the task uses BOOT3_TASK_ tables
+#   SCDF_ARGUMENTS      launch arguments, e.g. "--error.message=boom" []. Give every argument
+#                       as --key=value: SCDF drops ALL arguments when the string has no "="
+#   SCDF_PROPERTIES     launch properties, comma separated, e.g.
+#                       "deployer.<%- taskName %>.kubernetes.entryPointStyle=boot" []
+#   SCDF_TIMEOUT        seconds to wait for the execution to end [600]
+#   SCDF_POLL_INTERVAL  seconds between two status requests [5]
+#   SCDF_ACCESS_TOKEN   OAuth2 access token, when the server is secured []
+#
+# Exit codes:
+#   0  done; run, launch and wait: the execution is COMPLETE (exit code 0)
+#   1  the execution ended with ERROR (non-zero exit code)
+#   2  usage or configuration error
+#   3  the server could not be reached, or answered with an HTTP error
+#   4  timeout: the execution had not ended after SCDF_TIMEOUT seconds
+#   5  unexpected answer from the server (no execution id, unknown status)
+set -euo pipefail
+
+readonly SCDF_URL="${SCDF_URL:-http://localhost:9393}"
+readonly TASK_NAME="${SCDF_TASK_NAME:-<%- taskName %>}"
+readonly IMAGE="${SCDF_IMAGE:-<%- imageRef %>}"
+readonly BOOT_VERSION="${SCDF_BOOT_VERSION:-<%- bootVersion %>}"
+readonly ARGUMENTS="${SCDF_ARGUMENTS:-}"
+readonly PROPERTIES="${SCDF_PROPERTIES:-}"
+readonly TIMEOUT="${SCDF_TIMEOUT:-600}"
+readonly POLL_INTERVAL="${SCDF_POLL_INTERVAL:-5}"
+
+readonly EXIT_ERROR=1 EXIT_USAGE=2 EXIT_HTTP=3 EXIT_TIMEOUT=4 EXIT_UNEXPECTED=5
+
+log() { printf 'scdf-rest: %s\n' "$*" >&2; }
+die() {
+  local code=$1
+  shift
+  log "$*"
+  exit "$code"
+}
+
+usage() {
+  # The header of this file, without the shebang and the leading "# ".
+  sed -n '2,/^set -euo pipefail$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+# The Authorization header goes to curl through a file (mktemp makes it mode 600), so that the
+# token never shows in the process list as a curl argument would.
+BODY_FILE="$(mktemp)"
+AUTH_FILE="$(mktemp)"
+readonly BODY_FILE AUTH_FILE
+trap 'rm -f "$BODY_FILE" "$AUTH_FILE"' EXIT
+if [[ -n "${SCDF_ACCESS_TOKEN:-}" ]]; then
+  printf 'Authorization: Bearer %s\n' "$SCDF_ACCESS_TOKEN" >"$AUTH_FILE"
+fi
+
+# Sets HTTP_STATUS and HTTP_BODY. Usage: request METHOD PATH [curl options such as --data-urlencode]
+# Fails with EXIT_HTTP when the server cannot be reached or answers outside 2xx, except for the
+# statuses listed in ALLOWED_STATUSES (space separated), which the caller handles itself.
+HTTP_STATUS=""
+HTTP_BODY=""
+ALLOWED_STATUSES=""
+request() {
+  local method=$1 path=$2
+  shift 2
+  local -a auth=()
+  [[ ! -s "$AUTH_FILE" ]] || auth=(--header "@$AUTH_FILE")
+  local curl_status=0
+  HTTP_STATUS="$(curl --silent --show-error --connect-timeout 10 --max-time 60 \
+    --request "$method" --output "$BODY_FILE" --write-out '%{http_code}' \
+    --header 'Accept: application/json' ${auth[@]+"${auth[@]}"} "$@" "${SCDF_URL%/}${path}")" || curl_status=$?
+  if ((curl_status != 0)); then
+    die "$EXIT_HTTP" "$method $path: cannot reach $SCDF_URL (curl exit $curl_status)"
+  fi
+  HTTP_BODY="$(cat "$BODY_FILE")"
+  if [[ "$HTTP_STATUS" == 2?? || " $ALLOWED_STATUSES " == *" $HTTP_STATUS "* ]]; then
+    return 0
+  fi
+  die "$EXIT_HTTP" "$method $path: HTTP $HTTP_STATUS: ${HTTP_BODY:0:2000}"
+}
+
+# JSON readers for flat fields of SCDF's answers. Escaped quotes inside string values never
+# match, so a field name quoted inside an error message cannot be mistaken for the field.
+json_string() {
+  printf '%s' "$1" | tr -d '\r\n' |
+    sed -n -E 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*"(([^"\\]|\\.)*)".*/\1/p'
+}
+json_number() {
+  printf '%s' "$1" | tr -d '\r\n' |
+    sed -n -E 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*(-?[0-9]+).*/\1/p'
+}
+
+IMAGE_TAG=""
+check_config() {
+  [[ "$TASK_NAME" =~ ^[a-z]([a-z0-9-]*[a-z0-9])?$ ]] ||
+    die "$EXIT_USAGE" "SCDF_TASK_NAME \"$TASK_NAME\": use lower-case letters, digits and \"-\""
+  [[ "$BOOT_VERSION" == 2 || "$BOOT_VERSION" == 3 ]] ||
+    die "$EXIT_USAGE" "SCDF_BOOT_VERSION must be 2 or 3, not \"$BOOT_VERSION\""
+  [[ "$TIMEOUT" =~ ^[0-9]+$ ]] ||
+    die "$EXIT_USAGE" "SCDF_TIMEOUT must be a whole number of seconds, not \"$TIMEOUT\""
+  [[ "$POLL_INTERVAL" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+    die "$EXIT_USAGE" "SCDF_POLL_INTERVAL must be a number of seconds, not \"$POLL_INTERVAL\""
+  # SCDF registers a docker: URI under its tag as the app version.
+  local last=${IMAGE##*/}
+  [[ "$last" == *:* && -n "${last##*:}" ]] ||
+    die "$EXIT_USAGE" "SCDF_IMAGE \"$IMAGE\" has no tag; SCDF needs one"
+  IMAGE_TAG=${last##*:}
+  if [[ -n "$ARGUMENTS" && "$ARGUMENTS" != *=* ]]; then
+    die "$EXIT_USAGE" "SCDF_ARGUMENTS \"$ARGUMENTS\" has no \"=\": SCDF would drop every argument; use --key=value"
+  fi
+}
+
+register() {
+  local -a form=(--data-urlencode "uri=docker:$IMAGE" --data-urlencode 'force=true')
+  if [[ "$BOOT_VERSION" == 3 ]]; then
+    form+=(--data-urlencode 'bootVersion=3')
+  fi
+  request POST "/apps/task/$TASK_NAME" "${form[@]}"
+  log "registered task app $TASK_NAME as docker:$IMAGE (Boot $BOOT_VERSION)"
+  # A new tag is stored as another version of the app; definitions launch the default one.
+  request PUT "/apps/task/$TASK_NAME/$IMAGE_TAG"
+  log "made $IMAGE_TAG the default version of $TASK_NAME"
+
+  ALLOWED_STATUSES="404"
+  request GET "/tasks/definitions/$TASK_NAME"
+  ALLOWED_STATUSES=""
+  if [[ "$HTTP_STATUS" == 404 ]]; then
+    request POST /tasks/definitions \
+      --data-urlencode "name=$TASK_NAME" --data-urlencode "definition=$TASK_NAME"
+    log "created task definition $TASK_NAME"
+  else
+    log "task definition $TASK_NAME exists already"
+  fi
+}
+
+# Sets EXECUTION_ID and SCHEMA_TARGET.
+EXECUTION_ID=""
+SCHEMA_TARGET=""
+launch() {
+  local -a form=(--data-urlencode "name=$TASK_NAME")
+  [[ -z "$ARGUMENTS" ]] || form+=(--data-urlencode "arguments=$ARGUMENTS")
+  [[ -z "$PROPERTIES" ]] || form+=(--data-urlencode "properties=$PROPERTIES")
+  if [[ "$BOOT_VERSION" == 3 ]]; then
+    # SCDF 2.11 refuses POST /tasks/executions for Boot 3 apps; /launch answers
+    # {"executionId": N, "schemaTarget": "boot3", ...}.
+    request POST /tasks/executions/launch "${form[@]}"
+    EXECUTION_ID="$(json_number "$HTTP_BODY" executionId)"
+    SCHEMA_TARGET="$(json_string "$HTTP_BODY" schemaTarget)"
+  else
+    # Answers the execution id as a bare number.
+    request POST /tasks/executions "${form[@]}"
+    EXECUTION_ID="$(printf '%s' "$HTTP_BODY" | tr -d '[:space:]')"
+    SCHEMA_TARGET=""
+  fi
+  [[ "$EXECUTION_ID" =~ ^[0-9]+$ ]] ||
+    die "$EXIT_UNEXPECTED" "launch: no execution id in the answer: ${HTTP_BODY:0:2000}"
+  log "launched $TASK_NAME: execution $EXECUTION_ID${SCHEMA_TARGET:+ (schema target $SCHEMA_TARGET)}"
+}
+
+# Polls GET /tasks/executions/{id} until the execution is COMPLETE or ERROR, or time runs out.
+wait_for() {
+  local id=$1 target=${2:-}
+  [[ "$id" =~ ^[0-9]+$ ]] || die "$EXIT_USAGE" "execution id must be a number, not \"$id\""
+  [[ -z "$target" || "$target" =~ ^[A-Za-z0-9_-]+$ ]] ||
+    die "$EXIT_USAGE" "schema target \"$target\": letters, digits, \"_\" and \"-\" only"
+  local path="/tasks/executions/$id${target:+?schemaTarget=$target}"
+  local deadline=$((SECONDS + TIMEOUT)) status="" previous=""
+  log "waiting up to ${TIMEOUT}s for execution $id (GET $path every ${POLL_INTERVAL}s)"
+  while true; do
+    request GET "$path"
+    status="$(json_string "$HTTP_BODY" taskExecutionStatus)"
+    if [[ "$status" != "$previous" ]]; then
+      log "execution $id: ${status:-no status}"
+      previous=$status
+    fi
+    case "$status" in
+      COMPLETE)
+        log "execution $id COMPLETE"
+        return 0
+        ;;
+      ERROR)
+        local exit_code message
+        exit_code="$(json_number "$HTTP_BODY" exitCode)"
+        message="$(json_string "$HTTP_BODY" errorMessage)"
+        # The first line of the stack trace the task recorded (JSON-escaped: cut at "\n").
+        log "execution $id ended with ERROR (exit code ${exit_code:-none})${message:+: ${message%%\\n*}}"
+        exit "$EXIT_ERROR"
+        ;;
+      RUNNING | UNKNOWN) ;;
+      *) die "$EXIT_UNEXPECTED" "execution $id: no known taskExecutionStatus in: ${HTTP_BODY:0:2000}" ;;
+    esac
+    if ((SECONDS >= deadline)); then
+      # UNKNOWN: the task never wrote START_TIME (image not pulled, crash before start, wrong
+      # database); RUNNING: it has not written END_TIME yet, or died without writing it.
+      die "$EXIT_TIMEOUT" "execution $id still $status after ${TIMEOUT}s: see the task's pod log"
+    fi
+    sleep "$POLL_INTERVAL"
+  done
+}
+
+destroy() {
+  request DELETE "/tasks/definitions/$TASK_NAME?cleanup=true"
+  log "destroyed task definition $TASK_NAME and its executions"
+  request DELETE "/apps/task/$TASK_NAME/$IMAGE_TAG"
+  log "unregistered task app $TASK_NAME version $IMAGE_TAG"
+}
+
+main() {
+  local command=${1:-run}
+  case "$command" in
+    help | -h | --help)
+      usage
+      return 0
+      ;;
+    *) ;;
+  esac
+  check_config
+  case "$command" in
+    run)
+      register
+      launch
+      wait_for "$EXECUTION_ID" "$SCHEMA_TARGET"
+      ;;
+    register) register ;;
+    launch)
+      launch
+      wait_for "$EXECUTION_ID" "$SCHEMA_TARGET"
+      ;;
+    wait)
+      (($# >= 2)) || die "$EXIT_USAGE" "usage: $0 wait ID [SCHEMA_TARGET]"
+      wait_for "$2" "${3:-}"
+      ;;
+    destroy) destroy ;;
+    *) die "$EXIT_USAGE" "unknown command \"$command\"; try: $0 help" ;;
+  esac
+}
+
+main "$@"
