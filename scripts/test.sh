@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite, with its own set-up: lint, types, build, the Python tools the tests use,
+# the generator and generated-project tests (Jest), then the real-database contract suite.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+npm run --silent lint
+npm run --silent typecheck
+npm run --silent build
+bash scripts/setup-tools.sh
+node --experimental-vm-modules node_modules/jest/bin/jest.js
+bash test/contract/run.sh
