@@ -34,7 +34,6 @@ function readOnDisk(root: string, relPath: string): OnDisk | undefined {
   if (!existsSync(full)) return undefined;
   return {
     content: readFileSync(full),
-    // eslint-disable-next-line no-bitwise -- file modes are bit fields
     executable: (statSync(full).mode & 0o100) !== 0,
   };
 }
