@@ -1,0 +1,219 @@
+"""Launch settings reach the task the same way from every channel SCDF uses."""
+
+import json
+import sys
+
+import pytest
+from sqlalchemy.engine import URL
+
+from util import task_args
+from util.task_args import (
+    APPLICATION_JSON,
+    COMMAND_LINE,
+    ENVIRONMENT,
+    LaunchSettings,
+    TaskConfigError,
+)
+
+PASSWORD = "p@ss:w/rd%#;{}'"
+JDBC_URL = "jdbc:mysql://mysql:3306/dataflow?permitMysqlScheme"
+PROPERTIES = {
+    "spring.cloud.task.name": "my-task",
+    "spring.datasource.url": JDBC_URL,
+    "spring.datasource.username": "root",
+    "spring.datasource.password": PASSWORD,
+    "spring.datasource.driverClassName": "org.mariadb.jdbc.Driver",
+    "spring.cloud.task.tablePrefix": "BOOT3_TASK_",
+    "spring.cloud.task.parent-execution-id": "3",
+    "management.metrics.tags.service": "${spring.cloud.task.name:unknown}",
+}
+ARGUMENTS = ["--error.message=boom", "--spring.cloud.task.executionid=7"]
+
+
+def env_name(key):
+    # What SCDF's Kubernetes deployer does for the shell entry point style: hyphens are kept.
+    return key.replace(".", "_").upper()
+
+
+def exec_style():
+    return [f"--{k}={v}" for k, v in PROPERTIES.items()] + ARGUMENTS, {}
+
+
+def shell_style():
+    pairs = {**PROPERTIES, "error.message": "boom", "spring.cloud.task.executionid": "7"}
+    return [], {env_name(k): v for k, v in pairs.items()}
+
+
+def shell_style_with_secret_env():
+    # With Kubernetes secrets for DB credentials they arrive as env vars with dotted names.
+    argv, env = shell_style()
+    del env["SPRING_DATASOURCE_USERNAME"], env["SPRING_DATASOURCE_PASSWORD"]
+    return argv, {**env, "spring.datasource.username": "root", "spring.datasource.password": PASSWORD}
+
+
+def boot_style():
+    return list(ARGUMENTS), {"SPRING_APPLICATION_JSON": json.dumps(PROPERTIES)}
+
+
+def local_deployer_style():
+    # docker run -e SPRING_APPLICATION_JSON=... image <args>; SCDF 2.11 adds --app.<name>.* args.
+    argv = ["--app.my-task.spring.cloud.task.tablePrefix=BOOT3_TASK_", *ARGUMENTS]
+    return argv, {"SPRING_APPLICATION_JSON": json.dumps(PROPERTIES), "deployerId": "my-task-123"}
+
+
+STYLES = [exec_style, shell_style, shell_style_with_secret_env, boot_style, local_deployer_style]
+
+
+@pytest.mark.parametrize("style", STYLES, ids=[s.__name__ for s in STYLES])
+def test_every_launch_channel_yields_the_same_settings(style):
+    argv, environ = style()
+    settings = LaunchSettings.parse(argv, environ)
+
+    assert settings.task_id() == 7
+    assert settings.task_name() == "my-task"
+    assert settings.table_prefix() == "BOOT3_TASK_"
+    assert settings.parent_execution_id() == 3
+    assert settings.get("error.message") == "boom"
+    assert settings.get("spring.datasource.driver-class-name") == "org.mariadb.jdbc.Driver"
+    url = settings.db_url()
+    assert isinstance(url, URL)
+    assert (url.drivername, url.host, url.port, url.database) == ("mysql+pymysql", "mysql", 3306, "dataflow")
+    assert (url.username, url.password) == ("root", PASSWORD)
+    assert dict(url.query) == {}
+    assert settings.arguments == tuple(argv)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "getter", "expected"),
+    [
+        ("--spring.cloud.task.tablePrefix", "BOOT3_TASK_", "table_prefix", "BOOT3_TASK_"),
+        ("--spring.cloud.task.table-prefix", "BOOT3_TASK_", "table_prefix", "BOOT3_TASK_"),
+        ("--spring.cloud.task.table_prefix", "boot3_task_", "table_prefix", "BOOT3_TASK_"),
+        ("SPRING_CLOUD_TASK_TABLEPREFIX", "BOOT3_TASK_", "table_prefix", "BOOT3_TASK_"),
+        ("SPRING_CLOUD_TASK_TABLE_PREFIX", "BOOT3_TASK_", "table_prefix", "BOOT3_TASK_"),
+        ("--spring.cloud.task.parent-execution-id", "12", "parent_execution_id", 12),
+        ("--spring.cloud.task.parentExecutionId", "12", "parent_execution_id", 12),
+        ("SPRING_CLOUD_TASK_PARENT-EXECUTION-ID", "12", "parent_execution_id", 12),
+        ("SPRING_CLOUD_TASK_PARENTEXECUTIONID", "12", "parent_execution_id", 12),
+        ("spring.cloud.task.executionId", "5", "task_id", 5),
+        ("--spring.cloud.task.execution-id", "5", "task_id", 5),
+        ("SPRING_CLOUD_TASK_NAME", "nightly", "task_name", "nightly"),
+    ],
+)
+def test_relaxed_key_forms(key, value, getter, expected):
+    if key.startswith("--"):
+        settings = LaunchSettings.parse([f"{key}={value}"], {})
+    else:
+        settings = LaunchSettings.parse([], {key: value})
+    assert getattr(settings, getter)() == expected
+
+
+@pytest.mark.parametrize("key", ["driverClassName", "driver-class-name", "driver_class_name"])
+def test_driver_class_name_forms(key):
+    settings = LaunchSettings.parse([f"--spring.datasource.{key}=org.postgresql.Driver"], {})
+    assert settings.get("spring.datasource.driverClassName") == "org.postgresql.Driver"
+
+
+def test_command_line_beats_application_json_beats_environment():
+    environ = {
+        "SPRING_APPLICATION_JSON": json.dumps({"a.b": "json", "c.d": "json"}),
+        "A_B": "env",
+        "C_D": "env",
+        "E_F": "env",
+    }
+    settings = LaunchSettings.parse(["--a.b=cli"], environ)
+
+    assert [settings.get(k) for k in ("a.b", "c.d", "e.f")] == ["cli", "json", "env"]
+    assert [settings.channel_of(k) for k in ("a.b", "c.d", "e.f")] == [COMMAND_LINE, APPLICATION_JSON, ENVIRONMENT]
+
+
+def test_application_json_may_come_as_an_argument_and_may_be_nested():
+    document = json.dumps({"spring": {"cloud": {"task": {"executionid": 4, "closecontextEnabled": True}}}})
+    settings = LaunchSettings.parse([f"--spring.application.json={document}"], {})
+    assert settings.task_id() == 4
+    assert settings.get("spring.cloud.task.closecontext-enabled") == "true"
+
+
+def test_arguments_split_on_the_first_equals_only_and_odd_ones_are_ignored():
+    url = "jdbc:sqlserver://h:1433;databaseName=x;password={a=b}"
+    settings = LaunchSettings.parse(
+        ["positional", "--flag", "-x=1", "--=nothing", f"--spring.datasource.url={url}", "--empty="], {}
+    )
+    assert settings.get("spring.datasource.url") == url
+    assert settings.get("empty") == ""
+    assert settings.get("flag") is None
+    assert settings.get("x") is None
+    assert settings.arguments[0] == "positional"
+
+
+def test_last_of_a_repeated_argument_wins():
+    settings = LaunchSettings.parse(["--work.seconds=1", "--work.seconds=2"], {})
+    assert settings.get("work.seconds") == "2"
+
+
+def test_defaults():
+    settings = LaunchSettings.parse(["--spring.cloud.task.executionid=1"], {})
+    assert settings.table_prefix() == "TASK_"
+    assert settings.parent_execution_id() is None
+    assert settings.task_name() is None
+    assert settings.connect_deadline() == 30.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        ([], {}, "spring.cloud.task.executionid is not set"),
+        (["--spring.cloud.task.executionid=seven"], {}, "must be a whole number, got 'seven'"),
+        (["--spring.cloud.task.parent-execution-id=x"], {}, "parent-execution-id must be a whole number"),
+        (["--spring.cloud.task.tablePrefix=TASK_; DROP TABLE X"], {}, "may only contain letters, digits and '_'"),
+        (["--spring.cloud.task.tablePrefix=scdf.TASK_"], {}, "may only contain letters, digits and '_'"),
+        (["--task.db.connect-deadline=soon"], {}, "connect-deadline must be a number of seconds"),
+        (["--task.db.connect-deadline=-1"], {}, "connect-deadline must be a number of seconds"),
+        (["--spring.cloud.task.executionid=1"], {}, "spring.datasource.url is not set"),
+    ],
+)
+def test_bad_settings_fail_with_a_clear_message(argv, environ, message):
+    settings = LaunchSettings.parse(argv, environ)
+    with pytest.raises(TaskConfigError, match=message):
+        for getter in ("parent_execution_id", "table_prefix", "connect_deadline", "task_id", "db_url"):
+            getattr(settings, getter)()
+
+
+def test_connect_deadline_from_any_channel():
+    assert LaunchSettings.parse(["--task.db.connect-deadline=2.5"], {}).connect_deadline() == 2.5
+    assert LaunchSettings.parse([], {"TASK_DB_CONNECT-DEADLINE": "0"}).connect_deadline() == 0.0
+    assert LaunchSettings.parse([], {"TASK_DB_CONNECT_DEADLINE": "9"}).connect_deadline() == 9.0
+
+
+def test_broken_application_json_is_reported_without_its_content():
+    with pytest.raises(TaskConfigError) as raised:
+        LaunchSettings.parse([], {"SPRING_APPLICATION_JSON": '{"spring.datasource.password": "hunter2"'})
+    assert "not valid JSON" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_secrets_are_the_passwords_and_long_secret_named_values():
+    settings = LaunchSettings.parse(
+        ["--spring.datasource.url=jdbc:mysql://u:inurl@h/db", "--api.token=abcdef", "--my.secret=on"],
+        {"SPRING_DATASOURCE_PASSWORD": "x", "PWD": "/home/task"},
+    )
+    assert sorted(settings.secrets()) == ["abcdef", "inurl", "x"]
+
+
+def test_recipe_getters_read_this_process(monkeypatch):
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["python_task.py", "--spring.cloud.task.executionid=9", "--spring.cloud.task.parentExecutionId=2"],
+    )
+    monkeypatch.setenv("SPRING_APPLICATION_JSON", json.dumps(PROPERTIES))
+
+    assert task_args.get_cmd_arg("spring.cloud.task.executionid") == "9"
+    assert task_args.get_cmd_arg("no.such.argument") is None
+    assert task_args.get_task_id() == 9
+    assert task_args.get_task_name() == "my-task"
+    assert task_args.get_table_prefix() == "BOOT3_TASK_"
+    assert task_args.get_parent_execution_id() == 2
+    url = task_args.get_db_url()
+    assert isinstance(url, URL)
+    assert url.password == PASSWORD

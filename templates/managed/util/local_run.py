@@ -1,0 +1,149 @@
+"""`python -m util.local_run [task arguments...]`: runs the task as SCDF would, on a local SQLite file.
+
+It stands in for SCDF: creates the task tables, inserts the execution row as SCDF does before a
+launch, starts `python_task.py` in a new process with the settings passed the way SCDF passes
+them, then prints the status SCDF would show (COMPLETE, ERROR, RUNNING or UNKNOWN), the exit code
+and the messages. It exits with the task's exit code.
+
+`launch()` is also what the tests use, with every launch style SCDF has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from util.local_db import ExecutionRow, LocalScdfDatabase
+from util.task_args import LaunchSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TASK_SCRIPT = PROJECT_ROOT / "python_task.py"
+DEFAULT_TASK_NAME = "python-task"
+
+#: How the settings reach the task: the local deployer's docker run, or a Kubernetes entry point style.
+STYLES = ("local", "exec", "shell", "boot")
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """The outcome of one launch: the process's exit code and the row it left."""
+
+    execution_id: int
+    table_prefix: str
+    returncode: int
+    row: ExecutionRow
+    params: list[str]
+    stdout: str | None = None
+    stderr: str | None = None
+
+
+def launch(
+    db: LocalScdfDatabase,
+    arguments: Sequence[str] = (),
+    *,
+    style: str = "local",
+    task_name: str = DEFAULT_TASK_NAME,
+    script: Path = TASK_SCRIPT,
+    environ: Mapping[str, str] | None = None,
+    capture: bool = False,
+    timeout: float | None = None,
+) -> LocalRun:
+    """Inserts an execution row and runs `script` with `arguments`, as SCDF launches a task."""
+    base_env = {k: v for k, v in (os.environ if environ is None else environ).items()}
+    base_env.pop("SPRING_APPLICATION_JSON", None)
+    prefix = LaunchSettings.parse(arguments, base_env).table_prefix()
+    db.create_tables(prefix)
+    execution_id = db.create_execution(task_name, prefix)
+    properties = {
+        "spring.cloud.task.name": task_name,
+        "spring.datasource.url": db.jdbc_url,
+        "spring.datasource.driverClassName": "org.sqlite.JDBC",
+    }
+    argv, env = _channels(style, properties, [*arguments, f"--spring.cloud.task.executionid={execution_id}"])
+    command = [sys.executable, str(script), *argv]
+    process = subprocess.Popen(
+        command,
+        cwd=script.parent,
+        env={**base_env, **env},
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.PIPE if capture else None,
+        text=True,
+    )
+    # Ctrl-C reaches the task too; it records the stop, and this process waits to report it.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    code = process.returncode if process.returncode >= 0 else 128 - process.returncode
+    row = db.execution(execution_id, prefix)
+    if row is None:
+        raise RuntimeError(f"execution {execution_id} was deleted from {prefix}EXECUTION during the run")
+    return LocalRun(execution_id, prefix, code, row, db.params(execution_id, prefix), stdout, stderr)
+
+
+def _channels(
+    style: str, properties: dict[str, str], arguments: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """Command line and environment for one launch style, as SCDF's deployers build them."""
+    if style == "local":  # docker run -e SPRING_APPLICATION_JSON=... image <arguments>
+        return arguments, {"SPRING_APPLICATION_JSON": json.dumps(properties)}
+    if style == "exec":
+        return [f"--{k}={v}" for k, v in properties.items()] + arguments, {}
+    if style == "boot":
+        return arguments, {"SPRING_APPLICATION_JSON": json.dumps(properties)}
+    if style == "shell":
+        pairs = dict(properties)
+        for argument in arguments:
+            key, _, value = argument.removeprefix("--").partition("=")
+            pairs[key] = value
+        return [], {k.replace(".", "_").upper(): v for k, v in pairs.items()}
+    raise ValueError(f"unknown launch style {style!r}; one of {', '.join(STYLES)}")
+
+
+def report(run: LocalRun) -> str:
+    """What SCDF would show for the execution."""
+    row = run.row
+
+    def shown(value: object) -> str:
+        return "(null)" if value is None else str(value)
+
+    lines = [
+        f"Task execution {run.execution_id} ({shown(row.task_name)}): {row.status}",
+        f"  table:         {run.table_prefix}EXECUTION",
+        f"  start time:    {shown(row.start_time)}",
+        f"  end time:      {shown(row.end_time)}",
+        f"  exit code:     {shown(row.exit_code)}",
+        f"  exit message:  {shown(row.exit_message)}",
+        "  error message: " + shown(row.error_message).rstrip().replace("\n", "\n                 "),
+        f"  parameters:    {' '.join(run.params) if run.params else '(none)'}",
+        f"  process exit code: {run.returncode}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="scdf-local-run-") as folder:
+        db = LocalScdfDatabase(Path(folder) / "scdf.db", prefixes=())
+        try:
+            run = launch(db, arguments)
+        finally:
+            db.dispose()
+    print(report(run), flush=True)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Keeps secrets out of everything the task logs, prints or writes to the database.
+
+SCDF hands the database password to the task on the command line, in SPRING_APPLICATION_JSON or
+in the environment, and a JDBC URL may carry one too. Driver and SQLAlchemy messages can quote a
+URL or a connection string, and a stack trace can quote anything, so every text that leaves the
+process through this package goes through a `Redactor` first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from urllib.parse import quote, quote_plus
+
+MASK = "******"
+
+# Matched against the key with case and separators removed, so that `spring.datasource.password`,
+# `SPRING_DATASOURCE_PASSWORD` and `api-token` are all caught. Not "pwd": that is the shell's
+# current directory.
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "credential",
+    "apikey",
+    "privatekey",
+    "accesskey",
+    "authorization",
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a setting's value must never be shown, judged by its name alone."""
+    flat = re.sub(r"[^a-z0-9]", "", key.lower())
+    return any(word in flat for word in _SECRET_WORDS)
+
+
+def _spellings(secret: str) -> set[str]:
+    # The same secret shows up escaped in different ways depending on who quotes it: URLs
+    # percent-encode it, JSON and repr() escape quotes and backslashes, drivers print bytes.
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        repr(secret.encode())[2:-1],
+    } - {""}
+
+
+class Redactor:
+    """Replaces every known secret, in any usual spelling, with a mask."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets = frozenset(s for s in secrets if s)
+        forms = set().union(*(_spellings(s) for s in self._secrets))
+        # Longest first, so that an escaped spelling is not half-replaced by a shorter one.
+        ordered = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secrets)"
+
+    def with_secrets(self, secrets: Iterable[str | None]) -> Redactor:
+        """A redactor that also hides `secrets`."""
+        return Redactor([*self._secrets, *secrets])
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret masked."""
+        return self._pattern.sub(MASK, text) if self._pattern else text
+
+    def redact_argument(self, argument: str) -> str:
+        """A command-line argument as it may be recorded: `--key=value` loses a secret value."""
+        key, sep, _ = argument.partition("=")
+        if sep and is_secret_key(key):
+            return f"{key}={MASK}"
+        return self.redact(argument)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in a log record's message, exception text and stack text.
+
+    Attached to handlers rather than loggers, so records from SQLAlchemy and the drivers are
+    covered as well as ours.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+        self._formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redactor.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redactor.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redactor.redact(record.stack_info)
+        return True
+
+
+def install_log_redaction(redactor: Redactor) -> Callable[[], None]:
+    """Logs to stderr (unless logging is already set up) with secrets masked.
+
+    Returns a function that removes the filter again, so that running several tasks in one
+    process (as tests do) does not stack filters.
+    """
+    root = logging.getLogger()
+    previous_level = root.level
+    added_handler: logging.Handler | None = None
+    if not root.handlers:
+        added_handler = logging.StreamHandler()
+        added_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(added_handler)
+        if root.level == logging.WARNING:  # the untouched default
+            root.setLevel(logging.INFO)
+    log_filter = RedactingFilter(redactor)
+    handlers = list(root.handlers)
+    for handler in handlers:
+        handler.addFilter(log_filter)
+
+    def uninstall() -> None:
+        for handler in handlers:
+            handler.removeFilter(log_filter)
+        if added_handler is not None:
+            root.removeHandler(added_handler)
+            root.setLevel(previous_level)
+
+    return uninstall

@@ -1,0 +1,257 @@
+"""The task's launch settings, read from every channel SCDF uses to pass them.
+
+How settings arrive depends on the platform and the entry point style:
+
+- Kubernetes `exec` (the default): each setting as a `--key=value` argument.
+- Kubernetes `shell`: no arguments; each setting and argument as an environment variable named
+  `key.replace('.', '_').upper()`, hyphens kept (`SPRING_CLOUD_TASK_PARENT-EXECUTION-ID`).
+- Kubernetes `boot`: settings in `SPRING_APPLICATION_JSON`, only launch arguments on the command line.
+- Local deployer with a docker: app: datasource and task name only in `SPRING_APPLICATION_JSON`,
+  the execution id on the command line.
+
+Keys are matched the way Spring's relaxed binding does (`tablePrefix`, `table-prefix`,
+`TABLE_PREFIX` are one key), and the channels rank as in Spring Boot: command line, then
+SPRING_APPLICATION_JSON, then the environment.
+
+The module-level getters keep the names of the "Python/Docker as SCDF Task" recipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import URL
+
+from util.jdbc_url import JdbcUrlError, convert, to_sqlalchemy_url
+from util.redaction import is_secret_key
+
+EXECUTION_ID = "spring.cloud.task.executionid"
+TASK_NAME = "spring.cloud.task.name"
+TABLE_PREFIX = "spring.cloud.task.tablePrefix"
+PARENT_EXECUTION_ID = "spring.cloud.task.parent-execution-id"
+DATASOURCE_URL = "spring.datasource.url"
+DATASOURCE_USERNAME = "spring.datasource.username"
+DATASOURCE_PASSWORD = "spring.datasource.password"  # noqa: S105 - the name, not a value
+DATASOURCE_DRIVER = "spring.datasource.driverClassName"
+#: Seconds to keep retrying when the database cannot be reached (this package's own setting).
+CONNECT_DEADLINE = "task.db.connect-deadline"
+
+DEFAULT_TABLE_PREFIX = "TASK_"
+DEFAULT_CONNECT_DEADLINE = 30.0
+
+COMMAND_LINE = "command line"
+APPLICATION_JSON = "SPRING_APPLICATION_JSON"
+ENVIRONMENT = "environment"
+
+
+class TaskConfigError(ValueError):
+    """A launch setting is missing or unusable; the message names it but never shows a secret."""
+
+
+def canonical_key(key: str) -> str:
+    """The form relaxed binding compares: no case, no `.`, `-` or `_`."""
+    return re.sub(r"[._-]", "", key.lower())
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # as it was written
+    value: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    """Every setting the task was launched with, merged from all channels."""
+
+    #: The command-line arguments exactly as given (recorded as the execution's parameters).
+    arguments: tuple[str, ...] = ()
+    settings: Mapping[str, Setting] = field(default_factory=dict)
+
+    @classmethod
+    def from_process(cls) -> LaunchSettings:
+        """The settings of this process."""
+        return cls.parse(sys.argv[1:], os.environ)
+
+    @classmethod
+    def parse(cls, argv: Sequence[str], environ: Mapping[str, str]) -> LaunchSettings:
+        """Merges argv, SPRING_APPLICATION_JSON and the environment; argv wins, env loses."""
+        merged: dict[str, Setting] = {}
+        for name, value in environ.items():
+            merged[canonical_key(name)] = Setting(name, value, ENVIRONMENT)
+        command_line = _parse_arguments(argv)
+        json_text = command_line.get(canonical_key("spring.application.json")) or merged.get(
+            canonical_key("SPRING_APPLICATION_JSON")
+        )
+        if json_text is not None:
+            for key, value in _parse_application_json(json_text.value).items():
+                merged[canonical_key(key)] = Setting(key, value, APPLICATION_JSON)
+        merged.update(command_line)
+        return cls(tuple(argv), merged)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of `name` in any of its relaxed forms, or `default`."""
+        setting = self.settings.get(canonical_key(name))
+        return setting.value if setting is not None else default
+
+    def channel_of(self, name: str) -> str | None:
+        """Where `name` came from: COMMAND_LINE, APPLICATION_JSON or ENVIRONMENT."""
+        setting = self.settings.get(canonical_key(name))
+        return setting.channel if setting is not None else None
+
+    def secrets(self) -> list[str]:
+        """The database password (also one inside the JDBC URL) and other secret-named values.
+
+        Values of other secret-named settings shorter than 4 characters are left out: masking
+        every "1" or "on" would garble the logs while hiding nothing worth hiding.
+        """
+        found = [password] if (password := self.get(DATASOURCE_PASSWORD)) else []
+        found += [
+            s.value
+            for s in self.settings.values()
+            if is_secret_key(s.key) and len(s.value) >= 4 and s.value.lower() not in ("true", "false", "null")
+        ]
+        url = self.get(DATASOURCE_URL)
+        if url:
+            # A URL that cannot be parsed is reported where it is used; it yields no secret here.
+            with contextlib.suppress(JdbcUrlError):
+                found.extend(convert(url).secrets)
+        return found
+
+    def task_id(self) -> int:
+        """The execution id SCDF created the row for; required."""
+        value = self.get(EXECUTION_ID)
+        if value is None or not value.strip():
+            raise TaskConfigError(
+                f"{EXECUTION_ID} is not set: the task must be launched by SCDF "
+                "(or locally with `python -m util.local_run`)"
+            )
+        return _integer(EXECUTION_ID, value)
+
+    def task_name(self) -> str | None:
+        return self.get(TASK_NAME)
+
+    def parent_execution_id(self) -> int | None:
+        """Set for a step of a composed task: the composed task's own execution id."""
+        value = self.get(PARENT_EXECUTION_ID)
+        return _integer(PARENT_EXECUTION_ID, value) if value and value.strip() else None
+
+    def table_prefix(self) -> str:
+        """`TASK_` unless SCDF says otherwise (`BOOT3_TASK_` for Boot 3 apps on SCDF 2.11)."""
+        return validate_table_prefix(self.get(TABLE_PREFIX) or DEFAULT_TABLE_PREFIX)
+
+    def connect_deadline(self) -> float:
+        value = self.get(CONNECT_DEADLINE)
+        if value is None or not value.strip():
+            return DEFAULT_CONNECT_DEADLINE
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds < float("inf"):
+            raise TaskConfigError(f"{CONNECT_DEADLINE} must be a number of seconds, 0 or more")
+        return seconds
+
+    def db_url(self) -> URL:
+        """The SQLAlchemy URL for `spring.datasource.*`; username and password win over the URL's."""
+        jdbc_url = self.get(DATASOURCE_URL)
+        if not jdbc_url:
+            raise TaskConfigError(f"{DATASOURCE_URL} is not set: SCDF passes it at every launch")
+        return to_sqlalchemy_url(
+            jdbc_url,
+            username=self.get(DATASOURCE_USERNAME),
+            password=self.get(DATASOURCE_PASSWORD),
+        )
+
+
+def validate_table_prefix(prefix: str) -> str:
+    """The prefix in upper case; only letters, digits and `_`, since it is written into SQL."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", prefix):
+        raise TaskConfigError(
+            f"{TABLE_PREFIX} may only contain letters, digits and '_' (it becomes part of table "
+            f"names), got {prefix!r}"
+        )
+    return prefix.upper()
+
+
+def _integer(name: str, value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise TaskConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _parse_arguments(argv: Sequence[str]) -> dict[str, Setting]:
+    found = {}
+    for argument in argv:
+        # Only `--key=value` is a setting; anything else is left to the task.
+        if not argument.startswith("--") or "=" not in argument:
+            continue
+        key, _, value = argument[2:].partition("=")  # values such as JDBC URLs contain `=`
+        if key:
+            found[canonical_key(key)] = Setting(key, value, COMMAND_LINE)
+    return found
+
+
+def _parse_application_json(text: str) -> dict[str, str]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        # The document holds the password: say where it broke, never what it says.
+        raise TaskConfigError(
+            f"SPRING_APPLICATION_JSON is not valid JSON (line {error.lineno}, column {error.colno})"
+        ) from None
+    if not isinstance(document, dict):
+        raise TaskConfigError("SPRING_APPLICATION_JSON must be a JSON object")
+    flat: dict[str, str] = {}
+    _flatten("", document, flat)
+    return flat
+
+
+def _flatten(prefix: str, value: object, into: dict[str, str]) -> None:
+    # SCDF sends flat dotted keys, but Spring also accepts nested objects: accept both.
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, into)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _flatten(f"{prefix}[{index}]", item, into)
+    elif isinstance(value, bool):
+        into[prefix] = "true" if value else "false"
+    elif value is not None:
+        into[prefix] = str(value)
+
+
+# --- the recipe's getters, reading this process's settings -----------------------------------
+
+
+def get_cmd_arg(name: str) -> str | None:
+    """The launch setting `name` from any channel (the recipe read only `--name=value`)."""
+    return LaunchSettings.from_process().get(name)
+
+
+def get_task_id() -> int:
+    return LaunchSettings.from_process().task_id()
+
+
+def get_task_name() -> str | None:
+    return LaunchSettings.from_process().task_name()
+
+
+def get_db_url() -> URL:
+    """A `sqlalchemy.engine.URL`; `str()` of it masks the password, so pass the object on."""
+    return LaunchSettings.from_process().db_url()
+
+
+def get_table_prefix() -> str:
+    return LaunchSettings.from_process().table_prefix()
+
+
+def get_parent_execution_id() -> int | None:
+    return LaunchSettings.from_process().parent_execution_id()

@@ -1,0 +1,228 @@
+"""Runs a task body between the start and end records SCDF relies on, whatever way it ends.
+
+A body can return, raise, call `sys.exit(n)` or be stopped: `task execution stop` on Kubernetes
+deletes the pod, which sends SIGTERM (and SIGKILL after the grace period); Ctrl-C sends SIGINT.
+In each case the row gets END_TIME and an exit code before the process exits with that code, so
+SCDF and the Composed Task Runner never wait on a row left RUNNING. Python running as PID 1 in a
+container ignores SIGTERM unless it installs a handler, so handlers are installed here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import NoReturn
+
+from util.jdbc_url import JdbcUrlError
+from util.redaction import Redactor, install_log_redaction
+from util.task_args import LaunchSettings, TaskConfigError
+from util.task_status import TaskStatus, TaskStatusError
+
+log = logging.getLogger(__name__)
+
+#: Exit code when the task could not start or its end could not be recorded.
+SETUP_FAILURE = 1
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class TaskStopped(BaseException):
+    """Raised in the body when the process receives SIGTERM or SIGINT.
+
+    A BaseException, like KeyboardInterrupt, so that a body's `except Exception` does not
+    swallow the stop.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(f"Task stopped by {self.signal_name}")
+        self.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
+
+
+@dataclass
+class TaskContext:
+    """What a task body gets: its settings and a way to set an exit message on purpose."""
+
+    settings: LaunchSettings
+    execution_id: int
+    task_name: str | None = None
+    #: Left None, EXIT_MESSAGE stays NULL. Set it only for composed-task transitions
+    #: (`mytask 'SKIPPED' -> other`): any value becomes the step's status.
+    exit_message: str | None = None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """A launch setting or argument, in any of Spring's relaxed forms."""
+        return self.settings.get(name, default)
+
+
+@dataclass
+class _Outcome:
+    exit_code: int
+    error_message: str | None = None
+
+
+@dataclass
+class _StopSignals:
+    """Turns stop signals into TaskStopped while the body runs, and holds them back otherwise."""
+
+    interruptible: bool = True
+    pending: int | None = None
+    _previous: dict[int, object] = field(default_factory=dict)
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            log.warning("Not in the main thread: SIGTERM/SIGINT will not be recorded in the row")
+            return
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.interruptible:
+            raise TaskStopped(signum)
+        log.warning("Received %s; finishing the database write first", signal.Signals(signum).name)
+        self.pending = self.pending or signum
+
+    @contextmanager
+    def held_back(self) -> Iterator[None]:
+        """A database write must not be cut in half: signals wait, until `allow()` at least."""
+        self.interruptible = False
+        yield
+
+    def allow(self) -> None:
+        """Lets signals interrupt again, first delivering one that arrived meanwhile."""
+        self.interruptible = True
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise TaskStopped(signum)
+
+
+def execute(
+    body: Callable[[TaskContext], object],
+    *,
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Runs `body` as an SCDF task execution and returns the exit code to leave with.
+
+    `argv`/`environ` default to this process's; tests pass their own.
+    """
+    signals = _StopSignals()
+    signals.install()
+    uninstall_logging = install_log_redaction(Redactor())
+    try:
+        try:
+            settings = LaunchSettings.parse(
+                sys.argv[1:] if argv is None else argv,
+                os.environ if environ is None else environ,
+            )
+            redactor = Redactor(settings.secrets())
+            uninstall_logging()
+            uninstall_logging = install_log_redaction(redactor)
+            status = _open_status(settings, redactor, signals)
+            context = TaskContext(settings, status.task_id, settings.task_name())
+            status.running(settings.arguments)
+        except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
+            log.error("Task not started: %s", error)
+            return SETUP_FAILURE
+        except TaskStopped as stop:
+            log.error("%s before the task started; the row was not touched", stop)
+            return stop.exit_code
+        except Exception as error:  # a driver's own error, say: logged (redacted), never lost
+            log.error("Task not started: %s", type(error).__name__, exc_info=error)
+            return SETUP_FAILURE
+        log.info("Task execution %d started (%sEXECUTION)", status.task_id, status.table_prefix)
+        outcome = _run_body(body, context, signals, redactor)
+        try:
+            with signals.held_back():
+                if outcome.exit_code == 0:
+                    status.completed(exit_message=context.exit_message)
+                else:
+                    status.failed(outcome.exit_code, context.exit_message, outcome.error_message)
+        except TaskStatusError as error:
+            log.error("The end of the task could not be recorded: %s", error)
+            return outcome.exit_code or SETUP_FAILURE
+        except Exception as error:
+            log.error("The end of the task could not be recorded", exc_info=error)
+            return outcome.exit_code or SETUP_FAILURE
+        finally:
+            status.dispose()
+        log.info("Task execution %d ended with exit code %d", status.task_id, outcome.exit_code)
+        return outcome.exit_code
+    finally:
+        uninstall_logging()
+        signals.restore()
+
+
+def run_task(
+    body: Callable[[TaskContext], object],
+    *,
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> NoReturn:
+    """Runs `body` as an SCDF task execution and exits the process with its exit code."""
+    code = execute(body, argv=argv, environ=environ)
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _open_status(settings: LaunchSettings, redactor: Redactor, signals: _StopSignals) -> TaskStatus:
+    return TaskStatus(
+        settings.task_id(),
+        settings.db_url(),
+        settings.table_prefix(),
+        parent_execution_id=settings.parent_execution_id(),
+        connect_deadline=settings.connect_deadline(),
+        redactor=redactor,
+        write_guard=signals.held_back,
+    )
+
+
+def _run_body(
+    body: Callable[[TaskContext], object], context: TaskContext, signals: _StopSignals, redactor: Redactor
+) -> _Outcome:
+    try:
+        try:
+            signals.allow()
+            body(context)
+        finally:
+            # From here until the process exits, a signal waits for the end to be recorded.
+            signals.interruptible = False
+    except SystemExit as stop:
+        return _exit_outcome(stop.code)
+    except TaskStopped as stop:
+        log.error("%s", stop)
+        return _Outcome(stop.exit_code, _trace(stop, redactor))
+    except KeyboardInterrupt as interrupt:
+        return _Outcome(128 + signal.SIGINT, _trace(interrupt, redactor))
+    except BaseException as error:  # every failure must reach the row
+        log.error("Task failed", exc_info=error)
+        return _Outcome(1, _trace(error, redactor))
+    return _Outcome(0)
+
+
+def _exit_outcome(code: object) -> _Outcome:
+    """`sys.exit(code)` as Python would exit: None is 0, an int itself, anything else 1."""
+    if code is None or isinstance(code, int):
+        if code:
+            log.error("Task called sys.exit(%d)", code)
+        return _Outcome(int(code or 0))
+    # Python prints such a message to stderr on exit; it is also the error to record.
+    log.error("Task exited: %s", code)
+    return _Outcome(1, str(code))
+
+
+def _trace(error: BaseException, redactor: Redactor) -> str:
+    return redactor.redact("".join(traceback.format_exception(error)))
