@@ -180,7 +180,8 @@ wait_for() {
   [[ -z "$target" || "$target" =~ ^[A-Za-z0-9_-]+$ ]] ||
     die "$EXIT_USAGE" "schema target \"$target\": letters, digits, \"_\" and \"-\" only"
   local path="/tasks/executions/$id${target:+?schemaTarget=$target}"
-  local deadline=$((SECONDS + TIMEOUT)) status="" previous=""
+  # SECONDS ticks on whole wall-clock seconds: the extra second makes the wait at least TIMEOUT.
+  local deadline=$((SECONDS + TIMEOUT + 1)) status="" previous=""
   log "waiting up to ${TIMEOUT}s for execution $id (GET $path every ${POLL_INTERVAL}s)"
   while true; do
     request GET "$path"

@@ -1,0 +1,297 @@
+/**
+ * scripts/scdf-rest.sh against a stand-in SCDF server: the exact requests (paths, methods, form
+ * fields) for Boot 2 and Boot 3 registrations, and the exit codes CI relies on.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { executionJson, FakeScdf, runScript, type Handler } from './fake-scdf.js';
+import { renderProject } from './fixture.js';
+
+type Status = 'UNKNOWN' | 'RUNNING' | 'COMPLETE' | 'ERROR';
+
+const TASK = 'python-task';
+const IMAGE = 'localhost:5000/python-task:0.1.0';
+const ID = 42;
+const FORM = 'application/x-www-form-urlencoded';
+// A real multi-line trace: JSON.stringify sends it with \n and \" escapes, as Jackson does.
+const STACK_TRACE =
+  'RuntimeError: Simulated failure\n  File "/app/python_task.py", line 9, in main\n    raise';
+
+interface Scenario {
+  readonly bootVersion: '2' | '3';
+  readonly statuses?: readonly Status[];
+  readonly definitionExists?: boolean;
+  readonly errorMessage?: string;
+  readonly launchBody?: string;
+  readonly pretty?: boolean;
+}
+
+/** Answers like SCDF 2.11 for one task; anything else gets the fake's 500. */
+function scdf(scenario: Scenario): Handler {
+  const statuses = scenario.statuses ?? ['UNKNOWN', 'RUNNING', 'COMPLETE'];
+  const boot3 = scenario.bootVersion === '3';
+  const executionPath = `/tasks/executions/${String(ID)}${boot3 ? '?schemaTarget=boot3' : ''}`;
+  return (request, count) => {
+    const call = `${request.method} ${request.url}`;
+    switch (call) {
+      case `POST /apps/task/${TASK}`:
+        return { status: 201 };
+      case `PUT /apps/task/${TASK}/0.1.0`:
+        return { status: 202 };
+      case `GET /tasks/definitions/${TASK}`:
+        return scenario.definitionExists
+          ? { status: 200, body: `{"name":"${TASK}","dslText":"${TASK}","status":"unknown"}` }
+          : {
+              status: 404,
+              body: `[{"logref":"NoSuchTaskDefinitionException","message":"Could not find task definition named ${TASK}"}]`,
+            };
+      case 'POST /tasks/definitions':
+        return { status: 200, body: `{"name":"${TASK}","dslText":"${TASK}"}` };
+      case 'POST /tasks/executions':
+        // 2.11 refuses Boot 3 apps here (ApiNotSupportedException).
+        return boot3
+          ? { status: 400, body: '[{"logref":"ApiNotSupportedException","message":"Use /launch"}]' }
+          : {
+              status: 201,
+              body: scenario.launchBody ?? String(ID),
+              contentType: 'application/json',
+            };
+      case 'POST /tasks/executions/launch':
+        return {
+          status: 201,
+          body:
+            scenario.launchBody ??
+            `{\n  "executionId" : ${String(ID)},\n  "schemaTarget" : "boot3",\n  "_links" : {\n    "self" : {\n      "href" : "http://localhost:9393/tasks/executions/${String(ID)}"\n    }\n  }\n}`,
+        };
+      case `GET ${executionPath}`: {
+        const status = statuses[Math.min(count, statuses.length) - 1] ?? 'UNKNOWN';
+        return {
+          status: 200,
+          body: executionJson(ID, status, {
+            schemaTarget: boot3 ? 'boot3' : 'boot2',
+            errorMessage: status === 'ERROR' ? (scenario.errorMessage ?? STACK_TRACE) : null,
+            pretty: scenario.pretty ?? true,
+          }),
+        };
+      }
+      case `DELETE /tasks/definitions/${TASK}?cleanup=true`:
+      case `DELETE /apps/task/${TASK}/0.1.0`:
+        return { status: 200 };
+      default:
+        return undefined;
+    }
+  };
+}
+
+let server: FakeScdf;
+beforeAll(async () => {
+  server = await FakeScdf.start();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+const projects = {
+  '2': renderProject({ bootVersion: '2' }),
+  '3': renderProject({ bootVersion: '3' }),
+};
+
+function run(bootVersion: '2' | '3', args: string[] = [], env: Record<string, string> = {}) {
+  const script = path.join(projects[bootVersion].dir, 'scripts/scdf-rest.sh');
+  return runScript(script, args, {
+    SCDF_URL: server.url,
+    SCDF_POLL_INTERVAL: '0.05',
+    SCDF_TIMEOUT: '20',
+    ...env,
+  });
+}
+
+describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
+  const boot3 = bootVersion === '3';
+  const launchPath = boot3 ? '/tasks/executions/launch' : '/tasks/executions';
+  const statusPath = `/tasks/executions/${String(ID)}${boot3 ? '?schemaTarget=boot3' : ''}`;
+
+  test('run: registers, creates, launches and waits; COMPLETE exits 0 with these exact requests', async () => {
+    server.respond(scdf({ bootVersion }));
+    const result = await run(bootVersion);
+    expect(result.stderr).toContain(`execution ${String(ID)} COMPLETE`);
+    expect(result.status).toBe(0);
+    expect(server.calls).toEqual([
+      `POST /apps/task/${TASK}`,
+      `PUT /apps/task/${TASK}/0.1.0`,
+      `GET /tasks/definitions/${TASK}`,
+      'POST /tasks/definitions',
+      `POST ${launchPath}`,
+      `GET ${statusPath}`,
+      `GET ${statusPath}`,
+      `GET ${statusPath}`,
+    ]);
+    const [register, makeDefault, , define, launch] = server.requests;
+    expect(register?.form).toEqual({
+      uri: `docker:${IMAGE}`,
+      force: 'true',
+      ...(boot3 ? { bootVersion: '3' } : {}),
+    });
+    expect(register?.contentType).toBe(FORM);
+    expect(makeDefault?.rawBody).toBe('');
+    expect(define?.form).toEqual({ name: TASK, definition: TASK });
+    expect(define?.contentType).toBe(FORM);
+    expect(launch?.form).toEqual({ name: TASK });
+    expect(launch?.contentType).toBe(FORM);
+    expect(server.requests.every((r) => r.authorization === undefined)).toBe(true);
+  });
+
+  test('ERROR exits 1 and prints the first line of the error message', async () => {
+    server.respond(scdf({ bootVersion, statuses: ['RUNNING', 'ERROR'] }));
+    const result = await run(bootVersion, ['launch']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `execution ${String(ID)} ended with ERROR (exit code 1): RuntimeError: Simulated failure\n`,
+    );
+    expect(result.stderr).not.toContain('line 9');
+    expect(server.calls).toEqual([`POST ${launchPath}`, `GET ${statusPath}`, `GET ${statusPath}`]);
+  });
+
+  test('a task that never ends times out with exit code 4, after SCDF_TIMEOUT seconds', async () => {
+    server.respond(scdf({ bootVersion, statuses: ['RUNNING'] }));
+    const result = await run(bootVersion, ['launch'], { SCDF_TIMEOUT: '1' });
+    expect(result.status).toBe(4);
+    expect(result.stderr).toContain(`execution ${String(ID)} still RUNNING after 1s`);
+    expect(result.seconds).toBeGreaterThanOrEqual(1);
+    expect(result.seconds).toBeLessThan(10);
+    expect(server.calls.filter((call) => call === `GET ${statusPath}`).length).toBeGreaterThan(2);
+  });
+
+  test('arguments and properties reach the launch form unchanged; an existing definition is kept', async () => {
+    server.respond(scdf({ bootVersion, definitionExists: true, statuses: ['COMPLETE'] }));
+    const env = {
+      SCDF_ARGUMENTS: '--error.message=Simulated failure --greeting=a=b&c',
+      SCDF_PROPERTIES: `deployer.${TASK}.kubernetes.entryPointStyle=boot,app.${TASK}.x=1 2`,
+    };
+    const result = await run(bootVersion, [], env);
+    expect(result.status).toBe(0);
+    expect(server.calls).not.toContain('POST /tasks/definitions');
+    const launch = server.requests.find((r) => r.url === launchPath);
+    expect(launch?.form).toEqual({
+      name: TASK,
+      arguments: env.SCDF_ARGUMENTS,
+      properties: env.SCDF_PROPERTIES,
+    });
+  });
+});
+
+describe('failures and usage', () => {
+  test('an HTTP error stops at once with exit code 3 and shows the answer', async () => {
+    server.respond((request) =>
+      request.method === 'POST'
+        ? { status: 500, body: '[{"logref":"AppRegistrationException","message":"boom"}]' }
+        : undefined,
+    );
+    const result = await run('2');
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain(
+      `POST /apps/task/${TASK}: HTTP 500: [{"logref":"AppRegistrationException","message":"boom"}]`,
+    );
+    expect(server.calls).toEqual([`POST /apps/task/${TASK}`]);
+  });
+
+  test('an unreachable server exits 3', async () => {
+    const stopped = await FakeScdf.start();
+    const url = stopped.url;
+    await stopped.stop();
+    const result = await run('2', [], { SCDF_URL: url });
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain(`cannot reach ${url}`);
+  });
+
+  test('a launch answer without an execution id exits 5', async () => {
+    server.respond(scdf({ bootVersion: '2', launchBody: '<html>login</html>' }));
+    expect((await run('2', ['launch'])).status).toBe(5);
+    server.respond(scdf({ bootVersion: '3', launchBody: '{"schemaTarget":"boot3"}' }));
+    expect((await run('3', ['launch'])).status).toBe(5);
+  });
+
+  test('a status it does not know exits 5', async () => {
+    server.respond((request) =>
+      request.url === '/tasks/executions/7'
+        ? { status: 200, body: '{"executionId":7}' }
+        : undefined,
+    );
+    const result = await run('2', ['wait', '7']);
+    expect(result.status).toBe(5);
+  });
+
+  test('wait ID TARGET polls that execution in that schema target', async () => {
+    server.respond(scdf({ bootVersion: '3', statuses: ['COMPLETE'] }));
+    const result = await run('2', ['wait', String(ID), 'boot3']);
+    expect(result.status).toBe(0);
+    expect(server.calls).toEqual([`GET /tasks/executions/${String(ID)}?schemaTarget=boot3`]);
+  });
+
+  test('compact JSON, and a field name quoted inside a later string value, are read right', async () => {
+    // The decoy comes after the real field, so a parser taking the last match would be fooled.
+    const body = JSON.stringify({
+      executionId: ID,
+      exitCode: 1,
+      taskExecutionStatus: 'ERROR',
+      errorMessage: 'ValueError: bad "taskExecutionStatus":"COMPLETE" and "exitCode": 0',
+    });
+    expect(body).toContain('\\"taskExecutionStatus\\":\\"COMPLETE\\"');
+    server.respond((request) =>
+      request.url === `/tasks/executions/${String(ID)}` ? { status: 200, body } : undefined,
+    );
+    const result = await run('2', ['wait', String(ID)]);
+    expect(result.stderr).toContain(
+      'ended with ERROR (exit code 1): ValueError: bad \\"taskExecutionStatus',
+    );
+    expect(result.status).toBe(1);
+  });
+
+  test('destroy deletes the definition with cleanup, then the app version', async () => {
+    server.respond(scdf({ bootVersion: '2' }));
+    const result = await run('2', ['destroy']);
+    expect(result.status).toBe(0);
+    expect(server.calls).toEqual([
+      `DELETE /tasks/definitions/${TASK}?cleanup=true`,
+      `DELETE /apps/task/${TASK}/0.1.0`,
+    ]);
+  });
+
+  test('an access token is sent as a bearer token on every request', async () => {
+    server.respond(scdf({ bootVersion: '2', statuses: ['COMPLETE'] }));
+    const result = await run('2', [], { SCDF_ACCESS_TOKEN: 'tok-123' });
+    expect(result.status).toBe(0);
+    expect(server.requests.map((r) => r.authorization)).toEqual(
+      server.requests.map(() => 'Bearer tok-123'),
+    );
+  });
+
+  test.each([
+    ['arguments without "=" (SCDF would drop them all)', [], { SCDF_ARGUMENTS: '--verbose' }],
+    ['a bad boot version', [], { SCDF_BOOT_VERSION: '4' }],
+    ['a bad timeout', [], { SCDF_TIMEOUT: '10m' }],
+    ['an image without a tag', [], { SCDF_IMAGE: 'localhost:5000/python-task' }],
+    ['an unknown command', ['deploy'], {}],
+    ['wait without an id', ['wait'], {}],
+  ] as [string, string[], Record<string, string>][])(
+    '%s exits 2 before any request',
+    async (_, args, env) => {
+      server.respond(scdf({ bootVersion: '2' }));
+      const result = await run('2', args, env);
+      expect(result.status).toBe(2);
+      expect(server.calls).toEqual([]);
+    },
+  );
+
+  test('help prints the usage with the exit codes, and sends nothing', async () => {
+    server.respond(scdf({ bootVersion: '2' }));
+    const result = await run('2', ['help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: scripts/scdf-rest.sh [COMMAND]');
+    expect(result.stdout).toContain(
+      '4  timeout: the execution had not ended after SCDF_TIMEOUT seconds',
+    );
+    expect(result.stdout).not.toMatch(/^#/m);
+    expect(server.calls).toEqual([]);
+  });
+});
