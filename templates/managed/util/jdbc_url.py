@@ -67,6 +67,9 @@ def convert(jdbc_url: str, *, username: str | None = None, password: str | None 
     final_password = password if password is not None else parts.password
     if parts.drivername.startswith("db2") and final_password and ";" in final_password:
         notes.append("the Db2 dialect (ibm_db_sa) cuts passwords at the first ';': avoid ';' in it")
+    if parts.drivername == "sqlite":
+        # SQLite has no accounts, and SQLAlchemy refuses a SQLite URL that names one.
+        username = final_password = None
     url = URL.create(
         parts.drivername,
         username=username if username is not None else parts.username,

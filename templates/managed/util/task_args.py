@@ -62,8 +62,8 @@ def canonical_key(key: str) -> str:
 @dataclass(frozen=True)
 class Setting:
     key: str  # as it was written
-    value: str
-    channel: str
+    value: str = field(repr=False)  # may be a password, or a URL or JSON holding one
+    channel: str = COMMAND_LINE
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,10 @@ class LaunchSettings:
                 merged[canonical_key(key)] = Setting(key, value, APPLICATION_JSON)
         merged.update(command_line)
         return cls(tuple(argv), merged)
+
+    def __repr__(self) -> str:
+        # Values stay out: printing the settings must not print the password.
+        return f"LaunchSettings({len(self.arguments)} arguments, {len(self.settings)} settings)"
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of `name` in any of its relaxed forms, or `default`."""

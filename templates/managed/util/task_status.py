@@ -21,7 +21,12 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
 from util.redaction import Redactor
-from util.task_args import DEFAULT_CONNECT_DEADLINE, DEFAULT_TABLE_PREFIX, validate_table_prefix
+from util.task_args import (
+    DEFAULT_CONNECT_DEADLINE,
+    DEFAULT_TABLE_PREFIX,
+    LaunchSettings,
+    validate_table_prefix,
+)
 
 #: EXIT_MESSAGE, ERROR_MESSAGE and TASK_PARAM are VARCHAR(2500); some databases count bytes.
 MAX_TEXT = 2500
@@ -123,6 +128,11 @@ class TaskStatus:
     def __repr__(self) -> str:
         return f"TaskStatus(task_id={self.task_id}, table_prefix={self.table_prefix!r})"
 
+    @property
+    def engine(self) -> Engine:
+        """The engine behind the writes, for tests and event listeners."""
+        return self._engine
+
     def running(self, arguments: Sequence[str] = ()) -> None:
         """Checks that the row exists and has not ended, then records the start and arguments."""
         p = self.table_prefix
@@ -137,6 +147,8 @@ class TaskStatus:
         insert = text(
             f"INSERT INTO {p}EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) VALUES (:task_id, :param)"
         )
+        # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
+        redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
         with self._transaction("record the start") as connection:
             rows = connection.execute(check, {"task_id": self.task_id}).all()
             if not rows:
@@ -151,7 +163,7 @@ class TaskStatus:
             connection.execute(start, values)
             for argument in arguments:
                 # One row per argument, as Spring Cloud Task writes them; secrets masked first.
-                param = fit_text(self._redactor.redact_argument(argument))
+                param = fit_text(redactor.redact_argument(argument))
                 connection.execute(insert, {"task_id": self.task_id, "param": param})
 
     def completed(self, exit_message: str | None = None) -> None:

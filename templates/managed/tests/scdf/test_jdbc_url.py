@@ -194,7 +194,11 @@ CASES = [
         "jdbc:oracle:thin:@tcps://adb.example.com:1522/svc_high?wallet_location=/wallet&connect_timeout=15"
         "&ssl_server_dn_match=true",
         (ORACLE, None, None, None, None, None),
-        {"dsn": "tcps://adb.example.com:1522/svc_high", "wallet_location": "/wallet", "tcp_connect_timeout": "15"},
+        {
+            "dsn": "tcps://adb.example.com:1522/svc_high",
+            "wallet_location": "/wallet",
+            "tcp_connect_timeout": "15",
+        },
         ["ssl_server_dn_match"],
     ),
     (

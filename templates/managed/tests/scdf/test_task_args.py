@@ -124,7 +124,11 @@ def test_command_line_beats_application_json_beats_environment():
     settings = LaunchSettings.parse(["--a.b=cli"], environ)
 
     assert [settings.get(k) for k in ("a.b", "c.d", "e.f")] == ["cli", "json", "env"]
-    assert [settings.channel_of(k) for k in ("a.b", "c.d", "e.f")] == [COMMAND_LINE, APPLICATION_JSON, ENVIRONMENT]
+    assert [settings.channel_of(k) for k in ("a.b", "c.d", "e.f")] == [
+        COMMAND_LINE,
+        APPLICATION_JSON,
+        ENVIRONMENT,
+    ]
 
 
 def test_application_json_may_come_as_an_argument_and_may_be_nested():
@@ -160,23 +164,22 @@ def test_defaults():
 
 
 @pytest.mark.parametrize(
-    ("argv", "environ", "message"),
+    ("argument", "getter", "message"),
     [
-        ([], {}, "spring.cloud.task.executionid is not set"),
-        (["--spring.cloud.task.executionid=seven"], {}, "must be a whole number, got 'seven'"),
-        (["--spring.cloud.task.parent-execution-id=x"], {}, "parent-execution-id must be a whole number"),
-        (["--spring.cloud.task.tablePrefix=TASK_; DROP TABLE X"], {}, "may only contain letters, digits and '_'"),
-        (["--spring.cloud.task.tablePrefix=scdf.TASK_"], {}, "may only contain letters, digits and '_'"),
-        (["--task.db.connect-deadline=soon"], {}, "connect-deadline must be a number of seconds"),
-        (["--task.db.connect-deadline=-1"], {}, "connect-deadline must be a number of seconds"),
-        (["--spring.cloud.task.executionid=1"], {}, "spring.datasource.url is not set"),
+        ("--other=1", "task_id", "spring.cloud.task.executionid is not set"),
+        ("--spring.cloud.task.executionid=seven", "task_id", "must be a whole number, got 'seven'"),
+        ("--spring.cloud.task.parent-execution-id=x", "parent_execution_id", "must be a whole number"),
+        ("--spring.cloud.task.tablePrefix=TASK_; DROP TABLE X", "table_prefix", "letters, digits and '_'"),
+        ("--spring.cloud.task.tablePrefix=scdf.TASK_", "table_prefix", "letters, digits and '_'"),
+        ("--task.db.connect-deadline=soon", "connect_deadline", "must be a number of seconds"),
+        ("--task.db.connect-deadline=-1", "connect_deadline", "must be a number of seconds"),
+        ("--spring.cloud.task.executionid=1", "db_url", "spring.datasource.url is not set"),
     ],
 )
-def test_bad_settings_fail_with_a_clear_message(argv, environ, message):
-    settings = LaunchSettings.parse(argv, environ)
+def test_bad_settings_fail_with_a_clear_message(argument, getter, message):
+    read = getattr(LaunchSettings.parse([argument], {}), getter)
     with pytest.raises(TaskConfigError, match=message):
-        for getter in ("parent_execution_id", "table_prefix", "connect_deadline", "task_id", "db_url"):
-            getattr(settings, getter)()
+        read()
 
 
 def test_connect_deadline_from_any_channel():

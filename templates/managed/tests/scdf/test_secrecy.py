@@ -1,0 +1,156 @@
+"""The database password never appears in any output: logs, errors, the row, the params table."""
+
+import json
+import logging
+import sqlite3
+
+import pytest
+from sqlalchemy import event
+
+import util.task_status
+from util.redaction import MASK
+from util.task_args import LaunchSettings
+from util.task_lifecycle import TaskContext, execute
+
+PASSWORD = "p@ss:w/rd%#;{}'"
+
+
+# Every way the password could leak: raw, percent-encoded (two ways), JSON- and repr-escaped.
+SPELLINGS = [
+    PASSWORD,
+    "p%40ss%3Aw%2Frd%25%23%3B%7B%7D%27",
+    "p%40ss%3Aw/rd%25%23%3B%7B%7D%27",
+    "p%40ss%3Aw%2Frd%25%23%3B%7B%7D%27".replace("%", "%25"),
+    json.dumps(PASSWORD)[1:-1],
+    repr(PASSWORD)[1:-1],
+    "p@ss",
+    "p%40ss",
+]
+
+
+def assert_nowhere(*texts):
+    for text in texts:
+        for spelling in SPELLINGS:
+            assert spelling not in text
+
+
+def everything_in(db, execution_id):
+    row = db.execution(execution_id)
+    return [repr(row), *db.params(execution_id)]
+
+
+def exec_argv(db, execution_id, *arguments):
+    return [
+        f"--spring.datasource.url={db.jdbc_url}",
+        "--spring.datasource.username=scdf",
+        f"--spring.datasource.password={PASSWORD}",
+        *arguments,
+        f"--spring.cloud.task.executionid={execution_id}",
+    ]
+
+
+def test_success_path(scdf_db, capfd, caplog):
+    caplog.set_level(logging.DEBUG)
+    execution_id = scdf_db.create_execution()
+    printed = []
+
+    def show_everything(context: TaskContext):
+        url = context.settings.db_url()
+        print(url, repr(url), context, context.settings, flush=True)
+        printed.append(str(url))
+
+    assert execute(show_everything, argv=exec_argv(scdf_db, execution_id), environ={}) == 0
+
+    captured = capfd.readouterr()
+    assert_nowhere(captured.out, captured.err, caplog.text, *printed, *everything_in(scdf_db, execution_id))
+    assert f"--spring.datasource.password={MASK}" in scdf_db.params(execution_id)
+
+
+def test_failure_that_quotes_the_password(scdf_db, capfd, caplog):
+    execution_id = scdf_db.create_execution()
+
+    def leak(context):
+        password = context.get("spring.datasource.password")
+        raise ConnectionError(f"login refused for scdf:{password}@db and {json.dumps(password)}")
+
+    assert execute(leak, argv=exec_argv(scdf_db, execution_id), environ={}) == 1
+
+    captured = capfd.readouterr()
+    stored = everything_in(scdf_db, execution_id)
+    assert_nowhere(captured.out, captured.err, caplog.text, *stored)
+    assert f"login refused for scdf:{MASK}@db" in scdf_db.execution(execution_id).error_message
+
+
+def test_password_only_in_application_json_and_url(scdf_db, capfd, caplog):
+    # Local deployer: the datasource arrives only in SPRING_APPLICATION_JSON.
+    execution_id = scdf_db.create_execution()
+    environ = {
+        "SPRING_APPLICATION_JSON": json.dumps(
+            {
+                "spring.datasource.url": f"{scdf_db.jdbc_url}?password={PASSWORD}",
+                "spring.cloud.task.name": "t",
+            }
+        )
+    }
+
+    def fail(context):
+        raise RuntimeError(context.get("SPRING_APPLICATION_JSON"))
+
+    code = execute(fail, argv=[f"--spring.cloud.task.executionid={execution_id}"], environ=environ)
+
+    assert code == 1
+    captured = capfd.readouterr()
+    assert_nowhere(captured.out, captured.err, caplog.text, *everything_in(scdf_db, execution_id))
+
+
+def test_driver_error_that_quotes_the_connection_string(scdf_db, monkeypatch, capfd, caplog):
+    # Some drivers put the DSN, password included, into their connection errors.
+    real_create_engine = util.task_status.create_engine
+
+    def engine_with_leaky_driver(url, **kwargs):
+        engine = real_create_engine(url, **kwargs)
+
+        def refuse(dialect, conn_rec, cargs, cparams):
+            raise sqlite3.OperationalError(f"cannot connect: DSN=db;UID=scdf;PWD={PASSWORD};")
+
+        event.listen(engine, "do_connect", refuse)
+        return engine
+
+    monkeypatch.setattr(util.task_status, "create_engine", engine_with_leaky_driver)
+    argv = [*exec_argv(scdf_db, 1), "--task.db.connect-deadline=0.3"]
+
+    assert execute(lambda context: None, argv=argv, environ={}) == 1
+
+    captured = capfd.readouterr()
+    assert_nowhere(captured.out, captured.err, caplog.text)
+    assert f"PWD={MASK}" in caplog.text
+
+
+def test_broken_application_json_holding_the_password(capfd, caplog):
+    environ = {"SPRING_APPLICATION_JSON": '{"spring.datasource.password": "' + PASSWORD + '",'}
+    assert execute(lambda context: None, argv=[], environ=environ) == 1
+    captured = capfd.readouterr()
+    assert_nowhere(captured.out, captured.err, caplog.text)
+    assert "SPRING_APPLICATION_JSON is not valid JSON" in caplog.text
+
+
+def test_settings_never_show_values():
+    settings = LaunchSettings.parse(
+        [f"--spring.datasource.password={PASSWORD}"],
+        {"SPRING_APPLICATION_JSON": json.dumps({"spring.datasource.password": PASSWORD})},
+    )
+    assert_nowhere(repr(settings), str(settings), repr(dict(settings.settings)))
+
+
+@pytest.mark.parametrize("style", ["local", "exec", "shell", "boot"])
+def test_real_process_in_every_launch_style(launch_task, style):
+    run = launch_task(
+        "--work.seconds=0",
+        f"--spring.datasource.password={PASSWORD}",
+        f"--error.message=wrong password {PASSWORD}",
+        style=style,
+    )
+
+    assert run.returncode == 1
+    assert_nowhere(run.stdout, run.stderr, repr(run.row), *run.params)
+    assert run.row.error_message.rstrip().endswith(f"RuntimeError: wrong password {MASK}")

@@ -1,0 +1,299 @@
+"""TaskStatus writes exactly what Spring Cloud Task writes, and nothing else."""
+
+import dataclasses
+import os
+import sqlite3
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Engine, event
+
+from util.local_db import LocalScdfDatabase
+from util.task_args import TaskConfigError
+from util.task_status import (
+    MAX_TEXT,
+    TRUNCATION_MARK,
+    ExecutionAlreadyEndedError,
+    ExecutionNotFoundError,
+    TaskStatus,
+    TaskStatusError,
+    fit_text,
+)
+
+START = datetime(2024, 5, 6, 7, 8, 9, 123000)
+END = datetime(2024, 5, 6, 7, 9, 10, 456000)
+
+
+def fixed_clock(*times):
+    remaining = list(times)
+    return lambda: remaining.pop(0)
+
+
+def status_for(db, execution_id, prefix="TASK_", **options):
+    options.setdefault("clock", fixed_clock(START, END))
+    return TaskStatus(execution_id, db.url, prefix, **options)
+
+
+def set_external_id(db, execution_id, prefix="TASK_"):
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"UPDATE {prefix}EXECUTION SET EXTERNAL_EXECUTION_ID = 'my-task-pod' WHERE TASK_EXECUTION_ID = ?",
+            (execution_id,),
+        )
+
+
+def test_start_and_success_write_exactly_the_spring_cloud_task_columns(scdf_db):
+    execution_id = scdf_db.create_execution("my-task")
+    set_external_id(scdf_db, execution_id)
+    before = scdf_db.execution(execution_id)
+
+    status = status_for(scdf_db, execution_id, parent_execution_id=41)
+    status.running(["--a=1", "--b=x=y"])
+    running = scdf_db.execution(execution_id)
+    status.completed()
+
+    assert running == dataclasses.replace(
+        before, start_time=START, last_updated=START, parent_execution_id=41
+    )
+    assert running.status == "RUNNING"
+    assert scdf_db.execution(execution_id) == dataclasses.replace(
+        running, end_time=END, exit_code=0, exit_message=None, error_message=None, last_updated=END
+    )
+    assert scdf_db.execution(execution_id).status == "COMPLETE"
+    assert scdf_db.params(execution_id) == ["--a=1", "--b=x=y"]
+
+
+def test_failure_records_code_and_error_and_leaves_exit_message_null(scdf_db):
+    execution_id = scdf_db.create_execution()
+    status = status_for(scdf_db, execution_id)
+    status.running()
+
+    status.failed(3, error_message="Traceback...\nValueError: bad")
+
+    row = scdf_db.execution(execution_id)
+    assert (row.end_time, row.exit_code, row.exit_message, row.error_message) == (
+        END,
+        3,
+        None,
+        "Traceback...\nValueError: bad",
+    )
+    assert row.parent_execution_id is None
+    assert row.status == "ERROR"
+
+
+def test_exit_message_only_when_given_on_purpose(scdf_db):
+    execution_id = scdf_db.create_execution()
+    status = status_for(scdf_db, execution_id)
+    status.running()
+    status.completed(exit_message="SKIPPED")
+    assert scdf_db.execution(execution_id).exit_message == "SKIPPED"
+
+
+def test_secret_arguments_are_masked_in_the_params_table(scdf_db):
+    execution_id = scdf_db.create_execution()
+    status = status_for(scdf_db, execution_id)
+
+    status.running(
+        [
+            "--spring.datasource.password=hunter22",
+            "--api-token=abc",
+            "--spring.datasource.url=jdbc:mysql://root:hunter22@mysql/dataflow",
+            "--plain=value",
+        ]
+    )
+
+    assert scdf_db.params(execution_id) == [
+        "--spring.datasource.password=******",
+        "--api-token=******",
+        "--spring.datasource.url=jdbc:mysql://root:******@mysql/dataflow",
+        "--plain=value",
+    ]
+
+
+def test_missing_row_is_a_clear_error_and_nothing_is_written(scdf_db):
+    other = scdf_db.create_execution()
+    before = scdf_db.execution(other)
+
+    with pytest.raises(ExecutionNotFoundError, match="id 99 not found in TASK_EXECUTION"):
+        status_for(scdf_db, 99).running(["--a=1"])
+
+    assert scdf_db.execution(other) == before
+    assert scdf_db.params(99) == []
+
+
+def test_ended_row_is_not_started_again(scdf_db):
+    execution_id = scdf_db.create_execution()
+    first = status_for(scdf_db, execution_id)
+    first.running()
+    first.completed()
+    before = scdf_db.execution(execution_id)
+
+    with pytest.raises(ExecutionAlreadyEndedError, match="has already ended"):
+        status_for(scdf_db, execution_id, clock=datetime.now).running(["--again=1"])
+
+    assert scdf_db.execution(execution_id) == before
+    assert scdf_db.params(execution_id) == []
+
+
+@pytest.mark.parametrize("prefix", ["TASK_;DELETE", "scdf.TASK_", "", "TASK-"])
+def test_unsafe_table_prefix_is_refused(scdf_db, prefix):
+    with pytest.raises(TaskConfigError, match="only contain letters, digits and '_'"):
+        TaskStatus(1, scdf_db.url, prefix)
+
+
+def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path):
+    db = LocalScdfDatabase(tmp_path / "scdf.db", prefixes=("TASK_", "BOOT3_TASK_"))
+    # The two table sets have separate sequences: the same id exists in both.
+    db.create_execution("boot2-task", "TASK_", execution_id=1)
+    db.create_execution("boot3-task", "BOOT3_TASK_", execution_id=1)
+    boot2_before = db.execution(1, "TASK_")
+
+    status = status_for(db, 1, "boot3_task_")
+    status.running(["--x=1"])
+    status.completed()
+
+    assert db.execution(1, "TASK_") == boot2_before
+    assert db.params(1, "TASK_") == []
+    boot3 = db.execution(1, "BOOT3_TASK_")
+    assert (boot3.task_name, boot3.start_time, boot3.end_time, boot3.exit_code) == (
+        "boot3-task",
+        START,
+        END,
+        0,
+    )
+    assert db.params(1, "BOOT3_TASK_") == ["--x=1"]
+    db.dispose()
+
+
+def test_one_statement_per_step_and_per_parameter(scdf_db):
+    execution_id = scdf_db.create_execution()
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.split()[0])
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        status = status_for(scdf_db, execution_id)
+        status.running(["--a=1", "--b=2", "--c=3"])
+        status.completed()
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+    # check, start, one insert per argument, end: 1 + 1 + 3 + 1
+    assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT", "INSERT", "UPDATE"]
+
+
+def test_each_write_uses_its_own_connection_and_commits(scdf_db):
+    execution_id = scdf_db.create_execution()
+    connects = []
+    status = status_for(scdf_db, execution_id)
+    event.listen(status.engine, "connect", lambda *_: connects.append(1))
+
+    status.running()
+    # Committed: another connection sees the start before the end is written.
+    assert scdf_db.execution(execution_id).start_time == START
+    status.completed()
+
+    assert len(connects) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 3000,
+        "é" * 2000,  # 2 bytes each in UTF-8
+        "😀" * 1000 + "end",  # 4 bytes each
+        "a" * 2400 + "€" * 100,
+    ],
+)
+def test_long_text_is_cut_to_2500_characters_and_bytes_keeping_the_end(text):
+    cut = fit_text(text)
+    assert len(cut) <= MAX_TEXT
+    assert len(cut.encode()) <= MAX_TEXT
+    assert len(cut.encode()) > MAX_TEXT - 4  # nothing cut that would have fitted
+    assert cut.startswith(TRUNCATION_MARK)
+    assert text.endswith(cut[len(TRUNCATION_MARK) :])
+
+
+def test_text_that_fits_is_kept_whole():
+    assert fit_text("y" * MAX_TEXT) == "y" * MAX_TEXT
+    assert fit_text(None) is None
+
+
+def test_long_error_is_stored_cut(scdf_db):
+    execution_id = scdf_db.create_execution()
+    status = status_for(scdf_db, execution_id)
+    status.running()
+    status.failed(1, error_message="ü" * 5000 + "ValueError: last line")
+
+    stored = scdf_db.execution(execution_id).error_message
+    assert len(stored.encode()) <= MAX_TEXT
+    assert stored.endswith("ValueError: last line")
+
+
+def test_connection_failure_is_retried_until_the_deadline(tmp_path):
+    missing = tmp_path / "not-yet" / "scdf.db"
+    status = TaskStatus(1, f"sqlite:///{missing}", connect_deadline=0.8)
+
+    started = time.monotonic()
+    with pytest.raises(TaskStatusError, match=r"Could not connect to record the start after \d+ attempts"):
+        status.running()
+    elapsed = time.monotonic() - started
+
+    assert 0.8 <= elapsed < 5
+
+
+def test_database_that_comes_up_during_the_retries_is_used(tmp_path):
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    db = LocalScdfDatabase(staging / "scdf.db")
+    execution_id = db.create_execution()
+    db.dispose()
+    target = tmp_path / "db-volume"
+    # The database "comes up" half a second after the task starts.
+    timer = threading.Timer(0.5, os.rename, (staging, target))
+    timer.start()
+    try:
+        status = TaskStatus(execution_id, f"sqlite:///{target / 'scdf.db'}", connect_deadline=10)
+        status.running()
+    finally:
+        timer.join()
+
+    assert LocalScdfDatabase(target / "scdf.db").execution(execution_id).status == "RUNNING"
+
+
+def test_authentication_failure_is_not_retried(scdf_db):
+    status = status_for(scdf_db, scdf_db.create_execution(), connect_deadline=30)
+    attempts = []
+
+    def refuse(dialect, conn_rec, cargs, cparams):
+        attempts.append(1)
+        raise sqlite3.OperationalError('password authentication failed for user "scdf"')
+
+    event.listen(status.engine, "do_connect", refuse)
+    started = time.monotonic()
+    with pytest.raises(TaskStatusError, match="password authentication failed"):
+        status.running()
+
+    assert attempts == [1]
+    assert time.monotonic() - started < 5
+
+
+def test_sql_error_is_not_retried_and_names_the_table(scdf_db):
+    status = status_for(scdf_db, 1, "OTHER_")
+    with pytest.raises(TaskStatusError, match="no such table: OTHER_EXECUTION"):
+        status.running()
+
+
+def test_missing_driver_is_reported_with_the_package_to_install(monkeypatch):
+    def no_driver(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'pymysql'", name="pymysql")
+
+    monkeypatch.setattr("util.task_status.create_engine", no_driver)
+    with pytest.raises(
+        TaskStatusError, match=r"mysql driver is not installed \(pymysql\): install PyMySQL\[rsa\]"
+    ):
+        TaskStatus(1, "mysql+pymysql://u@h/db")
