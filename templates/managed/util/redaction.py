@@ -107,7 +107,7 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction(redactor: Redactor) -> Callable[[], None]:
-    """Logs to stderr (unless logging is already set up) with secrets masked.
+    """Logs (and Python warnings) to stderr, unless logging is already set up, secrets masked.
 
     Returns a function that removes the filter again, so that running several tasks in one
     process (as tests do) does not stack filters.
@@ -125,8 +125,11 @@ def install_log_redaction(redactor: Redactor) -> Callable[[], None]:
     handlers = list(root.handlers)
     for handler in handlers:
         handler.addFilter(log_filter)
+    # Python warnings would otherwise be written to stderr directly, past the filter.
+    logging.captureWarnings(True)
 
     def uninstall() -> None:
+        logging.captureWarnings(False)
         for handler in handlers:
             handler.removeFilter(log_filter)
         if added_handler is not None:
