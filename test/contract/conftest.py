@@ -82,10 +82,11 @@ def backend(
         instance = PostgresBackend(settings) if name == "postgresql" else MariadbBackend(settings)
     try:
         instance.open()
+        problem = None
     except Exception as error:  # a configured server that is down must fail, never skip
-        pytest.fail(
-            f"{name}: configured server unusable: {type(error).__name__}: {error}", pytrace=False
-        )
+        problem = f"{name}: configured server unusable: {type(error).__name__}: {error}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
     try:
         yield instance
     finally:
