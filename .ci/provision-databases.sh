@@ -41,7 +41,10 @@ if installed postgresql && installed mariadb-server; then
 else
   log "installing postgresql and mariadb-server from Debian"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update
+  # Once: skipped when the package lists were refreshed in the last hour (.ci/run may have).
+  if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 -print -quit 2>/dev/null) ]]; then
+    apt-get update
+  fi
   apt-get install -y --no-install-recommends postgresql mariadb-server
 fi
 
