@@ -66,7 +66,8 @@ def convert(jdbc_url: str, *, username: str | None = None, password: str | None 
     notes = list(parts.notes)
     final_password = password if password is not None else parts.password
     if parts.drivername.startswith("db2") and final_password and ";" in final_password:
-        notes.append("the Db2 dialect (ibm_db_sa) cuts passwords at the first ';': avoid ';' in it")
+        # IBM's CLI driver documents ';' as unsupported in passwords; ibm_db_sa cuts them there.
+        notes.append("Db2's CLI driver does not support ';' in passwords: the login will fail")
     if parts.drivername == "sqlite":
         # SQLite has no accounts, and SQLAlchemy refuses a SQLite URL that names one.
         username = final_password = None

@@ -13,7 +13,7 @@ from util.jdbc_url import convert
 SQLALCHEMY_DRIVER = <%- JSON.stringify(profile.sqlalchemyDriver) %>
 DRIVER_MODULE = <%- JSON.stringify(profile.driverModule) %>
 EXAMPLE_JDBC_URL = <%- JSON.stringify(profile.exampleJdbcUrl) %>
-# Without ';': the Db2 dialect (ibm_db_sa) cuts a password there, which util.jdbc_url warns about.
+# Without ';': Db2's CLI driver does not support it in passwords (util.jdbc_url warns about it).
 PASSWORD = "p@ss:w/rd%#{}'"
 
 

@@ -318,7 +318,7 @@ def test_url_text_masks_the_password():
 
 def test_db2_password_with_semicolon_gets_a_warning():
     converted = convert("jdbc:db2://db2:50000/dataflow", password="a;b")
-    assert any("cuts passwords" in note for note in converted.notes)
+    assert any("does not support ';' in passwords" in note for note in converted.notes)
 
 
 def test_extra_hosts_and_dropped_names_are_logged_by_name_only(caplog):
