@@ -122,6 +122,7 @@ def execute(
     signals = _StopSignals()
     signals.install()
     uninstall_logging = install_log_redaction(Redactor())
+    status: TaskStatus | None = None
     try:
         try:
             settings = LaunchSettings.parse(
@@ -157,11 +158,11 @@ def execute(
         except Exception as error:
             log.error("The end of the task could not be recorded", exc_info=error)
             return outcome.exit_code or SETUP_FAILURE
-        finally:
-            status.dispose()
         log.info("Task execution %d ended with exit code %d", status.task_id, outcome.exit_code)
         return outcome.exit_code
     finally:
+        if status is not None:
+            status.dispose()
         uninstall_logging()
         signals.restore()
 
