@@ -103,7 +103,16 @@ describe.each(CASES)(
     });
 
     test('starts from the official slim image of the chosen Python version, once', () => {
-      expect(ofKind('FROM').map((i) => i.args)).toEqual([`python:${pythonVersion}-slim-trixie`]);
+      // Db2 only: ibm_db has Linux wheels for x86_64 only, so that image is pinned to linux/amd64.
+      const platform = database === 'db2' ? '--platform=linux/amd64 ' : '';
+      expect(ofKind('FROM').map((i) => i.args)).toEqual([
+        `${platform}python:${pythonVersion}-slim-trixie`,
+      ]);
+    });
+
+    test('ignores a hadolint rule only where needed: DL3029 for the Db2 platform pin', () => {
+      const ignored = [...dockerfile.matchAll(/hadolint\s+ignore=(\S+)/g)].map((m) => m[1]);
+      expect(ignored).toEqual(database === 'db2' ? ['DL3029'] : []);
     });
 
     test('installs the requirements as wheels only, without a cache, compilers or system packages', () => {
