@@ -42,7 +42,7 @@ ERROR_ARG = "--error.message"
 WORK_ARG = "--work.seconds"
 # The setting that bounds how long the task keeps retrying a connection (util/task_args.py).
 DEADLINE_PROPERTY = "task.db.connect-deadline"
-DEADLINE_S = 2.0
+DEADLINE_S = 1.0
 # What a recorded argument that carries a secret looks like (util/redaction.py).
 REDACTED = "******"
 SECRET_KEYS = {"spring.datasource.password"}
@@ -195,7 +195,7 @@ def scenario(backend: Backend, project: Project, generation: str, shape: str) ->
 
 
 def ended_row(
-    s: Scenario, execution_id: int, *, exit_code: int, external_id: str | None, parent: int | None
+    execution_id: int, *, exit_code: int, external_id: str | None, parent: int | None
 ) -> Row:
     """The columns, other than times and error text, a finished execution must have."""
     return {
@@ -227,7 +227,7 @@ def test_success(scenario: Scenario) -> None:
 
     assert outcome.returncode == EXIT_OK, outcome.stderr
     row = s.row(eid)
-    expected = ended_row(s, eid, exit_code=0, external_id=pod, parent=None)
+    expected = ended_row(eid, exit_code=0, external_id=pod, parent=None)
     assert pick(row, list(expected)) == expected
     assert row is not None
     assert row["ERROR_MESSAGE"] is None
@@ -251,7 +251,8 @@ def test_failure(scenario: Scenario) -> None:
     row = s.row(eid)
     assert row is not None
     assert row["EXIT_CODE"] not in (0, None)
-    expected = ended_row(s, eid, exit_code=row["EXIT_CODE"], external_id=pod, parent=None)
+    assert row["EXIT_CODE"] == outcome.returncode, "the row and the process disagree"
+    expected = ended_row(eid, exit_code=row["EXIT_CODE"], external_id=pod, parent=None)
     assert pick(row, list(expected)) == expected
     assert row["ERROR_MESSAGE"]
     assert message in row["ERROR_MESSAGE"]
@@ -287,7 +288,8 @@ def test_sigterm_mid_run(scenario: Scenario) -> None:
     row = s.row(eid)
     assert row is not None
     assert row["EXIT_CODE"] not in (0, None)
-    expected = ended_row(s, eid, exit_code=row["EXIT_CODE"], external_id=pod, parent=None)
+    assert row["EXIT_CODE"] == outcome.returncode, "the row and the process disagree"
+    expected = ended_row(eid, exit_code=row["EXIT_CODE"], external_id=pod, parent=None)
     assert pick(row, list(expected)) == expected
     assert row["ERROR_MESSAGE"]
     assert "SIGTERM" in row["ERROR_MESSAGE"]
@@ -316,7 +318,7 @@ def test_composed_task_child(scenario: Scenario) -> None:
 
     assert outcome.returncode == EXIT_OK, outcome.stderr
     row = s.row(eid)
-    expected = ended_row(s, eid, exit_code=0, external_id=pod, parent=parent_id)
+    expected = ended_row(eid, exit_code=0, external_id=pod, parent=parent_id)
     assert pick(row, list(expected)) == expected
     assert row is not None
     assert scdf_status(row) == "COMPLETE"
@@ -345,7 +347,7 @@ def test_table_prefix_isolation(scenario: Scenario) -> None:
 
     assert outcome.returncode == EXIT_OK, outcome.stderr
     row = s.row(eid)
-    expected = ended_row(s, eid, exit_code=0, external_id=pod, parent=None)
+    expected = ended_row(eid, exit_code=0, external_id=pod, parent=None)
     assert pick(row, list(expected)) == expected
     assert row is not None
     assert scdf_status(row) == "COMPLETE"
