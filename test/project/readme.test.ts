@@ -1,0 +1,105 @@
+/**
+ * The generated README: a true list of the generated files with their owners, the commands it
+ * promises, and the Boot 2 / Boot 3 differences. Plus what holds for all of this area's
+ * templates: `<%-` only, so nothing reaches a file HTML-escaped.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { TEMPLATES_ROOT } from '../../generators/app/project-files.js';
+import { DATABASES } from '../../generators/app/validators.js';
+import { renderProject } from './fixture.js';
+
+const MY_TEMPLATES = [
+  'managed/Dockerfile',
+  'managed/dockerignore',
+  'managed/README.md',
+  'managed/scripts/scdf-rest.sh',
+  'managed/scdf/cleanup.shell',
+  'managed/scdf/composed-parallel.shell',
+  'managed/scdf/composed-sequence.shell',
+  'managed/scdf/executions.shell',
+  'managed/scdf/launch-failing.shell',
+  'managed/scdf/launch.shell',
+  'managed/scdf/register.shell',
+];
+
+describe.each(['2', '3'] as const)('README for bootVersion %s', (bootVersion) => {
+  const project = renderProject({ bootVersion, database: 'postgresql', taskName: 'billing-sync' });
+  const readme = project.read('README.md');
+  const rows = new Map(
+    [...readme.matchAll(/^\| `([^`]+)` \| (managed|user|generator) \| (.*) \|$/gm)].map((m) => [
+      m[1] ?? '',
+      { owner: m[2] ?? '', job: m[3] ?? '' },
+    ]),
+  );
+
+  test('lists every generated file once, with its owner and what it is for', () => {
+    const expected = new Map(project.files.map((file) => [file.path, file.owner as string]));
+    expected.set('.yo-rc.json', 'generator');
+    expect([...rows.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [file, row] of rows) {
+      expect({ file, owner: row.owner }).toEqual({ file, owner: expected.get(file) });
+      expect({ file, job: row.job.trim() }).toEqual({ file, job: expect.stringMatching(/\S/) });
+    }
+  });
+
+  test('shows the commands it promises', () => {
+    for (const text of [
+      'python -m venv .venv && . .venv/bin/activate && pip install -r requirements-dev.txt',
+      '\npytest ',
+      'python -m util.local_run',
+      'docker build -t ',
+      '--spring.shell.commandFile=scdf/register.shell',
+      'scripts/scdf-rest.sh',
+      'deployer.<app>.kubernetes.entryPointStyle',
+      '`exec`',
+      '`shell`',
+      '`boot`',
+      'SPRING_APPLICATION_JSON',
+      'EXIT_MESSAGE',
+      'create-scdf-task --check',
+      'yo scdf-task',
+      'PostgreSQL',
+      '`psycopg[binary]==',
+    ]) {
+      expect(readme).toContain(text);
+    }
+  });
+
+  test('says how this Boot version registers and launches', () => {
+    if (bootVersion === '3') {
+      expect(readme).toContain('--bootVersion 3 --force');
+      expect(readme).toContain('`POST /tasks/executions/launch`');
+      expect(readme).toContain('`BOOT3_TASK_EXECUTION`');
+    } else {
+      expect(readme).not.toContain('--bootVersion 3 --force');
+      expect(readme).not.toContain('`POST /tasks/executions/launch`');
+      expect(readme).toContain('`TASK_EXECUTION`');
+      expect(readme).toContain('--boot-version 3');
+    }
+  });
+});
+
+describe('templates of the image, scripts and README', () => {
+  test.each(MY_TEMPLATES)('%s uses <%%- only', (template) => {
+    const source = readFileSync(path.join(TEMPLATES_ROOT, template), 'utf8');
+    expect(source).not.toContain('<%=');
+  });
+
+  test('render without HTML entities or template leftovers, for every database', () => {
+    const outputs = MY_TEMPLATES.map((t) =>
+      t.replace(/^managed\//, '').replace(/^dockerignore$/, '.dockerignore'),
+    );
+    for (const database of DATABASES) {
+      const project = renderProject({ database, bootVersion: '3' });
+      for (const output of outputs) {
+        const content = project.read(output);
+        expect({ output, leftovers: content.match(/&#\d+;|&(lt|gt|amp|quot);|<%|%>/g) }).toEqual({
+          output,
+          leftovers: null,
+        });
+      }
+    }
+  });
+});
