@@ -1,0 +1,80 @@
+/**
+ * A generated project's own Python suite, for every database, as a user would run it: generate
+ * with the published bin into an empty folder, make a fresh venv, install requirements-dev.txt
+ * from PyPI, then the driver must import, `ruff check .` and `ruff format --check .` must pass,
+ * the project's pytest must pass, and `python -m util.local_run` must report the sample's
+ * executions as SCDF would show them.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { DATABASE_PROFILES } from '../../generators/app/databases.js';
+import { DATABASES } from '../../generators/app/validators.js';
+import { generateProject } from '../support/cli.js';
+import { createProjectVenv } from '../support/venv.js';
+
+// pip install (Db2's driver alone is a large wheel) plus the project's suite.
+const PER_DATABASE_MS = 900_000;
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(command: string, args: readonly string[], cwd: string): Run {
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // A stray SCDF setting in the caller's environment must not leak into the task.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LANG: 'C.UTF-8' },
+    timeout: 600_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe.each(DATABASES)('generated project for %s', (database) => {
+  const profile = DATABASE_PROFILES[database];
+
+  test(
+    'installs, imports its driver, passes ruff and its own tests, and runs locally',
+    () => {
+      const project = generateProject('my-task', ['--database', database]);
+      const bin = createProjectVenv(project);
+      const python = path.join(bin, 'python');
+
+      const driver = run(python, ['-c', `import ${profile.driverModule}`], project);
+      expect(driver).toMatchObject({ status: 0 });
+
+      expect(run(path.join(bin, 'ruff'), ['check', '.'], project)).toMatchObject({ status: 0 });
+      expect(run(path.join(bin, 'ruff'), ['format', '--check', '.'], project)).toMatchObject({
+        status: 0,
+      });
+
+      const pytest = run(path.join(bin, 'pytest'), ['-q', '-p', 'no:cacheprovider'], project);
+      expect(pytest).toMatchObject({ status: 0 });
+      // The suite ran: not an empty collection, and nothing skipped silently.
+      expect(pytest.stdout).toMatch(/^\d{3,} passed in [\d.]+s/m);
+      expect(pytest.stdout).not.toMatch(/skipped|xfail/);
+
+      const completed = run(python, ['-m', 'util.local_run', '--work.seconds=0'], project);
+      expect(completed).toMatchObject({ status: 0 });
+      expect(completed.stdout).toContain('Task execution 1 (python-task): COMPLETE\n');
+      expect(completed.stdout).toContain('  exit code:     0\n');
+      expect(completed.stdout).toContain('  error message: (null)\n');
+
+      const failed = run(
+        python,
+        ['-m', 'util.local_run', '--work.seconds=0', '--error.message=boom'],
+        project,
+      );
+      expect(failed).toMatchObject({ status: 1 });
+      expect(failed.stdout).toContain('Task execution 1 (python-task): ERROR\n');
+      expect(failed.stdout).toContain('  exit code:     1\n');
+      expect(failed.stdout).toContain('  exit message:  (null)\n');
+      expect(failed.stdout).toMatch(/^ +RuntimeError: boom$/m);
+    },
+    PER_DATABASE_MS,
+  );
+});
