@@ -40,10 +40,12 @@ def is_secret_key(key: str) -> bool:
 
 def _spellings(secret: str) -> set[str]:
     # The same secret shows up escaped in different ways depending on who quotes it: URLs
-    # percent-encode it, JSON and repr() escape quotes and backslashes, drivers print bytes.
+    # percent-encode it (a URL inside a URL, twice), JSON and repr() escape quotes and
+    # backslashes, drivers print bytes.
     return {
         secret,
         quote(secret, safe=""),
+        quote(quote(secret, safe=""), safe=""),
         quote(secret),
         quote_plus(secret),
         json.dumps(secret)[1:-1],

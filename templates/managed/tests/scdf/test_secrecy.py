@@ -8,14 +8,15 @@ import pytest
 from sqlalchemy import event
 
 import util.task_status
-from util.redaction import MASK
+from util.redaction import MASK, Redactor, is_secret_key
 from util.task_args import LaunchSettings
 from util.task_lifecycle import TaskContext, execute
 
 PASSWORD = "p@ss:w/rd%#;{}'"
 
 
-# Every way the password could leak: raw, percent-encoded (two ways), JSON- and repr-escaped.
+# Every way the password could leak: raw, percent-encoded (with and without '/', and twice),
+# JSON- and repr-escaped, and its start.
 SPELLINGS = [
     PASSWORD,
     "p%40ss%3Aw%2Frd%25%23%3B%7B%7D%27",
@@ -154,3 +155,28 @@ def test_real_process_in_every_launch_style(launch_task, style):
     assert run.returncode == 1
     assert_nowhere(run.stdout, run.stderr, repr(run.row), *run.params)
     assert run.row.error_message.rstrip().endswith(f"RuntimeError: wrong password {MASK}")
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("spring.datasource.password", True),
+        ("SPRING_DATASOURCE_PASSWORD", True),
+        ("api-token", True),
+        ("aws.secretAccessKey", True),
+        ("my.credentials.file", True),
+        ("PWD", False),  # the shell's working directory
+        ("spring.datasource.username", False),
+        ("error.message", False),
+    ],
+)
+def test_secret_keys(key, secret):
+    assert is_secret_key(key) is secret
+
+
+def test_redactor_masks_every_spelling_and_nothing_else():
+    redactor = Redactor([PASSWORD, None, ""])
+    text = " | ".join([*SPELLINGS[:6], "exit code 1"])
+    assert redactor.redact(text) == " | ".join([MASK] * 6 + ["exit code 1"])
+    assert redactor.redact_argument(f"--db.password={PASSWORD}x") == f"--db.password={MASK}"
+    assert redactor.redact_argument("--work.seconds=1") == "--work.seconds=1"
