@@ -1,6 +1,7 @@
 """Every way a task can end leaves the row as SCDF and the Composed Task Runner need it."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -261,11 +262,12 @@ def test_logs_go_to_stderr_and_stdout_is_left_to_the_task(scdf_db, capfd):
 
 SLOW_TASK = textwrap.dedent(
     """
+    import os
     import time
     from util.task_lifecycle import run_task
 
     def task(context):
-        print("working", flush=True)
+        print("working", os.getpid(), flush=True)
         try:
             time.sleep(60)
         except Exception:  # a stop must not be swallowed by a broad except
@@ -291,7 +293,7 @@ def test_stop_signal_ends_the_row_then_the_process_with_that_code(tmp_path, scdf
         text=True,
     )
     try:
-        assert process.stdout.readline() == "working\n"
+        assert process.stdout.readline().startswith("working ")
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=30)
     finally:
@@ -305,3 +307,39 @@ def test_stop_signal_ends_the_row_then_the_process_with_that_code(tmp_path, scdf
     assert (row.status, row.exit_code, row.exit_message) == ("ERROR", code, None)
     assert row.end_time is not None
     assert f"Task stopped by {signal.Signals(signum).name}" in row.error_message
+
+
+def can_run_as_pid_1():
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "--pid", "--fork", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not can_run_as_pid_1(), reason="needs `unshare --pid` (root or user namespaces)")
+def test_sigterm_reaches_the_task_running_as_pid_1(tmp_path, scdf_db):
+    """In a container the task is PID 1, which the kernel spares any signal it has no handler for."""
+    script = tmp_path / "slow_task.py"
+    script.write_text(SLOW_TASK)
+    execution_id = scdf_db.create_execution()
+    process = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--kill-child", sys.executable, str(script)]
+        + argv_for(scdf_db, execution_id),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "working 1\n"
+        # Sent from outside the namespace, like the kubelet's stop: the task's host-side pid.
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        os.kill(int(children[0]), signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+
+    assert process.returncode == 143, stderr
+    row = scdf_db.execution(execution_id)
+    assert (row.status, row.exit_code) == ("ERROR", 143)
