@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
 HERE = Path(__file__).resolve().parent
@@ -293,6 +294,7 @@ class ServerBackend(Backend):
         )
         try:
             with admin.connect() as conn:
+                self._drop_abandoned(conn)
                 conn.exec_driver_sql(f"CREATE DATABASE {self.scratch}")
         finally:
             admin.dispose()
@@ -318,6 +320,19 @@ class ServerBackend(Backend):
     def connect_args(self) -> dict[str, Any]:
         return {"connect_timeout": 5}
 
+    list_databases_sql: str = ""
+
+    def _drop_abandoned(self, conn: Connection) -> None:
+        """Drop scratch databases of sessions on this machine that died before their teardown
+        (their pid is gone); leave those of other machines and of live sessions alone."""
+        if self.settings.host not in ("127.0.0.1", "localhost", "::1"):
+            return
+        pattern = re.compile(rf"{re.escape(self.settings.database)}_(\d+)_[0-9a-f]{{6}}")
+        for (name,) in conn.exec_driver_sql(self.list_databases_sql).all():
+            found = pattern.fullmatch(name)
+            if found and not Path(f"/proc/{found.group(1)}").exists():
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+
     def unreachable_jdbc_url(self, shape: str) -> str:
         return self.jdbc_url(shape).replace(f":{self.settings.port}/", f":{closed_port()}/", 1)
 
@@ -330,6 +345,7 @@ class PostgresBackend(ServerBackend):
     driver_class = "org.postgresql.Driver"
     project = "postgresql"
     sqlalchemy_driver = "postgresql+psycopg"
+    list_databases_sql = "SELECT datname FROM pg_database"
 
     def jdbc_url(self, shape: str) -> str:
         return f"jdbc:postgresql://{self._hostport()}/{self.scratch}"
@@ -347,6 +363,7 @@ class MariadbBackend(ServerBackend):
     driver_class = "org.mariadb.jdbc.Driver"
     project = "mariadb"
     sqlalchemy_driver = "mysql+pymysql"
+    list_databases_sql = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
 
     def jdbc_url(self, shape: str) -> str:
         # Both URL forms SCDF users configure against MariaDB; alternate them across the shapes
