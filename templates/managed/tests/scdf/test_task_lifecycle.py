@@ -322,9 +322,9 @@ def test_sigterm_reaches_the_task_running_as_pid_1(tmp_path, scdf_db):
     script = tmp_path / "slow_task.py"
     script.write_text(SLOW_TASK)
     execution_id = scdf_db.create_execution()
+    unshare = ["unshare", "--pid", "--fork", "--kill-child"]
     process = subprocess.Popen(
-        ["unshare", "--pid", "--fork", "--kill-child", sys.executable, str(script)]
-        + argv_for(scdf_db, execution_id),
+        [*unshare, sys.executable, str(script), *argv_for(scdf_db, execution_id)],
         cwd=PROJECT_ROOT,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         stdout=subprocess.PIPE,
@@ -336,7 +336,7 @@ def test_sigterm_reaches_the_task_running_as_pid_1(tmp_path, scdf_db):
         # Sent from outside the namespace, like the kubelet's stop: the task's host-side pid.
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         os.kill(int(children[0]), signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
 
