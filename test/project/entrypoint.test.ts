@@ -7,9 +7,9 @@
  * the way SCDF does before a launch; the test reads back what the task wrote.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { tempDir } from '../support/cli.js';
 import {
   execForm,
@@ -201,6 +201,12 @@ function scdfProperties(dbFile: string): Record<string, string> {
 const running: Container[] = [];
 afterEach(() => {
   for (const container of running.splice(0)) container.kill('SIGKILL');
+});
+
+afterAll(() => {
+  // The venv is the big one (the drivers' wheels); the rest are small temp folders.
+  rmSync(venv, { recursive: true, force: true });
+  rmSync(image.root, { recursive: true, force: true });
 });
 
 beforeAll(() => {
