@@ -16,8 +16,9 @@ export interface DatabaseProfile {
 
 const SQLALCHEMY = 'SQLAlchemy==2.1.9';
 
-// Every driver here ships manylinux wheels for CPython 3.11-3.14, so images need no compiler
-// and no system client library; see README "Dependencies" for the ones left out and why.
+// Every driver here ships manylinux wheels for CPython 3.11-3.14 on x86_64 (all but ibm_db on
+// arm64 too; ibm_db needs glibc 2.34+), so images need no compiler and no system client
+// library; see README "Dependencies" for the ones left out and why.
 const PYMYSQL = ['PyMySQL[rsa]==1.2.4'];
 
 export const DATABASE_PROFILES: Readonly<Record<Database, DatabaseProfile>> = {

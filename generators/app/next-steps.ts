@@ -5,7 +5,7 @@ import { templateContext } from './project-files.js';
 export function nextSteps(answers: Answers, projectDir: string): string {
   const { imageRef } = templateContext(answers);
   const shell = (file: string) =>
-    `java -jar spring-cloud-dataflow-shell.jar --dataflow.uri=http://localhost:9393 --spring.shell.commandFile=scdf/${file}`;
+    `java -jar spring-cloud-dataflow-shell-<version>.jar --dataflow.uri=http://localhost:9393 --spring.shell.commandFile=scdf/${file}`;
   return [
     '',
     'Next steps:',
@@ -16,7 +16,7 @@ export function nextSteps(answers: Answers, projectDir: string): string {
     `  docker build -t ${imageRef} . && docker push ${imageRef}`,
     `  ${shell('register.shell')}`,
     `  ${shell('launch.shell')}`,
-    '  scripts/scdf-rest.sh                # or: register, launch and wait through the REST API',
+    '  SCDF_URL=http://localhost:9393 scripts/scdf-rest.sh   # or all of it through the REST API',
     '',
     'README.md explains every file, launch styles, composed tasks and template updates.',
   ].join('\n');
