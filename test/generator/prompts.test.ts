@@ -7,6 +7,11 @@ import { REPO_ROOT } from '../support/paths.js';
 
 const GENERATOR = path.join(REPO_ROOT, 'lib/generators/app/index.js');
 
+/** The generator's own options, which yeoman-test's types do not know about. */
+function options(values: Record<string, string | boolean>): Record<string, never> {
+  return values as Record<string, never>;
+}
+
 function storedAnswers(cwd: string, taskName: string): Record<string, unknown> {
   const rc = JSON.parse(readFileSync(path.join(cwd, taskName, '.yo-rc.json'), 'utf8')) as Record<
     string,
@@ -34,7 +39,7 @@ describe('prompts', () => {
     const result = await helpers
       .run(GENERATOR)
       .withArguments(['given-task'])
-      .withOptions({ database: 'sqlserver', 'docker-prefix': 'ghcr.io/acme' })
+      .withOptions(options({ database: 'sqlserver', 'docker-prefix': 'ghcr.io/acme' }))
       .withAnswers({ imageTag: '1.2.3', pythonVersion: '3.13', bootVersion: '2' });
     expect(result.askedQuestions.map((q) => q.name)).toEqual([
       'imageTag',
@@ -50,7 +55,7 @@ describe('prompts', () => {
   });
 
   test('--defaults asks nothing', async () => {
-    const result = await helpers.run(GENERATOR).withOptions({ defaults: true });
+    const result = await helpers.run(GENERATOR).withOptions(options({ defaults: true }));
     expect(result.askedQuestions).toEqual([]);
     expect(storedAnswers(result.cwd, 'python-task')).toMatchObject({ database: 'mariadb' });
   });
