@@ -139,12 +139,12 @@ export default class ScdfTaskGenerator extends Generator {
     }
   }
 
-  writing(): void {
+  async writing(): Promise<void> {
     const plan = planProject(this.answers);
     const recorded = this.stored?.managedFiles ?? {};
     this.changes = reconcile(this.projectRoot, plan, recorded, this.#flag('force'));
     if (this.#flag('check')) {
-      this.#reportDrift();
+      await this.#reportDrift();
       return;
     }
     // Every write and delete here is a decision reconcile() made on purpose; Yeoman's conflicter
@@ -175,13 +175,13 @@ export default class ScdfTaskGenerator extends Generator {
     );
   }
 
-  #reportDrift(): void {
+  async #reportDrift(): Promise<void> {
     const drifted = drift(this.changes);
     if (drifted.length === 0) {
       this.#print(`${this.projectRoot}: every managed file matches the templates`);
       return;
     }
-    for (const change of drifted) process.stdout.write(unifiedDiff(change));
+    for (const change of drifted) process.stdout.write(await unifiedDiff(change));
     this.#print(
       `${drifted.length} managed file(s) differ from the templates of generator-scdf-task ` +
         `${GENERATOR_VERSION}: ${drifted.map((change) => change.path).join(', ')}`,

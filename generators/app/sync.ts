@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import { sha256, type Owner, type PlannedFile } from './project-files.js';
 
 /**
@@ -96,7 +95,9 @@ export function drift(changes: readonly FileChange[]): FileChange[] {
   );
 }
 
-export function unifiedDiff(change: FileChange): string {
+/** Loaded on demand: only `--check` prints diffs, and every run pays for what it imports. */
+export async function unifiedDiff(change: FileChange): Promise<string> {
+  const { createTwoFilesPatch } = await import('diff');
   const before = change.current ?? '';
   const after = change.kind === 'remove' ? '' : (change.planned?.content ?? '');
   const from = change.current === undefined ? '/dev/null' : `a/${change.path}`;
