@@ -36,7 +36,6 @@ export default class ScdfTaskGenerator extends Generator {
   private givenAnswers: Partial<Answers> = {};
   private pendingQuestions: AnswerKey[] = [];
   private stored: StoredState | undefined;
-  // Helpers are #private: Yeoman runs every public prototype method as a lifecycle task.
   /** Where the project is (to be) written. */
   private projectRoot = '';
   private changes: FileChange[] = [];
@@ -68,6 +67,7 @@ export default class ScdfTaskGenerator extends Generator {
     this.sourceRoot(TEMPLATES_ROOT);
   }
 
+  // Helpers are #private: Yeoman runs every public prototype method as a lifecycle task.
   #optionValue(name: string): unknown {
     const options = this.options as Record<string, unknown>;
     return options[name] ?? options[camelCase(name)];
@@ -81,7 +81,9 @@ export default class ScdfTaskGenerator extends Generator {
     const cwd = this.env.cwd;
     const given: Partial<Record<AnswerKey, unknown>> = {};
     for (const input of INPUTS) {
-      const value = this.#optionValue(input.option) ?? this.#optionValue(camelCase(input.key));
+      // The kebab-case option, or its camelCase form (the positional argument's name, and what
+      // yeoman-environment passes when it parsed the command line itself).
+      const value = this.#optionValue(input.option);
       if (value !== undefined) given[input.key] = value;
     }
     // Inside a generated project the generator updates it in place; outside, it creates
@@ -131,6 +133,13 @@ export default class ScdfTaskGenerator extends Generator {
   configuring(): void {
     if (this.stored) return;
     this.projectRoot = path.join(this.env.cwd, this.answers.taskName);
+    if (readProjectState(this.projectRoot)) {
+      // Only reachable with a prompted name: a given one was looked up in initializing().
+      throw new InputError(
+        `${this.projectRoot} is a project made by this generator; to update it, run the ` +
+          `generator inside it or pass its name as --task-name`,
+      );
+    }
     if (isNonEmptyDir(this.projectRoot) && !this.#flag('force')) {
       throw new InputError(
         `${this.projectRoot} is not empty and is not a project made by this generator; ` +

@@ -48,6 +48,16 @@ describe('update run inside a generated project', () => {
     expect(result.stdout).not.toContain('Next steps');
   });
 
+  test('the same command run again from the parent folder updates ./<task-name>/ in place', () => {
+    const project = generateProject('orders-etl', ['--database', 'postgresql']);
+    const before = snapshotTree(project);
+    const again = runBin(['orders-etl', '--defaults'], path.dirname(project));
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`Updated ${project}`);
+    expect(snapshotTree(project)).toEqual(before);
+    expect(section(readRc(project)).database).toBe('postgresql');
+  });
+
   test("the user's edits to task code and requirements survive byte for byte", () => {
     const project = generateProject('orders-etl', ['--database', 'postgresql']);
     const edits: Record<string, string> = {
