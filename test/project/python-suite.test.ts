@@ -59,6 +59,8 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       const summary = /^(\d+) passed(?:, (\d+) skipped)? in [\d.]+s/m.exec(pytest.stdout);
       expect(summary).not.toBeNull();
       expect(Number(summary?.[1])).toBeGreaterThanOrEqual(170);
+      // CI runs as root, where the PID 1 test must run too.
+      if (process.env.CI === 'true') expect(summary?.[2]).toBeUndefined();
       if (summary?.[2] !== undefined) {
         expect(summary[2]).toBe('1');
         expect(pytest.stdout).toContain('needs `unshare --pid`');
