@@ -285,13 +285,17 @@ class ServerBackend(Backend):
             database=database,
         )
 
-    def open(self) -> None:
-        admin = create_engine(
+    def _admin_engine(self) -> Engine:
+        """The login's own database, in autocommit: CREATE/DROP DATABASE refuse transactions."""
+        return create_engine(
             self._url(self.settings.database),
             poolclass=NullPool,
             isolation_level="AUTOCOMMIT",
             connect_args=self.connect_args(),
         )
+
+    def open(self) -> None:
+        admin = self._admin_engine()
         try:
             with admin.connect() as conn:
                 self._drop_abandoned(conn)
@@ -305,12 +309,7 @@ class ServerBackend(Backend):
 
     def close(self) -> None:
         super().close()
-        admin = create_engine(
-            self._url(self.settings.database),
-            poolclass=NullPool,
-            isolation_level="AUTOCOMMIT",
-            connect_args=self.connect_args(),
-        )
+        admin = self._admin_engine()
         try:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.scratch}")
