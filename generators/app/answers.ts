@@ -16,8 +16,6 @@ export interface AnswerSources {
 
 export interface GivenAnswers {
   readonly given: Partial<Answers>;
-  /** Where each given answer came from, for messages and the update summary. */
-  readonly origins: Partial<Record<AnswerKey, Origin>>;
   /** Inputs neither given nor stored: asked, or defaulted under `--defaults`. */
   readonly missing: readonly InputDeclaration[];
 }
@@ -50,23 +48,20 @@ export function checkValue(input: InputDeclaration, value: unknown, origin: Orig
  */
 export function resolveGivenAnswers(sources: AnswerSources): GivenAnswers {
   const given: Partial<Record<AnswerKey, string>> = {};
-  const origins: Partial<Record<AnswerKey, Origin>> = {};
   const missing: InputDeclaration[] = [];
   for (const input of INPUTS) {
     const fromOption = sources.options[input.key];
     const fromStore = sources.stored[input.key];
     if (fromOption !== undefined) {
       given[input.key] = checkValue(input, fromOption, 'option');
-      origins[input.key] = 'option';
     } else if (fromStore !== undefined) {
       given[input.key] = checkValue(input, fromStore, 'stored');
-      origins[input.key] = 'stored';
     } else {
       missing.push(input);
     }
   }
   // Every value was checked by its input's validator above, which admits only the declared type.
-  return { given: given as Partial<Answers>, origins, missing };
+  return { given: given as Partial<Answers>, missing };
 }
 
 /** Fills the inputs still missing with their defaults. */
