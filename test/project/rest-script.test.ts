@@ -13,12 +13,22 @@ const TASK = 'python-task';
 const IMAGE = 'localhost:5000/python-task:0.1.0';
 const ID = 42;
 const FORM = 'application/x-www-form-urlencoded';
-// A real multi-line trace: JSON.stringify sends it with \n and \" escapes, as Jackson does.
-const STACK_TRACE =
-  'RuntimeError: Simulated failure\n  File "/app/python_task.py", line 9, in main\n    raise';
+// The ERROR_MESSAGE a failed launch of the generated task recorded on a real SCDF 2.11.5 server
+// (paths as in the image). JSON.stringify sends it with \n and \" escapes, as Jackson does.
+const STACK_TRACE = [
+  'Traceback (most recent call last):',
+  '  File "/app/util/task_lifecycle.py", line 200, in _run_body',
+  '    body(context)',
+  '  File "/app/python_task.py", line 27, in task',
+  '    raise RuntimeError(error_message)',
+  'RuntimeError: Simulated failure',
+  '',
+].join('\n');
 
 interface Scenario {
   readonly bootVersion: '2' | '3';
+  /** The Boot version tag 0.1.0 is registered with already; undefined: not registered. */
+  readonly registeredBoot?: '2' | '3';
   readonly statuses?: readonly Status[];
   readonly definitionExists?: boolean;
   readonly errorMessage?: string;
@@ -34,6 +44,16 @@ function scdf(scenario: Scenario): Handler {
   return (request, count) => {
     const call = `${request.method} ${request.url}`;
     switch (call) {
+      case `GET /apps/task/${TASK}/0.1.0`:
+        return scenario.registeredBoot
+          ? {
+              status: 200,
+              body: `{"name":"${TASK}","type":"task","uri":"docker:${IMAGE}","version":"0.1.0","defaultVersion":true,"bootVersion":"${scenario.registeredBoot}","versions":null}`,
+            }
+          : {
+              status: 404,
+              body: `{"_embedded":{"errors":[{"message":"Unknown task application: ${TASK}:0.1.0","logref":"NoSuchAppRegistrationException"}]}}`,
+            };
       case `POST /apps/task/${TASK}`:
         return { status: 201 };
       case `PUT /apps/task/${TASK}/0.1.0`:
@@ -117,6 +137,7 @@ describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
     expect(result.stderr).toContain(`execution ${String(ID)} COMPLETE`);
     expect(result.status).toBe(0);
     expect(server.calls).toEqual([
+      `GET /apps/task/${TASK}/0.1.0`,
       `POST /apps/task/${TASK}`,
       `PUT /apps/task/${TASK}/0.1.0`,
       `GET /tasks/definitions/${TASK}`,
@@ -126,7 +147,7 @@ describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
       `GET ${statusPath}`,
       `GET ${statusPath}`,
     ]);
-    const [register, makeDefault, , define, launch] = server.requests;
+    const [, register, makeDefault, , define, launch] = server.requests;
     expect(register?.form).toEqual({
       uri: `docker:${IMAGE}`,
       force: 'true',
@@ -141,15 +162,43 @@ describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
     expect(server.requests.every((r) => r.authorization === undefined)).toBe(true);
   });
 
-  test('ERROR exits 1 and prints the first line of the error message', async () => {
+  test('ERROR exits 1 and prints the exception line of the Python traceback', async () => {
     server.respond(scdf({ bootVersion, statuses: ['RUNNING', 'ERROR'] }));
     const result = await run(bootVersion, ['launch']);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
       `execution ${String(ID)} ended with ERROR (exit code 1): RuntimeError: Simulated failure\n`,
     );
-    expect(result.stderr).not.toContain('line 9');
+    expect(result.stderr).not.toContain('Traceback');
+    expect(result.stderr).not.toContain('line 27');
     expect(server.calls).toEqual([`POST ${launchPath}`, `GET ${statusPath}`, `GET ${statusPath}`]);
+  });
+
+  test('a registration of the tag with another Boot version is removed before registering', async () => {
+    const other = boot3 ? '2' : '3';
+    server.respond(scdf({ bootVersion, registeredBoot: other }));
+    const result = await run(bootVersion, ['register']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain(
+      `unregistered ${TASK} 0.1.0, registered as Boot ${other}, to register it as Boot ${bootVersion}`,
+    );
+    expect(server.calls.slice(0, 4)).toEqual([
+      `GET /apps/task/${TASK}/0.1.0`,
+      `DELETE /apps/task/${TASK}/0.1.0`,
+      `POST /apps/task/${TASK}`,
+      `PUT /apps/task/${TASK}/0.1.0`,
+    ]);
+  });
+
+  test('a registration of the tag with the same Boot version is replaced by force only', async () => {
+    server.respond(scdf({ bootVersion, registeredBoot: bootVersion }));
+    const result = await run(bootVersion, ['register']);
+    expect(result.status).toBe(0);
+    expect(server.calls.slice(0, 3)).toEqual([
+      `GET /apps/task/${TASK}/0.1.0`,
+      `POST /apps/task/${TASK}`,
+      `PUT /apps/task/${TASK}/0.1.0`,
+    ]);
   });
 
   test('a task that never ends times out with exit code 4, after SCDF_TIMEOUT seconds', async () => {
@@ -185,14 +234,14 @@ describe('failures and usage', () => {
     server.respond((request) =>
       request.method === 'POST'
         ? { status: 500, body: '[{"logref":"AppRegistrationException","message":"boom"}]' }
-        : undefined,
+        : { status: 404 },
     );
     const result = await run('2');
     expect(result.status).toBe(3);
     expect(result.stderr).toContain(
       `POST /apps/task/${TASK}: HTTP 500: [{"logref":"AppRegistrationException","message":"boom"}]`,
     );
-    expect(server.calls).toEqual([`POST /apps/task/${TASK}`]);
+    expect(server.calls).toEqual([`GET /apps/task/${TASK}/0.1.0`, `POST /apps/task/${TASK}`]);
   });
 
   test('an unreachable server exits 3', async () => {
@@ -226,6 +275,30 @@ describe('failures and usage', () => {
     const result = await run('2', ['wait', String(ID), 'boot3']);
     expect(result.status).toBe(0);
     expect(server.calls).toEqual([`GET /tasks/executions/${String(ID)}?schemaTarget=boot3`]);
+  });
+
+  test.each([
+    ['a one-line message', 'boom', 'boom'],
+    [
+      'a Java stack trace: its first line',
+      'java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)',
+      'java.lang.IllegalStateException: x',
+    ],
+    [
+      'a traceback cut to fit the column: its last line',
+      '[...]\n  File "/app/python_task.py", line 27\nValueError: cut\n\n',
+      'ValueError: cut',
+    ],
+    [
+      'an escaped backslash before n is no line break',
+      'Traceback (most recent call last):\nOSError: C:\\new\n',
+      'OSError: C:\\\\new',
+    ],
+  ])('ERROR shows what failed for %s', async (_, errorMessage, shown) => {
+    server.respond(scdf({ bootVersion: '2', statuses: ['ERROR'], errorMessage }));
+    const result = await run('2', ['wait', String(ID)]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`ended with ERROR (exit code 1): ${shown}\n`);
   });
 
   test('compact JSON, and a field name quoted inside a later string value, are read right', async () => {

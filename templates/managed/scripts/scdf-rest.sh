@@ -6,8 +6,9 @@
 #
 # Usage: scripts/scdf-rest.sh [COMMAND]
 #   run                (default) register, then launch and wait for the execution to end
-#   register           register the image as task app <%- taskName %> (force), make its tag the
-#                      default version, and create task definition <%- taskName %> unless it exists
+#   register           register the image as task app <%- taskName %> (force; a registration of the
+#                      same tag with another Boot version is replaced), make its tag the default
+#                      version, and create task definition <%- taskName %> unless it exists
 #   launch             launch task definition <%- taskName %> and wait for the execution to end
 #   wait ID [TARGET]   wait for execution ID (schema target TARGET, SCDF 2.11) to end
 #   destroy            destroy the definition with its executions and unregister the app
@@ -20,7 +21,8 @@
 #   SCDF_BOOT_VERSION   2 or 3 [<%- bootVersion %>]. 3 (SCDF 2.11): register with bootVersion=3 and
 #                       launch through /tasks/executions/launch; the task uses BOOT3_TASK_ tables
 #   SCDF_ARGUMENTS      launch arguments, e.g. "--error.message=boom" []. Give every argument
-#                       as --key=value: SCDF drops ALL arguments when the string has no "="
+#                       as --key=value with no space in the value: SCDF splits the string at
+#                       every space, and drops ALL arguments when it has no "="
 #   SCDF_PROPERTIES     launch properties, comma separated, e.g.
 #                       "deployer.<%- taskName %>.kubernetes.entryPointStyle=boot" []
 #   SCDF_TIMEOUT        seconds to wait for the execution to end [600]
@@ -106,6 +108,31 @@ json_number() {
     sed -n -E 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*(-?[0-9]+).*/\1/p'
 }
 
+# The line of a JSON-escaped errorMessage that says what failed. A Python traceback starts with
+# "Traceback (most recent call last):" and ends with the exception and its message, so that is
+# its last non-empty line; so is it when the task cut a long message to fit the column, which
+# keeps the end after a first line "[...]". Other messages (a Java stack trace, a sys.exit text)
+# say it first.
+failure_line() {
+  local text=$1 line="" lines=()
+  # Split at "\n" escapes only: a "\\" escape stands for a backslash and is kept as it is.
+  text=${text//\\\\/$'\x01'}
+  text=${text//\\n/$'\n'}
+  mapfile -t lines <<<"$text"
+  if [[ "${lines[0]:-}" == "Traceback (most recent call last):" || "${lines[0]:-}" == "[...]" ]]; then
+    local i
+    for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+      if [[ -n "${lines[i]//[[:space:]]/}" ]]; then
+        line=${lines[i]}
+        break
+      fi
+    done
+  else
+    line=${lines[0]:-}
+  fi
+  printf '%s' "${line//$'\x01'/\\\\}"
+}
+
 IMAGE_TAG=""
 check_config() {
   [[ "$TASK_NAME" =~ ^[a-z]([a-z0-9-]*[a-z0-9])?$ ]] ||
@@ -127,6 +154,17 @@ check_config() {
 }
 
 register() {
+  # SCDF 2.11 keeps the Boot version of a registered tag when it is registered again, even with
+  # force: a registration of this tag with another Boot version is removed first.
+  ALLOWED_STATUSES="404"
+  request GET "/apps/task/$TASK_NAME/$IMAGE_TAG"
+  ALLOWED_STATUSES=""
+  local registered_boot=""
+  [[ "$HTTP_STATUS" == 404 ]] || registered_boot="$(json_string "$HTTP_BODY" bootVersion)"
+  if [[ -n "$registered_boot" && "$registered_boot" != "$BOOT_VERSION" ]]; then
+    request DELETE "/apps/task/$TASK_NAME/$IMAGE_TAG"
+    log "unregistered $TASK_NAME $IMAGE_TAG, registered as Boot $registered_boot, to register it as Boot $BOOT_VERSION"
+  fi
   local -a form=(--data-urlencode "uri=docker:$IMAGE" --data-urlencode 'force=true')
   if [[ "$BOOT_VERSION" == 3 ]]; then
     form+=(--data-urlencode 'bootVersion=3')
@@ -198,9 +236,8 @@ wait_for() {
       ERROR)
         local exit_code message
         exit_code="$(json_number "$HTTP_BODY" exitCode)"
-        message="$(json_string "$HTTP_BODY" errorMessage)"
-        # The first line of the stack trace the task recorded (JSON-escaped: cut at "\n").
-        log "execution $id ended with ERROR (exit code ${exit_code:-none})${message:+: ${message%%\\n*}}"
+        message="$(failure_line "$(json_string "$HTTP_BODY" errorMessage)")"
+        log "execution $id ended with ERROR (exit code ${exit_code:-none})${message:+: $message}"
         exit "$EXIT_ERROR"
         ;;
       RUNNING | UNKNOWN) ;;
