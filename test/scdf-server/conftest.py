@@ -177,11 +177,13 @@ def _tallies() -> dict[str, Counter[str]]:
 def _problems() -> list[str]:
     if not servers_required() or not _kind_of:
         return []
-    return [
-        f"{kind}: {t['skipped']} skipped, {t['not run']} not run"
-        for kind, t in _tallies().items()
-        if t["skipped"] or t["not run"] or not sum(t.values())
-    ]
+    problems = []
+    for kind, t in _tallies().items():
+        if not sum(t.values()):
+            problems.append(f"{kind}: no scenario collected")
+        elif t["skipped"] or t["not run"]:
+            problems.append(f"{kind}: {t['skipped']} skipped, {t['not run']} not run")
+    return problems
 
 
 @pytest.hookimpl(tryfirst=True)
