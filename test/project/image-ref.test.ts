@@ -83,11 +83,12 @@ describe.each(CASES)('$dockerPrefix / $taskName : $imageTag', (given) => {
     expect(result.stderr).toContain(`registered task app ${given.taskName} as docker:${ref}`);
     expect(result.status).toBe(0);
     expect(server.calls).toEqual([
+      `GET /apps/task/${given.taskName}/${given.imageTag}`,
       `POST /apps/task/${given.taskName}`,
       `PUT /apps/task/${given.taskName}/${given.imageTag}`,
       `GET /tasks/definitions/${given.taskName}`,
     ]);
-    expect(server.requests[0]?.form).toEqual({
+    expect(server.requests[1]?.form).toEqual({
       uri: `docker:${ref}`,
       force: 'true',
       bootVersion: '3',
