@@ -1,7 +1,7 @@
-import valid from 'semver/functions/valid.js';
 import { InputError } from './errors.js';
 import { INPUTS, type Answers } from './inputs.js';
 import { OWNERS, type Owner, type PlannedFile } from './project-files.js';
+import { isVersion } from './versions.js';
 
 /** The key this generator's state lives under in `.yo-rc.json`, as Yeoman names it. */
 export const STORE_KEY = 'generator-scdf-task';
@@ -74,7 +74,7 @@ export function projectState(store: Json): StoredState | undefined {
   const { generatorVersion, managedFiles, lastGenerated } = section;
   if (
     generatorVersion !== undefined &&
-    (typeof generatorVersion !== 'string' || !valid(generatorVersion))
+    (typeof generatorVersion !== 'string' || !isVersion(generatorVersion))
   )
     throw new InputError(
       `${STORE_FILE}: "generatorVersion" ${JSON.stringify(generatorVersion)} is not a semantic version (such as 0.1.0)`,

@@ -49,9 +49,13 @@ function ownerChanges(changes: readonly FileChange[]): string[] {
  * project's files only counted: the README lists them).
  */
 export function summarize(changes: readonly FileChange[], fresh = false): string {
-  if (fresh) return `created: ${changes.length} files`;
-  const lines = [`unchanged: ${pathsIn(changes, 'unchanged').length}`];
+  const lines = [
+    fresh
+      ? `created: ${pathsIn(changes, 'created').length} files`
+      : `unchanged: ${pathsIn(changes, 'unchanged').length}`,
+  ];
   for (const [state, label] of UPDATE_LABELS) {
+    if (fresh && state === 'created') continue;
     const paths = pathsIn(changes, state);
     if (paths.length > 0) lines.push(`${label}: ${paths.length} (${paths.join(', ')})`);
   }
