@@ -1,6 +1,7 @@
 import type Generator from 'yeoman-generator';
 import type { PromptQuestion } from 'yeoman-generator';
-import { INPUTS, type AnswerKey, type Answers } from './inputs.js';
+import type { Answers } from '../../core/inputs.js';
+import type { Asker, Question } from '../../core/questions.js';
 
 interface MaybeTerminal {
   actualAdapter?: MaybeTerminal;
@@ -19,30 +20,30 @@ export function canPrompt(adapter: unknown): boolean {
   return current.stdin.isTTY === true;
 }
 
-/** Asks only for the inputs in `keys`, each with its own validator, default and choices. */
-export async function askForMissing(
-  generator: Generator,
-  keys: readonly AnswerKey[],
-): Promise<Partial<Answers>> {
-  const questions = INPUTS.filter((input) => keys.includes(input.key)).map(
-    (input): PromptQuestion<Partial<Answers>> =>
-      input.choices
-        ? {
-            type: 'select',
-            name: input.key,
-            message: input.message,
-            choices: [...input.choices],
-            default: input.default,
-          }
-        : {
-            type: 'input',
-            name: input.key,
-            message: input.message,
-            default: input.default,
-            validate: (value: string) => input.validate(value.trim()),
-            filter: (value: string) => value.trim(),
-          },
-  );
-  if (questions.length === 0) return {};
-  return generator.prompt<Partial<Answers>>(questions);
+/** The core's questions in the shape Yeoman's `prompt()` takes. */
+export function toYeomanQuestion(question: Question): PromptQuestion<Partial<Answers>> {
+  return question.choices
+    ? {
+        type: 'select',
+        name: question.name,
+        message: question.message,
+        choices: [...question.choices],
+        default: question.default,
+      }
+    : {
+        type: 'input',
+        name: question.name,
+        message: question.message,
+        default: question.default,
+        validate: question.validate,
+        filter: (value: string) => value.trim(),
+      };
+}
+
+/** Asks through Yeoman's adapter, so `yo` and yeoman-test answer as they do for any generator. */
+export function yeomanAsker(generator: Generator): Asker {
+  return {
+    canAsk: canPrompt(generator.env.adapter),
+    ask: (questions) => generator.prompt<Partial<Answers>>(questions.map(toYeomanQuestion)),
+  };
 }

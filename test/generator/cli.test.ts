@@ -1,14 +1,23 @@
 import { describe, expect, test } from '@jest/globals';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { INPUTS } from '../../generators/app/inputs.js';
-import { planProject } from '../../generators/app/project-files.js';
-import { withDefaults } from '../../generators/app/answers.js';
-import { readTree, runBin, snapshotTree, tempDir } from '../support/cli.js';
+import { withDefaults } from '../../core/answers.js';
+import { INPUTS } from '../../core/inputs.js';
+import { GENERATOR_VERSION, planProject } from '../../core/project-files.js';
+import {
+  FRONT_ENDS,
+  readTree,
+  runBin,
+  runFrontEnd,
+  snapshotTree,
+  tempDir,
+} from '../support/cli.js';
 
 const GOOD = ['--database', 'postgresql', '--docker-prefix', 'ghcr.io/acme'];
 
-describe('create-scdf-task, non-interactive', () => {
+describe.each(FRONT_ENDS)('%s front end, non-interactive', (frontEnd) => {
+  const runBin = (args: readonly string[], cwd: string) => runFrontEnd(frontEnd, args, cwd);
+
   test('generates ./<task-name>/ with exactly the planned files and .yo-rc.json', () => {
     const cwd = tempDir();
     const result = runBin(['my-task', ...GOOD, '--defaults'], cwd);
@@ -32,7 +41,7 @@ describe('create-scdf-task, non-interactive', () => {
       imageTag: '0.1.0',
       pythonVersion: '3.14',
       bootVersion: '2',
-      generatorVersion: '0.1.0',
+      generatorVersion: GENERATOR_VERSION,
     });
     expect(result.stdout).toContain('Next steps:');
     expect(result.stdout).toContain('docker build -t ghcr.io/acme/my-task:0.1.0 .');
@@ -104,6 +113,16 @@ describe('create-scdf-task, non-interactive', () => {
     expect(existsSync(path.join(cwd, 'my-task', 'python_task.py'))).toBe(true);
   });
 
+  test('an unknown option is refused before anything happens', () => {
+    const cwd = tempDir();
+    const result = runBin(['my-task', '--databse', 'mysql', '--defaults'], cwd);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("'--databse'");
+    expect(snapshotTree(cwd)).toEqual({});
+  });
+});
+
+describe('create-scdf-task only', () => {
   test('--help lists every option with its description and default; --version prints it', () => {
     const cwd = tempDir();
     const help = runBin(['--help'], cwd);
@@ -118,15 +137,15 @@ describe('create-scdf-task, non-interactive', () => {
     }
     for (const flag of ['--defaults', '--check', '--force']) expect(help.stdout).toContain(flag);
     const version = runBin(['--version'], cwd);
-    expect(version.stdout).toBe('0.1.0\n');
+    expect(version.stdout).toBe(`${GENERATOR_VERSION}\n`);
     expect(snapshotTree(cwd)).toEqual({});
   });
 
-  test('an unknown option is refused before anything happens', () => {
+  test('more than one task name is refused', () => {
     const cwd = tempDir();
-    const result = runBin(['my-task', '--databse', 'mysql', '--defaults'], cwd);
+    const result = runBin(['a', 'b', '--defaults'], cwd);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("'--databse'");
+    expect(result.stderr).toContain('expected at most one task name, got: a b');
     expect(snapshotTree(cwd)).toEqual({});
   });
 });
@@ -150,7 +169,9 @@ const BAD_OPTIONS: [option: string, value: string, rule: string][] = [
   ['boot-version', 'boot3', 'must be one of: 2, 3'],
 ];
 
-describe('bad option values', () => {
+describe.each(FRONT_ENDS)('%s front end, bad option values', (frontEnd) => {
+  const runBin = (args: readonly string[], cwd: string) => runFrontEnd(frontEnd, args, cwd);
+
   test.each(BAD_OPTIONS)(
     '--%s %j: exit 2, names option and rule, writes nothing',
     (option, value, rule) => {

@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { INPUTS } from '../../generators/app/inputs.js';
-import { templateSources } from '../../generators/app/project-files.js';
+import { INPUTS } from '../../core/inputs.js';
+import { templateSources } from '../../core/project-files.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { readTree, tempDir } from '../support/cli.js';
 
@@ -56,7 +56,7 @@ describe('the npm tarball', () => {
     const paths = packed.map((file) => file.path).sort();
     const extra = paths.filter(
       (p) =>
-        !/^lib\/(generators\/app|bin)\/[\w-]+\.js$/.test(p) &&
+        !/^lib\/(core|generators\/app|bin)\/[\w-]+\.js$/.test(p) &&
         !p.startsWith('templates/') &&
         !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(p),
     );

@@ -1,8 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import helpers from 'yeoman-test';
-import { INPUTS } from '../../generators/app/inputs.js';
+import { INPUTS } from '../../core/inputs.js';
+import { questionsFor } from '../../core/questions.js';
+import { toYeomanQuestion } from '../../generators/app/prompts.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const GENERATOR = path.join(REPO_ROOT, 'lib/generators/app/index.js');
@@ -60,25 +62,18 @@ describe('prompts', () => {
     expect(storedAnswers(result.cwd, 'python-task')).toMatchObject({ database: 'mariadb' });
   });
 
-  test('each free-text prompt validates with the input rule, trimmed', async () => {
+  test('each free-text prompt validates with the input rule, trimmed; choices are fixed', () => {
     // yeoman-test does not run validate(), so check the questions the generator hands over.
-    const { askForMissing } = await import('../../generators/app/prompts.js');
-    const seen: { name: string; validate?: (v: string) => unknown; choices?: unknown }[] = [];
-    const fake = {
-      prompt: (questions: typeof seen) => {
-        seen.push(...questions);
-        return Promise.resolve({});
-      },
-    };
-    await askForMissing(
-      fake as never,
-      INPUTS.map((input) => input.key),
-    );
-    const byName = Object.fromEntries(seen.map((q) => [q.name, q]));
+    const questions = questionsFor(INPUTS.map((input) => input.key)).map(toYeomanQuestion);
+    const byName = Object.fromEntries(questions.map((q) => [q.name, q])) as Record<
+      string,
+      { validate?: (v: string) => unknown; choices?: unknown; type?: string }
+    >;
     expect(byName.taskName?.validate?.(' Bad Name ')).toMatch(/lower-case letters/);
     expect(byName.taskName?.validate?.(' good-name ')).toBe(true);
     expect(byName.dockerPrefix?.validate?.('ghcr.io/acme:1.0')).toMatch(/must not contain a tag/);
     expect(byName.imageTag?.validate?.('-x')).toMatch(/letters, digits/);
+    expect(byName.database?.type).toBe('select');
     expect(byName.database?.choices).toEqual([
       'mysql',
       'mariadb',
@@ -87,5 +82,12 @@ describe('prompts', () => {
       'oracle',
       'db2',
     ]);
+  });
+
+  test('a mocked answer that breaks a rule is refused like an option, nothing written', async () => {
+    const result = await helpers.run(GENERATOR).withAnswers({ taskName: 'Bad Name' });
+    expect(process.exitCode).toBe(2);
+    expect(readdirSync(result.cwd)).toEqual([]);
+    process.exitCode = 0;
   });
 });

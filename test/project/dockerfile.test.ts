@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { DATABASES, PYTHON_VERSIONS } from '../../generators/app/validators.js';
+import { DATABASES, PYTHON_VERSIONS } from '../../core/validators.js';
 import { TOOLS_BIN } from '../support/paths.js';
 import {
   dockerIgnored,

@@ -12,9 +12,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { withDefaults } from '../../generators/app/answers.js';
-import type { Answers } from '../../generators/app/inputs.js';
-import { planProject, type PlannedFile } from '../../generators/app/project-files.js';
+import { withDefaults } from '../../core/answers.js';
+import type { Answers } from '../../core/inputs.js';
+import { planProject, type PlannedFile } from '../../core/project-files.js';
 import { tempDir } from '../support/cli.js';
 
 export interface RenderedProject {

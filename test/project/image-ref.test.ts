@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Answers } from '../../generators/app/inputs.js';
+import type { Answers } from '../../core/inputs.js';
 import { FakeScdf, runScript } from './fake-scdf.js';
 import { keyValues, parseDockerfile, renderProject } from './fixture.js';
 

@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { DATABASE_PROFILES } from '../../generators/app/databases.js';
-import { DATABASES } from '../../generators/app/validators.js';
+import { DATABASE_PROFILES } from '../../core/databases.js';
+import { DATABASES } from '../../core/validators.js';
 import { generateProject } from '../support/cli.js';
 import { createProjectVenv } from '../support/venv.js';
 

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { TEMPLATES_ROOT } from '../../generators/app/project-files.js';
-import { DATABASES } from '../../generators/app/validators.js';
+import { TEMPLATES_ROOT } from '../../core/project-files.js';
+import { DATABASES } from '../../core/validators.js';
 import { renderProject } from './fixture.js';
 
 const MY_TEMPLATES = [

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import type { Answers } from '../../generators/app/inputs.js';
+import type { Answers } from '../../core/inputs.js';
 import { renderProject } from './fixture.js';
 
 const SHELL_FILES = [

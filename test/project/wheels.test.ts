@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { DATABASES, PYTHON_VERSIONS } from '../../generators/app/validators.js';
+import { DATABASES, PYTHON_VERSIONS } from '../../core/validators.js';
 import { tempDir } from '../support/cli.js';
 import { parseDockerfile, renderProject } from './fixture.js';
 

@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN } from './paths.js';
+import { BIN, REPO_ROOT } from './paths.js';
+
+/** The Yeoman front end started through yeoman-environment, as `yo scdf-task` starts it. */
+export const YEOMAN_CLI = path.join(REPO_ROOT, 'test/support/yeoman-cli.mjs');
 
 export interface RunResult {
   readonly status: number | null;
@@ -15,20 +18,48 @@ export function tempDir(prefix = 'scdf-task-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Runs create-scdf-task as CI would: no terminal on stdin. */
-export function runBin(args: readonly string[], cwd: string): RunResult {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
+/**
+ * The two front ends of the one core: the `create-scdf-task` bin, and the Yeoman generator
+ * started through yeoman-environment as `yo scdf-task` starts it. Scenario tables run through both.
+ */
+export const FRONT_ENDS = ['bin', 'yeoman'] as const;
+export type FrontEnd = (typeof FRONT_ENDS)[number];
+
+export interface RunOptions {
+  /** Text for standard input (no terminal either way). */
+  readonly input?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Runs one front end as CI would: no terminal, output captured. */
+export function runFrontEnd(
+  frontEnd: FrontEnd,
+  args: readonly string[],
+  cwd: string,
+  options: RunOptions = {},
+): RunResult {
+  const entry = frontEnd === 'bin' ? BIN : YEOMAN_CLI;
+  const result = spawnSync(process.execPath, [entry, ...args], {
     cwd,
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    input: options.input ?? '',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Generates a project with defaults plus `args` in a new temp folder; returns its path. */
-export function generateProject(taskName: string, args: readonly string[] = []): string {
-  const cwd = tempDir();
+/** Runs create-scdf-task as CI would: no terminal on stdin. */
+export function runBin(args: readonly string[], cwd: string, options: RunOptions = {}): RunResult {
+  return runFrontEnd('bin', args, cwd, options);
+}
+
+/** Generates a project with defaults plus `args` in `cwd` (a new temp folder); returns its path. */
+export function generateProject(
+  taskName: string,
+  args: readonly string[] = [],
+  cwd: string = tempDir(),
+): string {
   const result = runBin([taskName, '--defaults', ...args], cwd);
   if (result.status !== 0) {
     throw new Error(`generation failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
@@ -63,4 +94,56 @@ export function readTree(dir: string): Record<string, string> {
     if (!relPath.endsWith('/')) files[relPath] = readFileSync(path.join(dir, relPath), 'utf8');
   }
   return files;
+}
+
+/**
+ * A copy of templates/ that a test changes to play a newer generator version; the core renders it
+ * when SCDF_TASK_TEMPLATES names it.
+ */
+export function templateVariant(change: (templatesDir: string) => void): string {
+  const dir = path.join(tempDir('scdf-templates-'), 'templates');
+  cpSync(path.join(REPO_ROOT, 'templates'), dir, { recursive: true });
+  change(dir);
+  return dir;
+}
+
+/** Runs git in `cwd`; throws with its output when it fails. */
+export function git(cwd: string, ...args: string[]): string {
+  const result = spawnSync('git', args, { cwd, encoding: 'utf8' });
+  if (result.status !== 0)
+    throw new Error(
+      `git ${args.join(' ')} failed (${result.status}):\n${result.stdout}${result.stderr}`,
+    );
+  return result.stdout;
+}
+
+/** A generated project committed to a fresh git repository, as a team keeps it. */
+export function committedProject(
+  taskName: string,
+  args: readonly string[] = [],
+  cwd?: string,
+): string {
+  const project = generateProject(taskName, args, cwd);
+  git(project, 'init', '--quiet', '--initial-branch=main');
+  git(project, 'add', '--all');
+  git(
+    project,
+    '-c',
+    'user.name=t',
+    '-c',
+    'user.email=t@example.invalid',
+    'commit',
+    '--quiet',
+    '-m',
+    'generated',
+  );
+  return project;
+}
+
+/** `git status` as sorted "XY path" entries: exactly what a run changed. */
+export function changedPaths(project: string): string[] {
+  return git(project, 'status', '--porcelain', '--untracked-files=all')
+    .split('\n')
+    .filter((line) => line !== '')
+    .sort();
 }

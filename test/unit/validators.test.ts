@@ -6,7 +6,7 @@ import {
   validateImageTag,
   validatePythonVersion,
   validateTaskName,
-} from '../../generators/app/validators.js';
+} from '../../core/validators.js';
 
 type Row = [value: string, valid: boolean, why: string];
 

@@ -1,11 +1,7 @@
+import { InputError } from './errors.js';
 import { INPUTS, type AnswerKey, type Answers, type InputDeclaration } from './inputs.js';
 
-/** A bad value from a CLI option or `.yo-rc.json`: the run stops before anything is written. */
-export class InputError extends Error {
-  override name = 'InputError';
-}
-
-export type Origin = 'option' | 'stored';
+export type Origin = 'option' | 'stored' | 'answer';
 
 export interface AnswerSources {
   /** Values from the command line, keyed by answer key; `undefined` when not given. */
@@ -21,9 +17,9 @@ export interface GivenAnswers {
 }
 
 function describeOrigin(input: InputDeclaration, origin: Origin): string {
-  return origin === 'option'
-    ? `--${input.option}`
-    : `.yo-rc.json "${input.key}" (option --${input.option})`;
+  if (origin === 'option') return `--${input.option}`;
+  if (origin === 'answer') return `the answer to "${input.message}" (option --${input.option})`;
+  return `.yo-rc.json "${input.key}" (option --${input.option})`;
 }
 
 /** Checks one value against its input's rule; throws an InputError naming option, value and rule. */

@@ -113,11 +113,14 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { option: 'defaults', description: 'Ask nothing: every input not given takes its default' },
   {
     option: 'check',
-    description: 'Write nothing; exit 1 with a diff when a managed file differs from the templates',
+    description:
+      'Write nothing; report each file (up to date, template changed, edited by you, would ' +
+      'conflict) with diffs; exit 1 if an update would change files, 3 if it would conflict',
   },
   {
     option: 'force',
     description:
-      'Write into a non-empty folder, and overwrite files the user owns with the templates',
+      'Write into a non-empty folder, replace your edits with the templates, and go back from a newer generator version',
   },
+  { option: 'debug', description: 'Show stack traces of unexpected errors' },
 ];

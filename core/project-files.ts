@@ -65,8 +65,8 @@ interface TemplateSource {
   readonly owner: Owner;
 }
 
-function listTemplates(owner: Owner): TemplateSource[] {
-  const root = path.join(TEMPLATES_ROOT, owner);
+function listTemplates(templatesRoot: string, owner: Owner): TemplateSource[] {
+  const root = path.join(templatesRoot, owner);
   const found: TemplateSource[] = [];
   const walk = (dir: string, rel: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -85,17 +85,25 @@ function listTemplates(owner: Owner): TemplateSource[] {
   return found;
 }
 
-let templateCache: readonly TemplateSource[] | undefined;
+// A fleet run renders the same templates for every project: list them once per folder.
+const templateCache = new Map<string, readonly TemplateSource[]>();
 
-/** All templates, sorted by output path so that output order never depends on the file system. */
-export function templateSources(): readonly TemplateSource[] {
-  templateCache ??= OWNERS.flatMap(listTemplates).sort((a, b) =>
-    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-  );
-  return templateCache;
+/**
+ * All templates under `templatesRoot` (the packaged ones by default), sorted by output path so
+ * that output order never depends on the file system.
+ */
+export function templateSources(templatesRoot = TEMPLATES_ROOT): readonly TemplateSource[] {
+  let sources = templateCache.get(templatesRoot);
+  if (!sources) {
+    sources = OWNERS.flatMap((owner) => listTemplates(templatesRoot, owner)).sort((a, b) =>
+      a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+    );
+    templateCache.set(templatesRoot, sources);
+  }
+  return sources;
 }
 
-export function templateContext(answers: Answers): TemplateContext {
+export function templateContext(answers: Answers, templatesRoot = TEMPLATES_ROOT): TemplateContext {
   const imageRepository = `${answers.dockerPrefix}/${answers.taskName}`;
   return {
     ...answers,
@@ -104,18 +112,31 @@ export function templateContext(answers: Answers): TemplateContext {
     imageRepository,
     imageRef: `${imageRepository}:${answers.imageTag}`,
     generatorVersion: GENERATOR_VERSION,
-    files: templateSources().map(({ path: p, owner }) => ({ path: p, owner })),
+    files: templateSources(templatesRoot).map(({ path: p, owner }) => ({ path: p, owner })),
   };
 }
 
-/** Renders every template for these answers. Pure: same answers, same bytes. */
-export function planProject(answers: Answers): PlannedFile[] {
-  const context = templateContext(answers);
-  return templateSources().map(({ source, path: p, owner }) => ({
+// Compiling is most of the cost of rendering; a fleet run renders the same templates many times.
+const compiled = new Map<string, ejs.TemplateFunction>();
+
+function compiledTemplate(source: string): ejs.TemplateFunction {
+  let render = compiled.get(source);
+  if (!render) {
+    // compileDebug off halves compile time; the templates' own tests catch template errors.
+    render = ejs.compile(readFileSync(source, 'utf8'), { filename: source, compileDebug: false });
+    compiled.set(source, render);
+  }
+  return render;
+}
+
+/** Renders every template for these answers. Pure: same answers and templates, same bytes. */
+export function planProject(answers: Answers, templatesRoot = TEMPLATES_ROOT): PlannedFile[] {
+  const context = templateContext(answers, templatesRoot);
+  return templateSources(templatesRoot).map(({ source, path: p, owner }) => ({
     path: p,
     owner,
     // Templates only use `<%-`: values are validated and escaped for the target language.
-    content: ejs.render(readFileSync(source, 'utf8'), context, { filename: source }),
+    content: compiledTemplate(source)(context),
     executable: p.endsWith('.sh'),
   }));
 }

@@ -1,0 +1,31 @@
+import { INPUTS, type AnswerKey, type Answers } from './inputs.js';
+import type { ValidationResult } from './validators.js';
+
+/**
+ * A question in no library's shape: the Yeoman front end hands it to `this.prompt()`, the bin to
+ * `@inquirer/prompts`. Free text is validated with the input's own rule after trimming.
+ */
+export interface Question {
+  readonly name: AnswerKey;
+  readonly message: string;
+  readonly default: string;
+  /** Present for a choice among fixed values; absent for free text. */
+  readonly choices?: readonly string[];
+  readonly validate: (value: string) => ValidationResult;
+}
+
+export function questionsFor(keys: readonly AnswerKey[]): Question[] {
+  return INPUTS.filter((input) => keys.includes(input.key)).map((input) => ({
+    name: input.key,
+    message: input.message,
+    default: input.default,
+    ...(input.choices ? { choices: input.choices } : {}),
+    validate: (value: string) => input.validate(value.trim()),
+  }));
+}
+
+/** How a front end asks: `canAsk` false means there is no terminal to ask on. */
+export interface Asker {
+  readonly canAsk: boolean;
+  ask(questions: readonly Question[]): Promise<Partial<Answers>>;
+}
