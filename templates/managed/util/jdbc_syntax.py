@@ -28,6 +28,10 @@ class UrlParts:
     username: str | None = None
     password: str | None = None
     query: dict[str, str] = field(default_factory=dict)
+    #: Further hosts to try when `host` fails (failover lists, load balancing), in order.
+    more_hosts: list[tuple[str, int | None]] = field(default_factory=list)
+    #: Whether the driver would spread connections over the hosts (`loadbalance`).
+    balanced: bool = False
     #: JDBC parameter names left out because Python drivers have no equivalent.
     dropped: list[str] = field(default_factory=list)
     #: Other things left out, in words.

@@ -40,9 +40,10 @@ _MYSQL_TLS = {
 
 
 def mysql(body: str, kind: str) -> UrlParts:
-    # Connector/J and MariaDB also accept loadbalance:, replication:, sequential:, ...
+    # Connector/J and MariaDB also accept loadbalance:, replication:, sequential:, failover:, ...
+    mode = re.match(r"([a-z]+:)?//", body, re.IGNORECASE)
     rest = strip_prefix(r"([a-z]+:)?//", body)
-    if rest is None:
+    if rest is None or mode is None:
         raise JdbcUrlError(f"jdbc:{kind}: URLs must continue with //host")
     rest, _, query = rest.partition("?")
     hosts_text, _, database = rest.partition("/")
@@ -51,8 +52,10 @@ def mysql(body: str, kind: str) -> UrlParts:
     parts.database = unquote_plus(database) or None
     hosts = [_mysql_host(h) for h in split_top_level(hosts_text, ",")]
     parts.host, parts.port = hosts[0] if hosts else ("localhost", 3306)
-    if len(hosts) > 1:
-        parts.notes.append(f"PyMySQL connects to the first host only; {len(hosts) - 1} more ignored")
+    # Every attempt tries the hosts in turn, as the Java drivers fail over; a load-balanced
+    # list starts at a random host.
+    parts.more_hosts = hosts[1:]
+    parts.balanced = (mode.group(1) or "").lower() == "loadbalance:"
     params = Params(split_pairs(query, "&", decode=True))
     parts.username = params.take("user") or parts.username
     parts.password = params.take("password") or parts.password
