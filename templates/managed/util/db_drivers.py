@@ -67,6 +67,8 @@ class Driver:
     socket_fd: Callable[[Any], int | None] = lambda connection: None
     #: Code prefixes (SQLSTATE classes) that are transient as a whole.
     transient_prefixes: tuple[str, ...] = field(default=())
+    #: The shortest connect timeout the driver honours, in seconds (libpq: 2).
+    min_connect: float = 0.0
 
 
 def _whole(seconds: float, minimum: int = 1) -> int:
@@ -182,6 +184,7 @@ PSYCOPG = Driver(
     text=frozenset({"22001", "22021", "22P05"}),
     uncoded=_psycopg_uncoded,
     socket_fd=_psycopg_socket,
+    min_connect=2.0,
 )
 
 
@@ -200,6 +203,7 @@ def _pymssql_on_connect(connection: Any, timeouts: Timeouts) -> None:
 
 PYMSSQL = Driver(
     "pymssql",
+    min_connect=1.0,
     connect_params=_pymssql_params,
     on_connect=_pymssql_on_connect,
     code=_pymysql_code,  # pymssql also puts the number first in args
@@ -320,11 +324,22 @@ def driver_for(name: str) -> Driver:
     return _DRIVERS.get(name, _GENERIC)
 
 
-def classify(driver: Driver, error: BaseException) -> Fault:
-    """What `error` (SQLAlchemy's or the driver's own) means for a write."""
+def classify(driver: Driver, error: BaseException, *, connected: bool = False) -> Fault:
+    """What `error` (SQLAlchemy's or the driver's own) means for a write.
+
+    `connected`: the connection was set up before the error. A TLS failure then is a lost
+    connection (the session's TLS layer saw it end), not a setting that cannot work.
+    """
+    fault = _classify(driver, error)
+    return Fault.TRANSIENT if connected and fault is Fault.TLS else fault
+
+
+def _classify(driver: Driver, error: BaseException) -> Fault:
     chain = list(_causes(error))
     if any(isinstance(e, ssl.SSLError) for e in chain):
         return Fault.TLS
+    if any(isinstance(e, UnicodeEncodeError) for e in chain):
+        return Fault.TEXT  # the client's character set cannot carry it to the server at all
     for cause in chain:
         code = driver.code(cause)
         if code is None:
@@ -341,9 +356,9 @@ def classify(driver: Driver, error: BaseException) -> Fault:
             return Fault.TRANSIENT
         return Fault.OTHER
     for cause in chain:
-        fault = driver.uncoded(cause)
-        if fault is not None:
-            return fault
+        meaning = driver.uncoded(cause)
+        if meaning is not None:
+            return meaning
     if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout)) for e in chain):
         return Fault.TRANSIENT
     return Fault.OTHER

@@ -79,7 +79,9 @@ def split_pairs(text: str, separator: str, decode: bool) -> list[tuple[str, str]
 
 def split_top_level(text: str, separator: str) -> list[str]:
     """Splits on `separator` outside brackets and parentheses (IPv6, MySQL `address=(...)`)."""
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += (char in "[(") - (char in "])")
         if char == separator and depth == 0:

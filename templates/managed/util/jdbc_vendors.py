@@ -186,9 +186,9 @@ def _postgresql_params(params: Params) -> dict[str, str]:
         options.append(f"-c search_path={escaped}")
     if any(options):
         query["options"] = " ".join(o for o in options if o)
-    name = params.take("ApplicationName")
-    if name:
-        query["application_name"] = name
+    app_name = params.take("ApplicationName")
+    if app_name:
+        query["application_name"] = app_name
     target = params.take("targetServerType")
     if target:
         if target.lower() not in _PG_TARGETS:
@@ -228,8 +228,8 @@ def sqlserver(body: str, kind: str) -> UrlParts:
         instance, _, port_text = instance.partition(":")
         host_text = f"{host_text}:{port_text}"
     host, port_number = host_port(host_text, None) if host_text else ("localhost", None)
-    port_text = params.take("portNumber", "port")
-    port_number = port(port_text) if port_text else port_number
+    port_setting = params.take("portNumber", "port")
+    port_number = port(port_setting) if port_setting else port_number
     instance = params.take("instanceName") or instance
     parts = UrlParts("mssql+pymssql", host=host, port=port_number)
     if instance and port_number is None:

@@ -50,8 +50,6 @@ ARGUMENT_CUT_MARK = "[...]"
 #: Put in front of an error message whose characters had to be replaced to be stored.
 REPLACED_NOTE = "[characters the column's character set cannot store were replaced by '?']\n"
 
-#: The shortest attempt worth making when the deadline is nearly spent.
-_MIN_ATTEMPT = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +127,14 @@ def replace_unstorable(value: str | None, step: int) -> str | None:
         return value
     highest = _REPLACEMENTS[step - 1][1]
     return "".join(c if ord(c) <= highest else "?" for c in value)
+
+
+class _ConnectError(Exception):
+    """Setting up the connection failed (as opposed to a statement on an open one)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Watchdog:
@@ -438,7 +444,9 @@ class TaskStatus:
             with self._write_guard():
                 while True:
                     for engine in self._engines:
-                        if attempt and time.monotonic() >= self._write_until:
+                        # No attempt that could not connect before the deadline: the driver's
+                        # connect timeout cannot be cut short.
+                        if attempt and self._write_until - time.monotonic() < self._driver.min_connect:
                             break
                         attempt += 1
                         try:
@@ -446,30 +454,37 @@ class TaskStatus:
                             return
                         except TaskStatusError:
                             raise
+                        except _ConnectError as failed:
+                            reason = self._fail_or_describe(purpose, failed.error, connected=False)
                         except Exception as error:  # noqa: BLE001 - classified: only transient ones retried
-                            reason = self._fail_or_describe(purpose, error)
+                            reason = self._fail_or_describe(purpose, error, connected=True)
                         log.warning("Could not %s (attempt %d): %s", purpose, attempt, reason)
                     remaining = self._write_until - time.monotonic()
-                    if remaining <= 0:
+                    if remaining <= self._driver.min_connect:
                         raise TaskStatusError(
                             f"Could not {purpose}: gave up after {attempt} attempts in "
                             f"{time.monotonic() - started:.1f}s (task.db.connect-deadline): {reason}",
                             Fault.TRANSIENT,
                         )
-                    time.sleep(min(delay, remaining))
+                    time.sleep(min(delay, remaining - self._driver.min_connect))
                     delay = min(delay * 2, 2.0)
         finally:
             self._write_until = None
 
     def _attempt(self, engine: Engine, work: Callable[[Connection, bool], None], *, retry: bool) -> None:
         assert self._write_until is not None
-        room = max(self._write_until - time.monotonic(), _MIN_ATTEMPT)
+        # A timeout of 0 would mean "no timeout" or "non-blocking" to some drivers.
+        room = max(self._write_until - time.monotonic(), self._driver.min_connect, 0.1)
         limits = self._timeouts
         self._attempt_timeouts = Timeouts(min(limits.connect, room), min(limits.statement, room))
         bound = self._attempt_timeouts.connect + self._attempt_timeouts.statement
         self._watchdog.start(min(time.monotonic() + bound, self._write_until + 0.1))
         try:
-            with contextlib.closing(engine.connect()) as connection, connection.begin():
+            try:
+                connection = engine.connect()
+            except Exception as error:
+                raise _ConnectError(error) from error
+            with contextlib.closing(connection), connection.begin():
                 work(connection, retry)
         finally:
             fired = self._watchdog.fired
@@ -477,9 +492,9 @@ class TaskStatus:
             if fired:
                 log.warning("A database call passed its time limit; the connection was cut")
 
-    def _fail_or_describe(self, purpose: str, error: Exception) -> str:
+    def _fail_or_describe(self, purpose: str, error: BaseException, *, connected: bool) -> str:
         """Raises a clear TaskStatusError unless `error` is transient; returns its description."""
-        fault = classify(self._driver, error)
+        fault = classify(self._driver, error, connected=connected)
         reason = self._describe(error)
         if fault is Fault.TRANSIENT:
             return reason
