@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, with its own set-up: lint, types, build, the Python tools the tests use,
-# the generator and generated-project tests (Jest), then the real-database contract suite.
+# the generator and generated-project tests (Jest), then the real-database contract suite and the
+# fault suite (Toxiproxy between the generated task and the real servers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,3 +11,4 @@ npm run --silent build
 bash scripts/setup-tools.sh
 node --experimental-vm-modules node_modules/jest/bin/jest.js
 bash test/contract/run.sh
+bash test/faults/run.sh

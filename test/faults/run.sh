@@ -67,6 +67,7 @@ if [[ ! -f $BIN ]] || [[ -n $(find "$ROOT/generators" "$ROOT/bin" -newer "$BIN" 
 fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/scdf-faults.XXXXXX")
 SERVER_PID=
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"

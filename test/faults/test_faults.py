@@ -7,6 +7,7 @@ The task runs with short bounds so that the suite stays quick; the README lists 
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import threading
 import time
@@ -32,7 +33,7 @@ from harness import (
     started,
     wait_for,
 )
-from toxiproxy import Proxy
+from toxiproxy import Proxy, Toxiproxy
 
 PREFIX = "TASK_"
 DEADLINE = 8.0  # task.db.connect-deadline: one whole start or end write, retries included
@@ -83,14 +84,19 @@ def launched(
     proxy: Proxy | None,
     user_args: Sequence[str] = ("--work.seconds=0",),
     script: str = "python_task.py",
+    *,
+    url: str | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> Iterator[tuple[int, Running]]:
     """SCDF's side of a launch (the row, then the process), the datasource through `proxy`."""
     execution_id = next(_ids)
     backend.insert_scdf_row(PREFIX, execution_id)
-    url = proxied_url(backend, proxy) if proxy is not None else None
+    if url is None and proxy is not None:
+        url = proxied_url(backend, proxy)
     launch = scdf_launch(
         backend, "exec", PREFIX, execution_id, [*BOUNDS, *user_args], datasource_url=url
     )
+    launch.properties.update(overrides or {})
     argv, env = launch.for_shape("exec")
     runnable = ScriptProject(project.directory, project.python, script)
     with started(runnable, argv, env) as running:
@@ -106,6 +112,11 @@ class ScriptProject(Project):
     @property
     def entry_point(self) -> Path:
         return self.directory / self.script
+
+
+def project_for(projects: Path, server: str) -> Project:
+    directory = (projects / server).resolve()
+    return Project(directory, directory / ".venv" / "bin" / "python")
 
 
 def row(backend: Backend, execution_id: int) -> dict[str, Any]:
@@ -290,6 +301,64 @@ def test_row_lock_held_by_another_session_at_the_end_write(
     assert "Could not record the end (attempt 1)" in outcome.stderr
 
 
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("password", "the database refused the login or does not exist"),
+        ("database", "the database refused the login or does not exist"),
+        ("tls", "TLS could not be set up with the database"),
+    ],
+)
+def test_errors_that_cannot_heal_fail_at_once(
+    project: Project, backend: Backend, slack: float, fault: str, message: str
+) -> None:
+    url = backend.jdbc_url("exec")
+    overrides = {}
+    if fault == "password":
+        overrides["spring.datasource.password"] = "not-the-password"
+    elif fault == "database":
+        url = url.replace(backend.scratch, f"{backend.scratch}_missing")  # type: ignore[attr-defined]
+    else:
+        # pgjdbc's ssl=true and the MariaDB driver's useSSL=true verify the server's certificate;
+        # the MariaDB server here has no TLS at all, the PostgreSQL one a self-signed certificate.
+        url += "?ssl=true" if isinstance(backend, PostgresBackend) else "?useSSL=true"
+    with launched(project, backend, None, url=url, overrides=overrides) as (execution_id, running):
+        outcome = running.wait()
+    # Not retried: done in the time a task with no fault takes, far below the deadline.
+    assert_outcome(outcome, 1, 0, slack, "UNKNOWN", status(backend, execution_id))
+    assert message in outcome.stderr
+    assert "(attempt" not in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("server", "mode"), [("mariadb", ""), ("mariadb", "failover:"), ("mariadb", "loadbalance:")]
+)
+def test_every_host_of_a_multi_host_url_is_tried(
+    projects: Path, toxiproxy: Toxiproxy, server: str, mode: str
+) -> None:
+    backend = open_backend(server)
+    settings = backend.settings  # type: ignore[attr-defined]
+    upstream = f"{settings.host}:{settings.port}"
+    name = f"faults-{os.getpid()}-hosts-{mode.strip(':') or 'plain'}"
+    try:
+        with (
+            toxiproxy.proxy(f"{name}-away", upstream) as away,
+            toxiproxy.proxy(f"{name}-up", upstream) as up,
+        ):
+            away.enable(False)
+            hosts = f"127.0.0.1:{away.port},127.0.0.1:{up.port}"
+            url = f"jdbc:mariadb:{mode}//{hosts}/{backend.scratch}"  # type: ignore[attr-defined]
+            with launched(project_for(projects, server), backend, None, url=url) as (
+                execution_id,
+                running,
+            ):
+                outcome = running.wait()
+        # With only the first host tried, the task would retry it until the deadline and fail.
+        assert_outcome(outcome, 0, 0, DEADLINE, "COMPLETE", status(backend, execution_id))
+    finally:
+        backend.close()
+
+
 # --- stop -----------------------------------------------------------------------------------------
 
 
@@ -404,10 +473,11 @@ def test_text_the_columns_cannot_hold_is_stored_with_replacements(
     try:
         if server == "mariadb":
             convert_tables(backend, charset)
-        directory = (projects / server).resolve()
-        project = Project(directory, directory / ".venv" / "bin" / "python")
         with launched(
-            project, backend, None, [ARGUMENT, f"--error.message={ERROR}", "--work.seconds=0"]
+            project_for(projects, server),
+            backend,
+            None,
+            [ARGUMENT, f"--error.message={ERROR}", "--work.seconds=0"],
         ) as (execution_id, running):
             outcome = running.wait()
         found = row(backend, execution_id)

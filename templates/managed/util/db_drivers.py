@@ -335,7 +335,9 @@ def classify(driver: Driver, error: BaseException, *, connected: bool = False) -
 
 
 def _classify(driver: Driver, error: BaseException) -> Fault:
-    chain = list(_causes(error))
+    # SQLAlchemy's wrappers (they carry `orig`) share names with the driver's own errors but
+    # none of their details: judge by the driver's.
+    chain = [e for e in _causes(error) if getattr(e, "orig", None) is None]
     if any(isinstance(e, ssl.SSLError) for e in chain):
         return Fault.TLS
     if any(isinstance(e, UnicodeEncodeError) for e in chain):

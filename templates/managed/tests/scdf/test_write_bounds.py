@@ -13,6 +13,7 @@ import time
 from datetime import datetime
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import event
 
 from util.db_drivers import (
@@ -118,6 +119,12 @@ def test_words_in_a_message_change_nothing():
     # "password" and "does not exist" in a transient error's text: still transient.
     error = CodedError(2013, "Lost connection; password authentication failed; does not exist")
     assert classify(PYMYSQL, error) is Fault.TRANSIENT
+
+
+def test_the_driver_error_inside_sqlalchemy_s_wrapper_decides():
+    refused = OperationalError("FATAL: password authentication failed", used_password=True)
+    wrapped = sqlalchemy.exc.OperationalError("SELECT 1", {}, refused)
+    assert classify(PSYCOPG, wrapped) is Fault.LOGIN
 
 
 def test_a_tls_error_anywhere_in_the_chain_is_not_retried():
