@@ -161,7 +161,10 @@ def _psycopg_uncoded(error: BaseException) -> Fault | None:
     message = str(error)
     if "SSL" in message or "certificate" in message:
         return Fault.TLS
-    return Fault.TRANSIENT if type(error).__name__ in ("OperationalError", "InterfaceError") else None
+    # Otherwise a code-less failure of the connection itself (refused, timed out, cut): by DB-API
+    # class, which psycopg's own subclasses (ConnectionTimeout, ...) inherit.
+    lost = {"OperationalError", "InterfaceError"} & {c.__name__ for c in type(error).__mro__}
+    return Fault.TRANSIENT if lost else None
 
 
 def _psycopg_socket(connection: Any) -> int | None:

@@ -135,6 +135,7 @@ def execute(
     signals.install()
     uninstall_logging = install_log_redaction(Redactor())
     status: TaskStatus | None = None
+    hard_exits: list[threading.Timer] = []
     try:
         try:
             settings = LaunchSettings.parse(
@@ -145,7 +146,7 @@ def execute(
             uninstall_logging()
             uninstall_logging = install_log_redaction(redactor)
             status = _open_status(settings, redactor, signals)
-            signals.on_hold = _stop_within(status, settings.stop_grace())
+            signals.on_hold = _stop_within(status, settings.stop_grace(), hard_exits)
             context = TaskContext(settings, status.task_id, settings.task_name())
             status.running(settings.arguments)
         except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
@@ -178,6 +179,8 @@ def execute(
             status.dispose()
         uninstall_logging()
         signals.restore()
+        for hard_exit in hard_exits:  # the process leaves now, in time: no need to force it
+            hard_exit.cancel()
 
 
 def run_task(
@@ -214,7 +217,9 @@ def _leave_with(exit_code: int, signals: _StopSignals) -> int:
     return status
 
 
-def _stop_within(status: TaskStatus, grace: float) -> Callable[[int], None]:
+def _stop_within(
+    status: TaskStatus, grace: float, hard_exits: list[threading.Timer]
+) -> Callable[[int], None]:
     """What a signal held back during a write does: cut the writes short, and exit at the latest
     shortly after the grace even if a driver call cannot be interrupted."""
 
@@ -231,6 +236,7 @@ def _stop_within(status: TaskStatus, grace: float) -> Callable[[int], None]:
         timer = threading.Timer(grace + _HARD_EXIT_MARGIN, leave)
         timer.daemon = True
         timer.start()
+        hard_exits.append(timer)
 
     return stop
 

@@ -69,6 +69,10 @@ class OperationalError(Exception):
         self.pgconn = type("PGconn", (), {"used_password": used_password})()
 
 
+class ConnectionTimeout(OperationalError):  # noqa: N818 - the name psycopg gives it
+    """psycopg's own subclass for a connect that timed out."""
+
+
 @pytest.mark.parametrize(
     ("driver", "error", "fault"),
     [
@@ -89,6 +93,7 @@ class OperationalError(Exception):
         (PSYCOPG, SqlstateError("22P05"), Fault.TEXT),
         (PSYCOPG, SqlstateError("42P01"), Fault.OTHER),
         (PSYCOPG, OperationalError("connection refused"), Fault.TRANSIENT),
+        (PSYCOPG, ConnectionTimeout("connection timeout expired"), Fault.TRANSIENT),
         (PSYCOPG, OperationalError("FATAL: nope", used_password=True), Fault.LOGIN),
         (PSYCOPG, OperationalError("server does not support SSL, but SSL was required"), Fault.TLS),
         (PYMSSQL, CodedError(1205, "deadlock victim"), Fault.TRANSIENT),
