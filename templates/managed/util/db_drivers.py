@@ -67,8 +67,6 @@ class Driver:
     socket_fd: Callable[[Any], int | None] = lambda connection: None
     #: Code prefixes (SQLSTATE classes) that are transient as a whole.
     transient_prefixes: tuple[str, ...] = field(default=())
-    #: The shortest connect timeout the driver honours, in seconds (libpq: 2).
-    min_connect: float = 0.0
 
 
 def _whole(seconds: float, minimum: int = 1) -> int:
@@ -187,7 +185,6 @@ PSYCOPG = Driver(
     text=frozenset({"22001", "22021", "22P05"}),
     uncoded=_psycopg_uncoded,
     socket_fd=_psycopg_socket,
-    min_connect=2.0,
 )
 
 
@@ -206,7 +203,6 @@ def _pymssql_on_connect(connection: Any, timeouts: Timeouts) -> None:
 
 PYMSSQL = Driver(
     "pymssql",
-    min_connect=1.0,
     connect_params=_pymssql_params,
     on_connect=_pymssql_on_connect,
     code=_pymysql_code,  # pymssql also puts the number first in args

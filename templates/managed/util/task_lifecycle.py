@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -135,7 +136,7 @@ def execute(
     signals.install()
     uninstall_logging = install_log_redaction(Redactor())
     status: TaskStatus | None = None
-    hard_exits: list[threading.Timer] = []
+    hard_exit = _HardExit()
     try:
         try:
             settings = LaunchSettings.parse(
@@ -146,7 +147,7 @@ def execute(
             uninstall_logging()
             uninstall_logging = install_log_redaction(redactor)
             status = _open_status(settings, redactor, signals)
-            signals.on_hold = _stop_within(status, settings.stop_grace(), hard_exits)
+            signals.on_hold = _stop_within(status, settings.stop_grace(), hard_exit)
             context = TaskContext(settings, status.task_id, settings.task_name())
             status.running(settings.arguments)
         except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
@@ -179,8 +180,7 @@ def execute(
             status.dispose()
         uninstall_logging()
         signals.restore()
-        for hard_exit in hard_exits:  # the process leaves now, in time: no need to force it
-            hard_exit.cancel()
+        hard_exit.cancel()  # the process leaves now, in time: no need to force it
 
 
 def run_task(
@@ -217,26 +217,44 @@ def _leave_with(exit_code: int, signals: _StopSignals) -> int:
     return status
 
 
-def _stop_within(
-    status: TaskStatus, grace: float, hard_exits: list[threading.Timer]
-) -> Callable[[int], None]:
+class _HardExit:
+    """Leaves the process at a set time even if a driver call cannot be interrupted.
+
+    A daemon thread, started before any signal can come, polls one attribute: the signal
+    handler only assigns it, since a handler must not take locks or start threads.
+    """
+
+    POLL = 0.1
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.code = 0
+        self._done = False
+        threading.Thread(target=self._watch, name="hard-exit", daemon=True).start()
+
+    def cancel(self) -> None:
+        self._done = True
+
+    def _watch(self) -> None:
+        while not self._done:
+            if self.at is not None and time.monotonic() >= self.at:
+                log.error("The database write did not end within the stop grace; exiting with %d", self.code)
+                logging.shutdown()
+                os._exit(self.code)
+            time.sleep(self.POLL)
+
+
+def _stop_within(status: TaskStatus, grace: float, hard_exit: _HardExit) -> Callable[[int], None]:
     """What a signal held back during a write does: cut the writes short, and exit at the latest
-    shortly after the grace even if a driver call cannot be interrupted."""
+    shortly after the grace."""
 
     def stop(signum: int) -> None:
         status.stop_within(grace)
-        code = 128 + signum
-        log.warning("The end write gets at most %.1fs more; then the process exits with %d", grace, code)
-
-        def leave() -> None:
-            log.error("The database write did not finish within the stop grace; exiting with %d", code)
-            logging.shutdown()
-            os._exit(code)
-
-        timer = threading.Timer(grace + _HARD_EXIT_MARGIN, leave)
-        timer.daemon = True
-        timer.start()
-        hard_exits.append(timer)
+        hard_exit.code = 128 + signum
+        hard_exit.at = time.monotonic() + grace + _HARD_EXIT_MARGIN
+        log.warning(
+            "The end write gets at most %.1fs more; then the process exits with %d", grace, 128 + signum
+        )
 
     return stop
 

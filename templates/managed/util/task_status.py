@@ -143,54 +143,52 @@ class _Watchdog:
     Driver timeouts bound most waits, but not all (psycopg has none for a reply that never
     comes). Shutting the socket down from this thread makes the blocked driver call return
     with the driver's own "connection lost" error, which is then retried like any other.
+
+    A daemon thread polls plain attributes: a stop signal's handler tightens the limit by
+    assigning one (`limit`), because a handler must not take locks or start threads, which the
+    interrupted main thread may be holding.
     """
 
-    def __init__(self, driver: Driver) -> None:
+    POLL = 0.05
+
+    def __init__(self, driver: Driver, limit: Callable[[], float | None]) -> None:
         self._driver = driver
-        # Re-entrant: the SIGTERM handler, running in the main thread, tightens the limit.
-        self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
-        self._until: float | None = None
-        self._connection: Any = None
+        self._limit = limit
+        #: (until, connection) of the attempt under way, replaced as one value.
+        self._attempt: tuple[float, Any] | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
         self.fired = False
 
     def start(self, until: float) -> None:
-        with self._lock:
-            self.fired, self._until, self._connection = False, until, None
-            self._schedule()
+        self.fired = False
+        self._attempt = (until, None)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="db-watchdog", daemon=True)
+            self._thread.start()
 
     def attach(self, connection: Any) -> None:
-        with self._lock:
-            if self._until is not None:
-                self._connection = connection
-
-    def tighten(self, until: float) -> None:
-        with self._lock:
-            if self._until is not None and until < self._until:
-                self._until = until
-                self._schedule()
+        if self._attempt is not None:
+            self._attempt = (self._attempt[0], connection)
 
     def stop(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer, self._until, self._connection = None, None, None
+        self._attempt = None
 
-    def _schedule(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        assert self._until is not None
-        self._timer = threading.Timer(max(0.0, self._until - time.monotonic()), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+    def close(self) -> None:
+        self._closed = True
 
-    def _fire(self) -> None:
-        with self._lock:
-            if self._until is None or time.monotonic() < self._until:
-                return  # stopped, or tightened and rescheduled meanwhile
-            self.fired = True
-            if self._connection is not None:
-                cut_connection(self._driver, self._connection)
+    def _watch(self) -> None:
+        while not self._closed:
+            attempt = self._attempt
+            if attempt is not None and not self.fired:
+                until, connection = attempt
+                limit = self._limit()
+                if limit is not None:
+                    until = min(until, limit)
+                if time.monotonic() >= until and connection is not None:
+                    self.fired = True
+                    cut_connection(self._driver, connection)
+            time.sleep(self.POLL)
 
 
 class TaskStatus:
@@ -230,7 +228,7 @@ class TaskStatus:
         self._write_guard = write_guard
         self._clock = clock
         self._driver = driver_for(urls[0].get_driver_name())
-        self._watchdog = _Watchdog(self._driver)
+        self._watchdog = _Watchdog(self._driver, lambda: self._stop_at)
         #: Set by `stop_within()`: no write may last past this (monotonic) time.
         self._stop_at: float | None = None
         self._write_until: float | None = None
@@ -248,13 +246,12 @@ class TaskStatus:
         """From now on, every write (also one under way) ends within `seconds`.
 
         For a stop signal: the platform kills the process after its grace period anyway.
-        Safe to call from a signal handler.
+        Safe to call from a signal handler: it only assigns attributes.
         """
         at = time.monotonic() + seconds
         self._stop_at = at if self._stop_at is None else min(self._stop_at, at)
         if self._write_until is not None:
             self._write_until = min(self._write_until, at)
-        self._watchdog.tighten(at)
 
     def running(self, arguments: Sequence[str] = ()) -> None:
         """Checks that the row exists and has not ended, then records the start and arguments.
@@ -334,7 +331,7 @@ class TaskStatus:
         self._write("record the end", until, last_resort)
 
     def dispose(self) -> None:
-        self._watchdog.stop()
+        self._watchdog.close()
         for engine in self._engines:
             engine.dispose()
 
@@ -439,14 +436,12 @@ class TaskStatus:
         """
         self._write_until = until if self._stop_at is None else min(until, self._stop_at)
         started = time.monotonic()
-        attempt, delay, reason = 0, 0.25, ""
+        attempt, delay, reason, connecting = 0, 0.25, "", False
         try:
             with self._write_guard():
                 while True:
                     for engine in self._engines:
-                        # No attempt that could not connect before the deadline: the driver's
-                        # connect timeout cannot be cut short.
-                        if attempt and self._write_until - time.monotonic() < self._driver.min_connect:
+                        if attempt and time.monotonic() >= self._write_until:
                             break
                         attempt += 1
                         try:
@@ -456,25 +451,31 @@ class TaskStatus:
                             raise
                         except _ConnectError as failed:
                             reason = self._fail_or_describe(purpose, failed.error, connected=False)
+                            connecting = True
                         except Exception as error:  # noqa: BLE001 - classified: only transient ones retried
                             reason = self._fail_or_describe(purpose, error, connected=True)
-                        log.warning("Could not %s (attempt %d): %s", purpose, attempt, reason)
+                            connecting = False
+                        what = f"connect to {purpose}" if connecting else purpose
+                        log.warning("Could not %s (attempt %d), will retry: %s", what, attempt, reason)
                     remaining = self._write_until - time.monotonic()
-                    if remaining <= self._driver.min_connect:
+                    if remaining <= 0:
+                        what = f"connect to {purpose}" if connecting else purpose
                         raise TaskStatusError(
-                            f"Could not {purpose}: gave up after {attempt} attempts in "
+                            f"Could not {what}: gave up after {attempt} attempts in "
                             f"{time.monotonic() - started:.1f}s (task.db.connect-deadline): {reason}",
                             Fault.TRANSIENT,
                         )
-                    time.sleep(min(delay, remaining - self._driver.min_connect))
+                    time.sleep(min(delay, remaining))
                     delay = min(delay * 2, 2.0)
         finally:
             self._write_until = None
 
     def _attempt(self, engine: Engine, work: Callable[[Connection, bool], None], *, retry: bool) -> None:
         assert self._write_until is not None
-        # A timeout of 0 would mean "no timeout" or "non-blocking" to some drivers.
-        room = max(self._write_until - time.monotonic(), self._driver.min_connect, 0.1)
+        # A timeout of 0 would mean "no timeout" or "non-blocking" to some drivers. The last
+        # attempt may overrun the deadline by what the driver rounds its connect timeout up to
+        # (libpq: at least 2 s), since no connect can be cut from outside.
+        room = max(self._write_until - time.monotonic(), 0.1)
         limits = self._timeouts
         self._attempt_timeouts = Timeouts(min(limits.connect, room), min(limits.statement, room))
         bound = self._attempt_timeouts.connect + self._attempt_timeouts.statement

@@ -199,8 +199,8 @@ def test_unreachable_database_is_retried_until_the_deadline(tmp_path, caplog):
     assert execute(never_called, argv=argv, environ={}) == 1
 
     assert time.monotonic() - started >= 0.6
-    assert "Could not record the start (attempt 1)" in caplog.text
-    assert "Could not record the start: gave up after" in caplog.text
+    assert "Could not connect to record the start (attempt 1), will retry" in caplog.text
+    assert "Could not connect to record the start: gave up after" in caplog.text
 
 
 def test_failed_final_write_exits_non_zero(scdf_db, caplog):

@@ -239,7 +239,7 @@ def test_connection_failure_is_retried_until_the_deadline(tmp_path):
     status = TaskStatus(1, f"sqlite:///{missing}", connect_deadline=0.8)
 
     started = time.monotonic()
-    gave_up = r"Could not record the start: gave up after \d+ attempts in [\d.]+s"
+    gave_up = r"Could not connect to record the start: gave up after \d+ attempts in [\d.]+s"
     with pytest.raises(TaskStatusError, match=gave_up):
         status.running()
     elapsed = time.monotonic() - started
