@@ -28,6 +28,10 @@ class UrlParts:
     username: str | None = None
     password: str | None = None
     query: dict[str, str] = field(default_factory=dict)
+    #: Further hosts to try when `host` fails (failover lists, load balancing), in order.
+    more_hosts: list[tuple[str, int | None]] = field(default_factory=list)
+    #: Whether the driver would spread connections over the hosts (`loadbalance`).
+    balanced: bool = False
     #: JDBC parameter names left out because Python drivers have no equivalent.
     dropped: list[str] = field(default_factory=list)
     #: Other things left out, in words.
@@ -75,7 +79,9 @@ def split_pairs(text: str, separator: str, decode: bool) -> list[tuple[str, str]
 
 def split_top_level(text: str, separator: str) -> list[str]:
     """Splits on `separator` outside brackets and parentheses (IPv6, MySQL `address=(...)`)."""
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += (char in "[(") - (char in "])")
         if char == separator and depth == 0:

@@ -11,6 +11,7 @@ masks it, so an engine must always be built from the URL object, never from its 
 from __future__ import annotations
 
 import logging
+import random
 import re
 from dataclasses import dataclass
 
@@ -19,7 +20,14 @@ from sqlalchemy.engine import URL
 from util.jdbc_syntax import JdbcUrlError
 from util.jdbc_vendors import PARSERS
 
-__all__ = ["SUPPORTED_DATABASES", "ConvertedUrl", "JdbcUrlError", "convert", "to_sqlalchemy_url"]
+__all__ = [
+    "SUPPORTED_DATABASES",
+    "ConvertedUrl",
+    "JdbcUrlError",
+    "convert",
+    "to_sqlalchemy_url",
+    "to_sqlalchemy_urls",
+]
 
 SUPPORTED_DATABASES = ("mysql", "mariadb", "postgresql", "sqlserver", "oracle", "db2")
 
@@ -39,6 +47,19 @@ class ConvertedUrl:
     notes: tuple[str, ...] = ()
     #: Secret values found in the JDBC URL itself, so that callers can redact them.
     secrets: tuple[str, ...] = ()
+    #: The same database on each further host of a multi-host URL, in the order to try them.
+    alternates: tuple[URL, ...] = ()
+    #: Whether the hosts are load-balanced (connections should start at a random host).
+    balanced: bool = False
+
+    def urls_in_order(self, chooser: random.Random | None = None) -> list[URL]:
+        """Every host's URL in the order to try: as written, or for `loadbalance` rotated to a
+        random first host and the others in turn after it."""
+        urls = [self.url, *self.alternates]
+        if self.balanced and len(urls) > 1:
+            first = (chooser or random).randrange(len(urls))
+            urls = urls[first:] + urls[:first]
+        return urls
 
 
 def convert(jdbc_url: str, *, username: str | None = None, password: str | None = None) -> ConvertedUrl:
@@ -81,14 +102,22 @@ def convert(jdbc_url: str, *, username: str | None = None, password: str | None 
         query=parts.query,
     )
     secrets = [*parts.secrets, *([parts.password] if parts.password else [])]
-    return ConvertedUrl(url, tuple(parts.dropped), tuple(notes), tuple(secrets))
+    alternates = tuple(url.set(host=host, port=port) for host, port in parts.more_hosts)
+    return ConvertedUrl(url, tuple(parts.dropped), tuple(notes), tuple(secrets), alternates, parts.balanced)
 
 
 def to_sqlalchemy_url(jdbc_url: str, *, username: str | None = None, password: str | None = None) -> URL:
-    """`convert(...).url`, logging (by name only) what was left out."""
+    """`convert(...).url` (the first host), logging (by name only) what was left out."""
+    return to_sqlalchemy_urls(jdbc_url, username=username, password=password)[0]
+
+
+def to_sqlalchemy_urls(
+    jdbc_url: str, *, username: str | None = None, password: str | None = None
+) -> list[URL]:
+    """One URL per host of `jdbc_url`, in the order to try them, logging what was left out."""
     converted = convert(jdbc_url, username=username, password=password)
     if converted.dropped:
         log.info("JDBC parameters with no Python equivalent were ignored: %s", ", ".join(converted.dropped))
     for note in converted.notes:
         log.warning("From spring.datasource.url: %s", note)
-    return converted.url
+    return converted.urls_in_order()

@@ -40,9 +40,10 @@ _MYSQL_TLS = {
 
 
 def mysql(body: str, kind: str) -> UrlParts:
-    # Connector/J and MariaDB also accept loadbalance:, replication:, sequential:, ...
+    # Connector/J and MariaDB also accept loadbalance:, replication:, sequential:, failover:, ...
+    mode = re.match(r"([a-z]+:)?//", body, re.IGNORECASE)
     rest = strip_prefix(r"([a-z]+:)?//", body)
-    if rest is None:
+    if rest is None or mode is None:
         raise JdbcUrlError(f"jdbc:{kind}: URLs must continue with //host")
     rest, _, query = rest.partition("?")
     hosts_text, _, database = rest.partition("/")
@@ -51,8 +52,10 @@ def mysql(body: str, kind: str) -> UrlParts:
     parts.database = unquote_plus(database) or None
     hosts = [_mysql_host(h) for h in split_top_level(hosts_text, ",")]
     parts.host, parts.port = hosts[0] if hosts else ("localhost", 3306)
-    if len(hosts) > 1:
-        parts.notes.append(f"PyMySQL connects to the first host only; {len(hosts) - 1} more ignored")
+    # Every attempt tries the hosts in turn, as the Java drivers fail over; a load-balanced
+    # list starts at a random host.
+    parts.more_hosts = hosts[1:]
+    parts.balanced = (mode.group(1) or "").lower() == "loadbalance:"
     params = Params(split_pairs(query, "&", decode=True))
     parts.username = params.take("user") or parts.username
     parts.password = params.take("password") or parts.password
@@ -183,9 +186,9 @@ def _postgresql_params(params: Params) -> dict[str, str]:
         options.append(f"-c search_path={escaped}")
     if any(options):
         query["options"] = " ".join(o for o in options if o)
-    name = params.take("ApplicationName")
-    if name:
-        query["application_name"] = name
+    app_name = params.take("ApplicationName")
+    if app_name:
+        query["application_name"] = app_name
     target = params.take("targetServerType")
     if target:
         if target.lower() not in _PG_TARGETS:
@@ -225,8 +228,8 @@ def sqlserver(body: str, kind: str) -> UrlParts:
         instance, _, port_text = instance.partition(":")
         host_text = f"{host_text}:{port_text}"
     host, port_number = host_port(host_text, None) if host_text else ("localhost", None)
-    port_text = params.take("portNumber", "port")
-    port_number = port(port_text) if port_text else port_number
+    port_setting = params.take("portNumber", "port")
+    port_number = port(port_setting) if port_setting else port_number
     instance = params.take("instanceName") or instance
     parts = UrlParts("mssql+pymssql", host=host, port=port_number)
     if instance and port_number is None:

@@ -4,6 +4,12 @@ SCDF hands the database password to the task on the command line, in SPRING_APPL
 in the environment, and a JDBC URL may carry one too. Driver and SQLAlchemy messages can quote a
 URL or a connection string, and a stack trace can quote anything, so every text that leaves the
 process through this package goes through a `Redactor` first.
+
+A secret is masked where it stands as a value: a whole argument or `key=value` value, a URL's
+user-info, a quoted JSON or SQL string, and (when it is long enough not to be an ordinary word)
+a word of its own in free text. Never inside a longer word: a password such as `task` must not
+turn `--spring.cloud.task.executionid` into `--spring.cloud.******.executionid`, which garbles the
+logs and, by the pattern of the masks, gives the password away.
 """
 
 from __future__ import annotations
@@ -15,6 +21,17 @@ from collections.abc import Callable, Iterable
 from urllib.parse import quote, quote_plus
 
 MASK = "******"
+
+#: Secrets shorter than this are masked only where they stand as a value (after `=` or `:`,
+#: or quoted), not as a word in free text, where they would mostly hit ordinary words.
+FREE_TEXT_MIN = 8
+
+# What may stand right before and after a secret that is a value. A character class used in a
+# negative look-around of its complement, so that the start and end of the text count too.
+_VALUE_BEFORE = "=:\"'`"
+_WORD_BEFORE = _VALUE_BEFORE + "\\s/([{,<>|"
+_AFTER = "\\s\"'`&;@,)\\]}<>|\\\\"
+_WORD_AFTER = _AFTER + ".:/!?"
 
 # Matched against the key with case and separators removed, so that `spring.datasource.password`,
 # `SPRING_DATASOURCE_PASSWORD` and `api-token` are all caught. Not "pwd": that is the shell's
@@ -55,15 +72,27 @@ def _spellings(secret: str) -> set[str]:
     } - {""}
 
 
+def _pattern(forms: Iterable[str], before: str, after: str) -> str | None:
+    # Longest first, so that an escaped spelling is not half-replaced by a shorter one.
+    ordered = sorted(set(forms), key=len, reverse=True)
+    if not ordered:
+        return None
+    return f"(?<![^{before}])(?:{'|'.join(map(re.escape, ordered))})(?![^{after}])"
+
+
 class Redactor:
-    """Replaces every known secret, in any usual spelling, with a mask."""
+    """Replaces every known secret, in any usual spelling, with a mask, where it stands as a value."""
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets = frozenset(s for s in secrets if s)
-        forms = set().union(*(_spellings(s) for s in self._secrets))
-        # Longest first, so that an escaped spelling is not half-replaced by a shorter one.
-        ordered = sorted(forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        short = set().union(*(_spellings(s) for s in self._secrets if len(s) < FREE_TEXT_MIN))
+        long = set().union(*(_spellings(s) for s in self._secrets if len(s) >= FREE_TEXT_MIN))
+        parts = [
+            _pattern(short, _VALUE_BEFORE, _AFTER),
+            _pattern(long, _WORD_BEFORE, _WORD_AFTER),
+        ]
+        found = [p for p in parts if p]
+        self._pattern = re.compile("|".join(found)) if found else None
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
@@ -73,13 +102,15 @@ class Redactor:
         return Redactor([*self._secrets, *secrets])
 
     def redact(self, text: str) -> str:
-        """`text` with every secret masked."""
+        """`text` with every secret masked where it stands as a value."""
+        if text in self._secrets:
+            return MASK
         return self._pattern.sub(MASK, text) if self._pattern else text
 
     def redact_argument(self, argument: str) -> str:
         """A command-line argument as it may be recorded: `--key=value` loses a secret value."""
-        key, sep, _ = argument.partition("=")
-        if sep and is_secret_key(key):
+        key, sep, value = argument.partition("=")
+        if sep and (is_secret_key(key) or value in self._secrets):
             return f"{key}={MASK}"
         return self.redact(argument)
 

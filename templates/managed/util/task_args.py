@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
-from util.jdbc_url import JdbcUrlError, convert, to_sqlalchemy_url
+from util.jdbc_url import JdbcUrlError, convert, to_sqlalchemy_urls
 from util.redaction import is_secret_key
 
 EXECUTION_ID = "spring.cloud.task.executionid"
@@ -39,11 +39,20 @@ DATASOURCE_URL = "spring.datasource.url"
 DATASOURCE_USERNAME = "spring.datasource.username"
 DATASOURCE_PASSWORD = "spring.datasource.password"  # noqa: S105 - the name, not a value
 DATASOURCE_DRIVER = "spring.datasource.driverClassName"
-#: Seconds to keep retrying when the database cannot be reached (this package's own setting).
+#: Seconds one start or end write may take, retries included (this package's own setting).
 CONNECT_DEADLINE = "task.db.connect-deadline"
+#: Seconds one attempt may take to connect, and each statement to answer (this package's own).
+CONNECT_TIMEOUT = "task.db.connect-timeout"
+STATEMENT_TIMEOUT = "task.db.statement-timeout"
+#: Seconds the end write still gets after SIGTERM/SIGINT before the process exits anyway.
+STOP_GRACE = "task.db.stop-grace"
 
 DEFAULT_TABLE_PREFIX = "TASK_"
 DEFAULT_CONNECT_DEADLINE = 30.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_STATEMENT_TIMEOUT = 10.0
+#: Well inside Kubernetes' default 30 s between SIGTERM and SIGKILL.
+DEFAULT_STOP_GRACE = 10.0
 
 COMMAND_LINE = "command line"
 APPLICATION_JSON = "SPRING_APPLICATION_JSON"
@@ -151,23 +160,42 @@ class LaunchSettings:
         return validate_table_prefix(self.get(TABLE_PREFIX) or DEFAULT_TABLE_PREFIX)
 
     def connect_deadline(self) -> float:
-        value = self.get(CONNECT_DEADLINE)
+        return self._seconds(CONNECT_DEADLINE, DEFAULT_CONNECT_DEADLINE, minimum=0)
+
+    def connect_timeout(self) -> float:
+        return self._seconds(CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)
+
+    def statement_timeout(self) -> float:
+        return self._seconds(STATEMENT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT)
+
+    def stop_grace(self) -> float:
+        return self._seconds(STOP_GRACE, DEFAULT_STOP_GRACE, minimum=0)
+
+    def _seconds(self, name: str, default: float, minimum: float | None = None) -> float:
+        """A duration setting; `minimum` None means it must be more than 0."""
+        value = self.get(name)
         if value is None or not value.strip():
-            return DEFAULT_CONNECT_DEADLINE
+            return default
         try:
             seconds = float(value)
         except ValueError:
-            seconds = -1.0
-        if not 0 <= seconds < float("inf"):
-            raise TaskConfigError(f"{CONNECT_DEADLINE} must be a number of seconds, 0 or more")
+            seconds = float("nan")
+        low_ok = seconds >= minimum if minimum is not None else seconds > 0
+        if not (low_ok and seconds < float("inf")):
+            rule = f"{minimum:g} or more" if minimum is not None else "more than 0"
+            raise TaskConfigError(f"{name} must be a number of seconds, {rule}")
         return seconds
 
     def db_url(self) -> URL:
         """The SQLAlchemy URL for `spring.datasource.*`; username and password win over the URL's."""
+        return self.db_urls()[0]
+
+    def db_urls(self) -> list[URL]:
+        """`db_url()` for each host of a multi-host JDBC URL, in the order to try them."""
         jdbc_url = self.get(DATASOURCE_URL)
         if not jdbc_url:
             raise TaskConfigError(f"{DATASOURCE_URL} is not set: SCDF passes it at every launch")
-        return to_sqlalchemy_url(
+        return to_sqlalchemy_urls(
             jdbc_url,
             username=self.get(DATASOURCE_USERNAME),
             password=self.get(DATASOURCE_PASSWORD),

@@ -4,7 +4,10 @@ A body can return, raise, call `sys.exit(n)` or be stopped: `task execution stop
 deletes the pod, which sends SIGTERM (and SIGKILL after the grace period); Ctrl-C sends SIGINT.
 In each case the row gets END_TIME and an exit code before the process exits with that code, so
 SCDF and the Composed Task Runner never wait on a row left RUNNING. Python running as PID 1 in a
-container ignores SIGTERM unless it installs a handler, so handlers are installed here.
+container ignores SIGTERM unless it installs a handler, so handlers are installed here. A signal
+that comes during a database write lets the write finish within `task.db.stop-grace` seconds;
+then the process exits with 128 + the signal number whatever happened, before the platform's own
+grace period ends in SIGKILL.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,6 +36,10 @@ log = logging.getLogger(__name__)
 SETUP_FAILURE = 1
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+#: After the stop grace, the writes have ended on their own; this is for a driver call that
+#: cannot be interrupted.
+_HARD_EXIT_MARGIN = 1.0
 
 
 class TaskStopped(BaseException):
@@ -75,6 +83,8 @@ class _StopSignals:
 
     interruptible: bool = True
     pending: int | None = None
+    #: Called once with the signal number when a signal is held back.
+    on_hold: Callable[[int], None] | None = None
     _previous: dict[int, object] = field(default_factory=dict)
 
     def install(self) -> None:
@@ -93,7 +103,10 @@ class _StopSignals:
         if self.interruptible:
             raise TaskStopped(signum)
         log.warning("Received %s; finishing the database write first", signal.Signals(signum).name)
+        first = self.pending is None
         self.pending = self.pending or signum
+        if first and self.on_hold is not None:
+            self.on_hold(signum)
 
     @contextmanager
     def held_back(self) -> Iterator[None]:
@@ -123,6 +136,7 @@ def execute(
     signals.install()
     uninstall_logging = install_log_redaction(Redactor())
     status: TaskStatus | None = None
+    hard_exit = _HardExit()
     try:
         try:
             settings = LaunchSettings.parse(
@@ -133,11 +147,12 @@ def execute(
             uninstall_logging()
             uninstall_logging = install_log_redaction(redactor)
             status = _open_status(settings, redactor, signals)
+            signals.on_hold = _stop_within(status, settings.stop_grace(), hard_exit)
             context = TaskContext(settings, status.task_id, settings.task_name())
             status.running(settings.arguments)
         except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
             log.error("Task not started: %s", error)
-            return SETUP_FAILURE
+            return 128 + signals.pending if signals.pending else SETUP_FAILURE
         except TaskStopped as stop:
             log.error("%s before the task started; the row was not touched", stop)
             return stop.exit_code
@@ -154,17 +169,18 @@ def execute(
                     status.failed(outcome.exit_code, context.exit_message, outcome.error_message)
         except TaskStatusError as error:
             log.error("The end of the task could not be recorded: %s", error)
-            return outcome.exit_code or SETUP_FAILURE
+            return _leave_with(outcome.exit_code or SETUP_FAILURE, signals)
         except Exception as error:
             log.error("The end of the task could not be recorded", exc_info=error)
-            return outcome.exit_code or SETUP_FAILURE
+            return _leave_with(outcome.exit_code or SETUP_FAILURE, signals)
         log.info("Task execution %d ended with exit code %d", status.task_id, outcome.exit_code)
-        return outcome.exit_code
+        return _leave_with(outcome.exit_code, signals)
     finally:
         if status is not None:
             status.dispose()
         uninstall_logging()
         signals.restore()
+        hard_exit.cancel()  # the process leaves now, in time: no need to force it
 
 
 def run_task(
@@ -179,13 +195,79 @@ def run_task(
     sys.exit(code)
 
 
+def process_exit_code(code: int) -> int:
+    """The exit status for a recorded exit code: the same success or failure for every code.
+
+    A process exit status is `code & 0xFF`, so 256 or 512 would read as success: they leave
+    with 1. Negative codes keep Python's own mapping (-1 leaves with 255).
+    """
+    status = code & 0xFF
+    return 1 if code and not status else status
+
+
+def _leave_with(exit_code: int, signals: _StopSignals) -> int:
+    if signals.pending is not None:
+        # Stopped during the end write: the platform asked for the stop, so it gets that code.
+        return 128 + signals.pending
+    status = process_exit_code(exit_code)
+    if status != exit_code:
+        log.warning(
+            "Exit code %d recorded; the process exits with %d (exit statuses are 0-255)", exit_code, status
+        )
+    return status
+
+
+class _HardExit:
+    """Leaves the process at a set time even if a driver call cannot be interrupted.
+
+    A daemon thread, started before any signal can come, polls one attribute: the signal
+    handler only assigns it, since a handler must not take locks or start threads.
+    """
+
+    POLL = 0.1
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.code = 0
+        self._done = False
+        threading.Thread(target=self._watch, name="hard-exit", daemon=True).start()
+
+    def cancel(self) -> None:
+        self._done = True
+
+    def _watch(self) -> None:
+        while not self._done:
+            if self.at is not None and time.monotonic() >= self.at:
+                log.error("The database write did not end within the stop grace; exiting with %d", self.code)
+                logging.shutdown()
+                os._exit(self.code)
+            time.sleep(self.POLL)
+
+
+def _stop_within(status: TaskStatus, grace: float, hard_exit: _HardExit) -> Callable[[int], None]:
+    """What a signal held back during a write does: cut the writes short, and exit at the latest
+    shortly after the grace."""
+
+    def stop(signum: int) -> None:
+        status.stop_within(grace)
+        hard_exit.code = 128 + signum
+        hard_exit.at = time.monotonic() + grace + _HARD_EXIT_MARGIN
+        log.warning(
+            "The end write gets at most %.1fs more; then the process exits with %d", grace, 128 + signum
+        )
+
+    return stop
+
+
 def _open_status(settings: LaunchSettings, redactor: Redactor, signals: _StopSignals) -> TaskStatus:
     return TaskStatus(
         settings.task_id(),
-        settings.db_url(),
+        settings.db_urls(),
         settings.table_prefix(),
         parent_execution_id=settings.parent_execution_id(),
         connect_deadline=settings.connect_deadline(),
+        connect_timeout=settings.connect_timeout(),
+        statement_timeout=settings.statement_timeout(),
         redactor=redactor,
         write_guard=signals.held_back,
     )

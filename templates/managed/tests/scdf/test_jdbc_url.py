@@ -1,10 +1,11 @@
 """JDBC URLs as SCDF users write them, and the SQLAlchemy URL each must become."""
 
 import logging
+import random
 
 import pytest
 
-from util.jdbc_url import JdbcUrlError, convert, to_sqlalchemy_url
+from util.jdbc_url import JdbcUrlError, convert, to_sqlalchemy_url, to_sqlalchemy_urls
 
 MYSQL, PG, MSSQL, ORACLE, DB2 = (
     "mysql+pymysql",
@@ -321,7 +322,7 @@ def test_db2_password_with_semicolon_gets_a_warning():
     assert any("does not support ';' in passwords" in note for note in converted.notes)
 
 
-def test_extra_hosts_and_dropped_names_are_logged_by_name_only(caplog):
+def test_dropped_names_are_logged_by_name_only(caplog):
     caplog.set_level(logging.INFO, logger="util.jdbc_url")
 
     to_sqlalchemy_url("jdbc:mysql://h1,h2,h3/dataflow?useSSL=true&sessionVariables=secretvalue")
@@ -329,7 +330,37 @@ def test_extra_hosts_and_dropped_names_are_logged_by_name_only(caplog):
     text = caplog.text
     assert "sessionVariables" in text
     assert "secretvalue" not in text
-    assert "2 more ignored" in text
+
+
+def hosts(urls):
+    return [(u.host, u.port) for u in urls]
+
+
+@pytest.mark.parametrize(
+    "jdbc_url",
+    [
+        "jdbc:mysql://h1:3307,h2,[::1]:3309/dataflow?connectTimeout=2000",
+        "jdbc:mariadb:failover://h1:3307,h2,[::1]:3309/dataflow?connectTimeout=2000",
+        "jdbc:mysql:sequential://address=(host=h1)(port=3307),address=(host=h2),(host=::1,port=3309)/dataflow"
+        "?connectTimeout=2000",
+    ],
+)
+def test_failover_hosts_are_tried_in_the_order_written(jdbc_url):
+    urls = to_sqlalchemy_urls(jdbc_url, username="u", password="pw")
+
+    assert hosts(urls) == [("h1", 3307), ("h2", 3306), ("::1", 3309)]
+    # Everything but the host is the same database, login and settings on each.
+    assert {(u.database, u.username, u.password, u.query["connect_timeout"]) for u in urls} == {
+        ("dataflow", "u", "pw", "2")
+    }
+
+
+def test_load_balanced_hosts_start_at_a_random_host_and_go_on_in_turn():
+    converted = convert("jdbc:mariadb:loadbalance://h1,h2,h3/dataflow")
+
+    orders = {tuple(u.host for u in converted.urls_in_order(random.Random(seed))) for seed in range(40)}
+
+    assert orders == {("h1", "h2", "h3"), ("h2", "h3", "h1"), ("h3", "h1", "h2")}
 
 
 def test_sqlite_url_is_the_local_stand_in(tmp_path):

@@ -199,8 +199,8 @@ def test_unreachable_database_is_retried_until_the_deadline(tmp_path, caplog):
     assert execute(never_called, argv=argv, environ={}) == 1
 
     assert time.monotonic() - started >= 0.6
-    assert "Database not reachable (attempt 1)" in caplog.text
-    assert "Could not connect to record the start after" in caplog.text
+    assert "Could not connect to record the start (attempt 1), will retry" in caplog.text
+    assert "Could not connect to record the start: gave up after" in caplog.text
 
 
 def test_failed_final_write_exits_non_zero(scdf_db, caplog):
@@ -241,7 +241,7 @@ def test_statements_of_one_lifecycle(scdf_db):
 
     # One check, one start update, one insert per argument (url, name, a, b, executionid), one end.
     assert statements == [
-        "SELECT END_TIME FROM",
+        "SELECT END_TIME, START_TIME",
         "UPDATE TASK_EXECUTION SET",
         *["INSERT INTO TASK_EXECUTION_PARAMS"] * 5,
         "UPDATE TASK_EXECUTION SET",
