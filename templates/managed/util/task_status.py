@@ -20,10 +20,13 @@ from sqlalchemy import DateTime, Engine, bindparam, create_engine, exc, make_url
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
+from util.execution_creation import insert_execution
+from util.execution_ids import SequenceError, next_execution_id
 from util.redaction import Redactor
 from util.task_args import (
     DEFAULT_CONNECT_DEADLINE,
     DEFAULT_TABLE_PREFIX,
+    DEFAULT_TASK_NAME,
     LaunchSettings,
     validate_table_prefix,
 )
@@ -97,13 +100,15 @@ def fit_text(value: str | None, limit: int = MAX_TEXT) -> str | None:
 class TaskStatus:
     """The `<prefix>EXECUTION` row of one task execution.
 
-    `running()` checks the row and records the start, `completed()` and `failed()` record the
-    end. The row itself is never inserted and EXTERNAL_EXECUTION_ID never touched: both are SCDF's.
+    `start()` records the start: `running()` on the row SCDF inserted when there is an id, else
+    on a row created from `<prefix>SEQ` (a scheduled launch). `completed()` and `failed()` record
+    the end. EXTERNAL_EXECUTION_ID is SCDF's, written only when the launch sets
+    spring.cloud.task.external-execution-id.
     """
 
     def __init__(
         self,
-        task_id: int,
+        task_id: int | None,
         db_url: URL | str,
         table_prefix: str = DEFAULT_TABLE_PREFIX,
         *,
@@ -133,7 +138,25 @@ class TaskStatus:
         """The engine behind the writes, for tests and event listeners."""
         return self._engine
 
-    def running(self, arguments: Sequence[str] = ()) -> None:
+    def start(
+        self,
+        arguments: Sequence[str] = (),
+        *,
+        task_name: str | None = None,
+        external_execution_id: str | None = None,
+    ) -> int:
+        """Records the start and returns the execution id.
+
+        With an id (SCDF's launch) on SCDF's row; without one (a schedule) on a row created here
+        from `<prefix>SEQ`, as Spring Cloud Task does, named `task_name`.
+        """
+        if self.task_id is None:
+            self.task_id = self._create(arguments, task_name, external_execution_id)
+        else:
+            self.running(arguments, external_execution_id=external_execution_id)
+        return self.task_id
+
+    def running(self, arguments: Sequence[str] = (), *, external_execution_id: str | None = None) -> None:
         """Checks that the row exists and has not ended, then records the start and arguments."""
         p = self.table_prefix
         check = text(f"SELECT END_TIME FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = :task_id")
@@ -142,13 +165,11 @@ class TaskStatus:
         if self.parent_execution_id is not None:
             assignments += ", PARENT_EXECUTION_ID = :parent_id"
             values["parent_id"] = self.parent_execution_id
+        if external_execution_id is not None:  # as Spring Cloud Task: only when the launch sets one
+            assignments += ", EXTERNAL_EXECUTION_ID = :external_id"
+            values["external_id"] = external_execution_id
         start = text(f"UPDATE {p}EXECUTION SET {assignments} WHERE TASK_EXECUTION_ID = :task_id")
         start = start.bindparams(bindparam("start_time", type_=DateTime()))
-        insert = text(
-            f"INSERT INTO {p}EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) VALUES (:task_id, :param)"
-        )
-        # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
-        redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
         with self._transaction("record the start") as connection:
             rows = connection.execute(check, {"task_id": self.task_id}).all()
             if not rows:
@@ -161,10 +182,43 @@ class TaskStatus:
                     f"Task execution {self.task_id} in {p}EXECUTION has already ended: not starting it again"
                 )
             connection.execute(start, values)
-            for argument in arguments:
-                # One row per argument, as Spring Cloud Task writes them; secrets masked first.
-                param = fit_text(redactor.redact_argument(argument))
-                connection.execute(insert, {"task_id": self.task_id, "param": param})
+            self._record_arguments(connection, arguments)
+
+    def _create(
+        self, arguments: Sequence[str], task_name: str | None, external_execution_id: str | None
+    ) -> int:
+        try:
+            # The id is taken and committed on its own, as Spring's incrementers do, so that the
+            # `<prefix>SEQ` row lock (table form) is held only for that moment.
+            with self._transaction("take the next execution id") as connection:
+                task_id = next_execution_id(connection, self.table_prefix)
+        except SequenceError as error:
+            raise TaskStatusError(f"Could not create the task execution: {error}") from None
+        self.task_id = task_id
+        with self._transaction("create the task execution") as connection:
+            insert_execution(
+                connection,
+                self.table_prefix,
+                task_id,
+                task_name=task_name or DEFAULT_TASK_NAME,
+                start_time=self._clock(),
+                external_execution_id=external_execution_id,
+                parent_execution_id=self.parent_execution_id,
+            )
+            self._record_arguments(connection, arguments)
+        return task_id
+
+    def _record_arguments(self, connection: Connection, arguments: Sequence[str]) -> None:
+        insert = text(
+            f"INSERT INTO {self.table_prefix}EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) "
+            "VALUES (:task_id, :param)"
+        )
+        # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
+        redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
+        for argument in arguments:
+            # One row per argument, as Spring Cloud Task writes them; secrets masked first.
+            param = fit_text(redactor.redact_argument(argument))
+            connection.execute(insert, {"task_id": self.task_id, "param": param})
 
     def completed(self, exit_message: str | None = None) -> None:
         """Records success: exit code 0 and, unless given on purpose, no exit message."""
