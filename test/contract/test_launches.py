@@ -104,11 +104,10 @@ def test_scheduled_launch_creates_its_row(
     assert s.backend.next_sequence_value(s.other_prefix) == other_next
 
 
-@pytest.mark.parametrize("shape", SHAPES)
 def test_scheduled_launch_that_fails_is_recorded(
-    backend: Backend, project: Project, generation: str, shape: str
+    backend: Backend, project: Project, schema: str, generation: str
 ) -> None:
-    s = Scenario(backend, project, generation, shape)
+    s = scenario_for(backend, project, schema, generation, 0)
     eid = s.backend.next_sequence_value(s.prefix)
     message = f"scheduled boom {eid}"
     outcome = s.schedule([QUICK, f"{ERROR_ARG}={message}"])

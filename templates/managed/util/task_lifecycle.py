@@ -226,7 +226,7 @@ def _single_instance(
 
 def _refused(status: TaskStatus, error: Exception, signals: _StopSignals) -> int:
     """Spring Cloud Task's refusal: the run fails, and its own row says why."""
-    log.error("Task not started: %s", error)
+    log.error("Task refused: %s", error)
     try:
         with signals.held_back():
             status.failed(SETUP_FAILURE, error_message=f"{type(error).__name__}: {error}")
