@@ -1,7 +1,9 @@
 """Backends, projects and the per-server summary of the contract suite.
 
-The scenarios in test_contract.py are written once; the session-scoped ``backend`` fixture runs
-them against SQLite, PostgreSQL and MariaDB in turn (the shape of aiosql's tests/run_tests.py).
+The scenarios in test_contract.py and test_launches.py are written once; the session-scoped
+``database`` parameter runs them against SQLite, PostgreSQL and MariaDB in turn (the shape of
+aiosql's tests/run_tests.py), each on a scratch database made from the schema source the test
+asks for (``schema``: Spring Cloud Task's DDL unless a test parametrizes it).
 
 Real servers come from SCDF_TEST_PG_* / SCDF_TEST_MARIADB_* (HOST, PORT, DATABASE, USER,
 PASSWORD; .ci/provision-databases.sh writes them). Without settings a server's scenarios skip,
@@ -20,6 +22,8 @@ import pytest
 
 from harness import (
     GENERATIONS,
+    SCHEMA_SOURCES,
+    SCHEMAS,
     SHAPES,
     Backend,
     MariadbBackend,
@@ -63,34 +67,78 @@ def server_settings(backend: str) -> ServerSettings | None:
 # --- fixtures ---------------------------------------------------------------------------------
 
 
+class BackendPool:
+    """The scratch databases of one session, opened on first use per (server, schema source)
+    and dropped at the end. A configured server that cannot be used fails every test that
+    needs it, never skips."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._open: dict[tuple[str, str], Backend] = {}
+        self._broken: dict[tuple[str, str], str] = {}
+
+    def get(self, name: str, schema: str) -> Backend:
+        key = (name, schema)
+        if key in self._open:
+            return self._open[key]
+        if key in self._broken:
+            pytest.fail(self._broken[key], pytrace=False)
+        instance: Backend
+        if name == "sqlite":
+            instance = SqliteBackend(self._tmp.mktemp(f"sqlite-{schema}"), schema)
+        else:
+            settings = server_settings(name)
+            if settings is None:
+                prefix = SERVER_ENV[name][0]
+                message = f"{name}: no server configured ({prefix}_HOST etc. unset)"
+                if databases_required():
+                    pytest.fail(f"{message}, but real databases are required here", pytrace=False)
+                pytest.skip(message)
+            backend_class = PostgresBackend if name == "postgresql" else MariadbBackend
+            instance = backend_class(settings, schema)
+        try:
+            instance.open()
+        except Exception as error:  # a configured server that is down must fail, never skip
+            problem = f"{type(error).__name__}: {error}"
+            self._broken[key] = f"{name}: configured server unusable: {problem}"
+            pytest.fail(self._broken[key], pytrace=False)
+        self._open[key] = instance
+        return instance
+
+    def close(self) -> None:
+        for instance in self._open.values():
+            instance.close()
+        self._open.clear()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Backend]:
-    name: str = request.param
-    instance: Backend
-    if name == "sqlite":
-        instance = SqliteBackend(tmp_path_factory.mktemp("sqlite"))
-    else:
-        settings = server_settings(name)
-        if settings is None:
-            prefix = SERVER_ENV[name][0]
-            message = f"{name}: no server configured ({prefix}_HOST etc. unset)"
-            if databases_required():
-                pytest.fail(f"{message}, but real databases are required here", pytrace=False)
-            pytest.skip(message)
-        instance = PostgresBackend(settings) if name == "postgresql" else MariadbBackend(settings)
+def database(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def backend_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendPool]:
+    pool = BackendPool(tmp_path_factory)
     try:
-        instance.open()
-        problem = None
-    except Exception as error:  # a configured server that is down must fail, never skip
-        problem = f"{name}: configured server unusable: {type(error).__name__}: {error}"
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    try:
-        yield instance
+        yield pool
     finally:
-        instance.close()
+        pool.close()
+
+
+@pytest.fixture
+def schema() -> str:
+    """Spring Cloud Task's own DDL, unless a test parametrizes ``schema``."""
+    return SCHEMA_SOURCES[0]
+
+
+@pytest.fixture
+def backend(database: str, schema: str, backend_pool: BackendPool) -> Backend:
+    return backend_pool.get(database, schema)
+
+
+def has_schema(database: str, schema: str) -> bool:
+    """SCDF's migrations create no SQLite schema; Spring Cloud Task's DDL stands in for it."""
+    return (SCHEMAS / schema / f"{database}-{GENERATIONS[0]}.sql").exists()
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +152,7 @@ def projects() -> Path:
     return Path(value)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def project(backend: Backend, projects: Path) -> Project:
     directory = projects / backend.project
     python = directory / ".venv" / "bin" / "python"
@@ -115,8 +163,26 @@ def project(backend: Backend, projects: Path) -> Project:
 
 # --- per-server summary -----------------------------------------------------------------------
 
-_where: dict[str, tuple[str, str, str]] = {}  # nodeid -> (backend, generation, shape)
+# nodeid -> (database, schema source, generation, shape); shape "mixed" when a scenario runs
+# several launch shapes at once.
+_where: dict[str, tuple[str, str, str, str]] = {}
 _outcome: dict[str, str] = {}  # nodeid -> passed | failed | skipped
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the combinations that have no schema (SQLite under SCDF's migrations)."""
+    kept, dropped = [], []
+    for item in items:
+        p = getattr(item, "callspec", None)
+        params = p.params if p is not None else {}
+        database, schema = params.get("database"), params.get("schema", SCHEMA_SOURCES[0])
+        if database and not has_schema(database, schema):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -125,8 +191,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if params is None:
             continue
         p = params.params
-        if {"backend", "generation", "shape"} <= p.keys():
-            _where[item.nodeid] = (p["backend"], p["generation"], p["shape"])
+        if {"database", "generation"} <= p.keys():
+            _where[item.nodeid] = (
+                p["database"],
+                p.get("schema", SCHEMA_SOURCES[0]),
+                p["generation"],
+                p.get("shape", "mixed"),
+            )
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -143,7 +214,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def _tallies() -> dict[str, Counter[str]]:
     tallies: dict[str, Counter[str]] = defaultdict(Counter)
-    for nodeid, (name, _, _) in _where.items():
+    for nodeid, (name, _, _, _) in _where.items():
         tallies[name]["collected"] += 1
         tallies[name][_outcome.get(nodeid, "not run")] += 1
     return tallies
@@ -176,12 +247,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         t = tallies.get(name)
         if t is None:
             continue
-        gens = sorted({g for n, g, _ in _where.values() if n == name}, key=GENERATIONS.index)
-        shapes = sorted({s for n, _, s in _where.values() if n == name}, key=SHAPES.index)
+        mine = [w for w in _where.values() if w[0] == name]
+        schemas = sorted({w[1] for w in mine}, key=SCHEMA_SOURCES.index)
+        gens = sorted({w[2] for w in mine}, key=GENERATIONS.index)
+        # A "mixed" scenario launches in every shape at once.
+        found = {w[3] for w in mine}
+        shapes = SHAPES if "mixed" in found else sorted(found, key=SHAPES.index)
         run = t["passed"] + t["failed"]
         terminalreporter.write_line(
             f"contract {name}: {run} run, {t['passed']} passed, {t['failed']} failed, "
-            f"{t['skipped']} skipped (generations: {', '.join(gens)}; shapes: {', '.join(shapes)})"
+            f"{t['skipped']} skipped (schemas: {', '.join(schemas)}; generations: "
+            f"{', '.join(gens)}; shapes: {', '.join(shapes)})"
         )
     for problem in _problems():
         terminalreporter.write_line(

@@ -10,6 +10,7 @@ is copied from SCDF or Spring; the facts come from shared/docs/scdf-task-contrac
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -18,9 +19,10 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -33,6 +35,10 @@ HERE = Path(__file__).resolve().parent
 SCHEMAS = HERE / "schemas"
 
 GENERATIONS: tuple[str, ...] = ("TASK_", "BOOT3_TASK_")
+# Whose DDL made the tables: Spring Cloud Task's own schema files (2.4.x for TASK_, 3.0.x for
+# BOOT3_TASK_), or the Flyway migrations of the SCDF 2.11.5 server. They differ in the form of
+# `<prefix>SEQ`: on MariaDB, SCDF's TASK_SEQ is a table and its BOOT3_TASK_SEQ a sequence.
+SCHEMA_SOURCES: tuple[str, ...] = ("spring-cloud-task", "scdf-2.11.5")
 SHAPES: tuple[str, ...] = ("exec", "shell", "boot", "local")
 COLUMNS: tuple[str, ...] = (
     "TASK_EXECUTION_ID",
@@ -52,8 +58,22 @@ Row = dict[str, Any]
 
 # The name SCDF's task definition has; the app is registered under the same name.
 TASK_NAME = "contract-task"
+# The ids the harness gives the rows it inserts as SCDF: far above those `<prefix>SEQ` hands
+# out to scheduled runs in one session, so the two kinds never meet.
+SCDF_IDS_FROM = 1_000_001
 # How long one launch may take before the harness calls it hung.
 RUN_TIMEOUT_S = 60.0
+
+
+def task_clock() -> datetime:
+    """The task's own wall clock: naive local time in the time zone the task runs in.
+
+    Spring Cloud Task writes the JVM's local wall clock, whatever the database server's zone is.
+    The task inherits the harness's TZ (``base_environment``), so this is the harness's local
+    time. Run the suite under a non-UTC TZ (as CI does) to catch a task that writes UTC or the
+    server's time instead.
+    """
+    return datetime.now()
 
 
 # --- What SCDF shows ------------------------------------------------------------------------
@@ -95,7 +115,8 @@ class Backend:
     driver_class: str = ""
     project: str = ""  # which generated project (by --database) runs against this backend
 
-    def __init__(self) -> None:
+    def __init__(self, schema: str = SCHEMA_SOURCES[0]) -> None:
+        self.schema = schema
         self.user = "scdf"
         self.password = ""
         self._engine: Engine | None = None
@@ -121,8 +142,8 @@ class Backend:
         """Whether this column keeps fractions of a second in this table generation."""
         raise NotImplementedError
 
-    def server_now(self) -> datetime:
-        """The server's local wall clock, naive, as the task should write it."""
+    def next_sequence_value(self, prefix: str) -> int:
+        """The id ``<prefix>SEQ`` hands out next, read without taking it."""
         raise NotImplementedError
 
     def normalise(self, column: str, value: Any) -> Any:
@@ -137,7 +158,8 @@ class Backend:
 
     def create_schema(self) -> None:
         for generation in GENERATIONS:
-            ddl = (SCHEMAS / f"{self.name}-{generation}.sql").read_text(encoding="utf-8")
+            path = SCHEMAS / self.schema / f"{self.name}-{generation}.sql"
+            ddl = path.read_text(encoding="utf-8")
             with self.engine.begin() as conn:
                 for statement in split_sql(ddl):
                     conn.exec_driver_sql(statement)
@@ -148,7 +170,7 @@ class Backend:
         values.update(
             TASK_EXECUTION_ID=execution_id,
             TASK_NAME=TASK_NAME,
-            LAST_UPDATED=self.server_now().replace(microsecond=0),
+            LAST_UPDATED=task_clock().replace(microsecond=0),
         )
         values.update(overrides)
         columns = ", ".join(COLUMNS)
@@ -198,6 +220,53 @@ class Backend:
             ).all()
         return sorted(r[0] for r in rows)
 
+    def execution_ids(self, prefix: str, after: int = 0) -> list[int]:
+        """Ids above ``after`` of this task's executions that the task created (not the harness
+        playing SCDF), ascending."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT TASK_EXECUTION_ID FROM {prefix}EXECUTION WHERE TASK_NAME = :name"
+                    " AND TASK_EXECUTION_ID > :after AND TASK_EXECUTION_ID < :scdf"
+                    " ORDER BY TASK_EXECUTION_ID"
+                ),
+                {"name": TASK_NAME, "after": after, "scdf": SCDF_IDS_FROM},
+            ).all()
+        return [int(r[0]) for r in rows]
+
+    def lock_rows(self, prefix: str) -> list[Row]:
+        """The single-instance locks held, as Spring Integration's lock registry stores them."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    f"SELECT LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE FROM {prefix}LOCK"
+                    " ORDER BY LOCK_KEY"
+                )
+            )
+            rows = found.mappings().all()
+        return [
+            {
+                c.upper(): self.normalise("CREATED_DATE", v) if c.upper() == "CREATED_DATE" else v
+                for c, v in r.items()
+            }
+            for r in rows
+        ]
+
+    def insert_lock(self, prefix: str, key: str, client_id: str, created: datetime) -> None:
+        """A lock row as a Java run (Spring Integration's DefaultLockRepository) leaves it."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO {prefix}LOCK (LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE)"
+                    " VALUES (:key, 'DEFAULT', :client, :created)"
+                ),
+                {"key": key, "client": client_id, "created": created},
+            )
+
+    def delete_locks(self, prefix: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {prefix}LOCK"))
+
     def datasource(self, shape: str, url: str | None = None) -> dict[str, str]:
         """The ``spring.datasource.*`` properties SCDF sets (TaskServiceUtils)."""
         props = {
@@ -227,8 +296,8 @@ class SqliteBackend(Backend):
     driver_class = "org.sqlite.JDBC"
     project = "postgresql"  # any generated project: SQLite needs no driver package
 
-    def __init__(self, directory: Path) -> None:
-        super().__init__()
+    def __init__(self, directory: Path, schema: str = SCHEMA_SOURCES[0]) -> None:
+        super().__init__(schema)
         self.path = directory / "scdf.db"
         # No credentials, as the project's own local runner launches it: SQLAlchemy rejects a
         # SQLite URL with a user or password, and no SCDF server ever hands out SQLite URLs.
@@ -252,11 +321,12 @@ class SqliteBackend(Backend):
     def fractional(self, generation: str, column: str) -> bool:
         return True  # stored as text: whatever the task writes is kept
 
-    def server_now(self) -> datetime:
-        return datetime.now()
+    def next_sequence_value(self, prefix: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT ID FROM {prefix}SEQ")).scalar_one()) + 1
 
     def normalise(self, column: str, value: Any) -> Any:
-        if column in TIME_COLUMNS and isinstance(value, str):
+        if column in (*TIME_COLUMNS, "CREATED_DATE") and isinstance(value, str):
             return datetime.fromisoformat(value)
         return value
 
@@ -267,8 +337,8 @@ class ServerBackend(Backend):
 
     sqlalchemy_driver: str = ""
 
-    def __init__(self, settings: ServerSettings) -> None:
-        super().__init__()
+    def __init__(self, settings: ServerSettings, schema: str = SCHEMA_SOURCES[0]) -> None:
+        super().__init__(schema)
         self.settings = settings
         self.user = settings.user
         self.password = settings.password
@@ -352,9 +422,12 @@ class PostgresBackend(ServerBackend):
     def fractional(self, generation: str, column: str) -> bool:
         return True  # TIMESTAMP keeps microseconds
 
-    def server_now(self) -> datetime:
+    def next_sequence_value(self, prefix: str) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(text("SELECT LOCALTIMESTAMP")).scalar_one()
+            last, called = conn.execute(
+                text(f"SELECT last_value, is_called FROM {prefix}SEQ")
+            ).one()
+        return int(last) + 1 if called else int(last)
 
 
 class MariadbBackend(ServerBackend):
@@ -376,9 +449,19 @@ class MariadbBackend(ServerBackend):
         # Task 2.x: DATETIME; Task 3.x: DATETIME(6); LAST_UPDATED is a whole-second TIMESTAMP.
         return generation == "BOOT3_TASK_" and column != "LAST_UPDATED"
 
-    def server_now(self) -> datetime:
+    def next_sequence_value(self, prefix: str) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(text("SELECT NOW(6)")).scalar_one()
+            kind = conn.execute(
+                text(
+                    "SELECT TABLE_TYPE FROM information_schema.TABLES"
+                    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name"
+                ),
+                {"name": f"{prefix}SEQ"},
+            ).scalar_one()
+            if kind == "SEQUENCE":  # NOCACHE: the next value not cached is the next one
+                query = f"SELECT next_not_cached_value FROM {prefix}SEQ"
+                return int(conn.execute(text(query)).scalar_one())
+            return int(conn.execute(text(f"SELECT ID FROM {prefix}SEQ")).scalar_one()) + 1
 
 
 def closed_port() -> int:
@@ -436,14 +519,15 @@ def scdf_launch(
     backend: Backend,
     shape: str,
     generation: str,
-    execution_id: int,
+    execution_id: int | None,
     user_args: Sequence[str] = (),
     *,
     datasource_url: str | None = None,
 ) -> Launch:
     """The properties and arguments SCDF sends. For ``TASK_`` it launches as SCDF 2.10 does (no
     prefix at all: the task must default to TASK_); for ``BOOT3_TASK_`` as SCDF 2.11 does for an
-    app registered with ``--bootVersion 3``."""
+    app registered with ``--bootVersion 3``. ``execution_id`` None: a scheduled launch
+    (``DefaultSchedulerService.schedule``), the same properties and arguments without an id."""
     props: dict[str, str] = {
         "management.metrics.tags.service": "task-application",
         "management.metrics.tags.application": (
@@ -465,7 +549,8 @@ def scdf_launch(
         args += [f"--app.{TASK_NAME}.{k}={v}" for k, v in boot3.items()]
     elif generation != "TASK_":
         raise ValueError(f"unknown generation {generation!r}")
-    args.append(f"--spring.cloud.task.executionid={execution_id}")
+    if execution_id is not None:
+        args.append(f"--spring.cloud.task.executionid={execution_id}")
     return Launch(props, args)
 
 
@@ -556,6 +641,11 @@ class Running:
         """What Kubernetes does when SCDF stops an execution: delete the pod, i.e. SIGTERM."""
         self.proc.send_signal(signal.SIGTERM)
 
+    def kill(self) -> None:
+        """A run that dies without cleaning up (OOM kill, node loss): SIGKILL."""
+        self.proc.kill()
+        self.proc.communicate()
+
 
 def wait_for(predicate: Any, what: str, timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Poll until predicate() returns something truthy; fail with a message naming it."""
@@ -572,6 +662,25 @@ def wait_for(predicate: Any, what: str, timeout: float = 20.0, interval: float =
 def secret_forms(secret: str) -> list[str]:
     """The password as it could leak: raw and URL-escaped (as a hand-built URL would carry it)."""
     return sorted({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+
+
+def lock_clock(generation: str) -> datetime:
+    """The clock a Java run of this generation writes CREATED_DATE of ``<prefix>LOCK`` with:
+    Spring Integration 5.x (Spring Cloud Task 2.x, Boot 2, ``TASK_``) the JVM's local time,
+    6.x (Spring Cloud Task 3.x, Boot 3, ``BOOT3_TASK_``) UTC."""
+    if generation == "BOOT3_TASK_":
+        return datetime.now(UTC).replace(tzinfo=None)
+    return task_clock()
+
+
+def java_name_uuid(value: str) -> str:
+    """``java.util.UUID.nameUUIDFromBytes(value.getBytes(UTF_8))``: how Spring Integration's
+    ``UUIDConverter`` turns a lock key or client id that is not a UUID into one (an MD5 digest
+    with the version-3 and IETF variant bits set)."""
+    digest = bytearray(hashlib.md5(value.encode("utf-8"), usedforsecurity=False).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x30
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))
 
 
 def pod_name() -> str:

@@ -1,8 +1,9 @@
 """A SQLite file standing in for SCDF's database, for local runs and tests.
 
-It holds the task tables under any prefix, inserts an execution row the way SCDF does before a
-launch (TASK_NAME set, START_TIME and EXIT_CODE null), and reads rows back with the status SCDF's
-TaskExecutionResource would show.
+It holds the task tables under any prefix (`<prefix>EXECUTION`, `_PARAMS`, the `<prefix>SEQ`
+incrementer in its one-row table form and the single-instance `<prefix>LOCK`), inserts an
+execution row the way SCDF does before a launch (TASK_NAME set, START_TIME and EXIT_CODE null, the
+id from `<prefix>SEQ`), and reads rows back with the status SCDF's TaskExecutionResource would show.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import DateTime, Engine, Integer, String, bindparam, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeEngine
 
+from util.execution_ids import next_execution_id
 from util.task_args import DEFAULT_TABLE_PREFIX, validate_table_prefix
 
-_EXECUTION_COLUMNS = {
+_EXECUTION_COLUMNS: dict[str, TypeEngine[Any]] = {
     "TASK_EXECUTION_ID": Integer(),
     "START_TIME": DateTime(),
     "END_TIME": DateTime(),
@@ -76,7 +80,7 @@ class LocalScdfDatabase:
         return f"jdbc:sqlite:{self.path}"
 
     def create_tables(self, prefix: str = DEFAULT_TABLE_PREFIX) -> None:
-        """The two tables the task writes, with SCDF's column names and sizes."""
+        """The tables the task uses, with SCDF's column names and sizes."""
         p = validate_table_prefix(prefix)
         with self.engine.begin() as connection:
             connection.exec_driver_sql(
@@ -89,6 +93,15 @@ class LocalScdfDatabase:
                 f"CREATE TABLE IF NOT EXISTS {p}EXECUTION_PARAMS (TASK_EXECUTION_ID BIGINT NOT NULL, "
                 f"TASK_PARAM VARCHAR(2500), FOREIGN KEY (TASK_EXECUTION_ID) REFERENCES {p}EXECUTION)"
             )
+            connection.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {p}SEQ (ID BIGINT NOT NULL, UNIQUE_KEY CHAR(1) NOT NULL UNIQUE)"
+            )
+            connection.exec_driver_sql(f"INSERT OR IGNORE INTO {p}SEQ (ID, UNIQUE_KEY) VALUES (0, '0')")
+            connection.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {p}LOCK (LOCK_KEY CHAR(36) NOT NULL, "
+                "REGION VARCHAR(100) NOT NULL, CLIENT_ID CHAR(36), CREATED_DATE DATETIME NOT NULL, "
+                "PRIMARY KEY (LOCK_KEY, REGION))"
+            )
 
     def create_execution(
         self,
@@ -96,12 +109,12 @@ class LocalScdfDatabase:
         prefix: str = DEFAULT_TABLE_PREFIX,
         execution_id: int | None = None,
     ) -> int:
-        """Inserts a row as SCDF does before a launch and returns its id (next free one by default)."""
+        """Inserts a row as SCDF does before a launch and returns its id (from `<prefix>SEQ` by default)."""
         p = validate_table_prefix(prefix)
+        if execution_id is None:
+            with self.engine.begin() as connection:
+                execution_id = next_execution_id(connection, p)
         with self.engine.begin() as connection:
-            if execution_id is None:
-                last = connection.execute(text(f"SELECT MAX(TASK_EXECUTION_ID) FROM {p}EXECUTION")).scalar()
-                execution_id = (last or 0) + 1
             connection.execute(
                 text(
                     f"INSERT INTO {p}EXECUTION (TASK_EXECUTION_ID, TASK_NAME, LAST_UPDATED) "
@@ -119,6 +132,31 @@ class LocalScdfDatabase:
         with self.engine.connect() as connection:
             row = connection.execute(query, {"id": execution_id}).first()
         return ExecutionRow(*row) if row is not None else None
+
+    def last_execution_id(self, prefix: str = DEFAULT_TABLE_PREFIX) -> int:
+        """The highest execution id in `<prefix>EXECUTION`, 0 when there is none."""
+        p = validate_table_prefix(prefix)
+        with self.engine.connect() as connection:
+            last = connection.execute(text(f"SELECT MAX(TASK_EXECUTION_ID) FROM {p}EXECUTION")).scalar()
+        return int(last or 0)
+
+    def execution_ids(self, task_name: str, prefix: str = DEFAULT_TABLE_PREFIX, after: int = 0) -> list[int]:
+        """Ids of the executions named `task_name` above `after`, in order."""
+        p = validate_table_prefix(prefix)
+        query = text(
+            f"SELECT TASK_EXECUTION_ID FROM {p}EXECUTION "
+            "WHERE TASK_NAME = :name AND TASK_EXECUTION_ID > :after ORDER BY TASK_EXECUTION_ID"
+        )
+        with self.engine.connect() as connection:
+            return [int(i) for i in connection.execute(query, {"name": task_name, "after": after}).scalars()]
+
+    def locks(self, prefix: str = DEFAULT_TABLE_PREFIX) -> list[tuple[str, str, str | None]]:
+        """(LOCK_KEY, REGION, CLIENT_ID) of every single-instance lock held."""
+        p = validate_table_prefix(prefix)
+        with self.engine.connect() as connection:
+            query = text(f"SELECT LOCK_KEY, REGION, CLIENT_ID FROM {p}LOCK ORDER BY LOCK_KEY")
+            rows = connection.execute(query)
+            return [(key, region, client) for key, region, client in rows]
 
     def params(self, execution_id: int, prefix: str = DEFAULT_TABLE_PREFIX) -> list[str]:
         """TASK_PARAM values of the execution, in the order they were written."""

@@ -1,9 +1,12 @@
-"""`python -m util.local_run [task arguments...]`: runs the task as SCDF would, on a local SQLite file.
+"""`python -m util.local_run [--scheduled] [task arguments...]`: runs the task as SCDF would, locally.
 
-It stands in for SCDF: creates the task tables, inserts the execution row as SCDF does before a
-launch, starts `python_task.py` in a new process with the settings passed the way SCDF passes
-them, then prints the status SCDF would show (COMPLETE, ERROR, RUNNING or UNKNOWN), the exit code
-and the messages. It exits with the task's exit code.
+It stands in for SCDF on a SQLite file: creates the task tables, inserts the execution row as
+SCDF does before a launch, starts `python_task.py` in a new process with the settings passed the
+way SCDF passes them, then prints the status SCDF would show (COMPLETE, ERROR, RUNNING or
+UNKNOWN), the exit code and the messages. It exits with the task's exit code.
+
+With `--scheduled` it launches as a schedule does (`task schedule create`): no row and no
+execution id, so the task creates its own row from `<prefix>SEQ`.
 
 `launch()` is also what the tests use, with every launch style SCDF has.
 """
@@ -29,6 +32,8 @@ DEFAULT_TASK_NAME = "python-task"
 
 #: How the settings reach the task: the local deployer's docker run, or a Kubernetes entry point style.
 STYLES = ("local", "exec", "shell", "boot")
+#: local_run's own option: launch without an execution id, as a schedule does.
+SCHEDULED_OPTION = "--scheduled"
 
 
 @dataclass(frozen=True)
@@ -54,19 +59,29 @@ def launch(
     environ: Mapping[str, str] | None = None,
     capture: bool = False,
     timeout: float | None = None,
+    scheduled: bool = False,
 ) -> LocalRun:
-    """Inserts an execution row and runs `script` with `arguments`, as SCDF launches a task."""
+    """Inserts an execution row and runs `script` with `arguments`, as SCDF launches a task.
+
+    `scheduled`: no row and no execution id, as a schedule launches it; the task creates the row.
+    """
     base_env = {k: v for k, v in (os.environ if environ is None else environ).items()}
     base_env.pop("SPRING_APPLICATION_JSON", None)
     prefix = LaunchSettings.parse(arguments, base_env).table_prefix()
     db.create_tables(prefix)
-    execution_id = db.create_execution(task_name, prefix)
     properties = {
         "spring.cloud.task.name": task_name,
         "spring.datasource.url": db.jdbc_url,
         "spring.datasource.driverClassName": "org.sqlite.JDBC",
     }
-    argv, env = _channels(style, properties, [*arguments, f"--spring.cloud.task.executionid={execution_id}"])
+    if scheduled:
+        last_before = db.last_execution_id(prefix)
+        argv, env = _channels(style, properties, list(arguments))
+    else:
+        execution_id = db.create_execution(task_name, prefix)
+        argv, env = _channels(
+            style, properties, [*arguments, f"--spring.cloud.task.executionid={execution_id}"]
+        )
     command = [sys.executable, str(script), *argv]
     process = subprocess.Popen(
         command,
@@ -87,6 +102,14 @@ def launch(
     finally:
         signal.signal(signal.SIGINT, previous)
     code = process.returncode if process.returncode >= 0 else 128 - process.returncode
+    if scheduled:
+        created = db.execution_ids(task_name, prefix, after=last_before)
+        if len(created) != 1:
+            raise RuntimeError(
+                f"the scheduled run created {len(created)} rows in {prefix}EXECUTION, not one: "
+                f"exit code {code}{_output(stderr)}"
+            )
+        execution_id = created[0]
     row = db.execution(execution_id, prefix)
     if row is None:
         raise RuntimeError(f"execution {execution_id} was deleted from {prefix}EXECUTION during the run")
@@ -112,6 +135,10 @@ def _channels(
     raise ValueError(f"unknown launch style {style!r}; one of {', '.join(STYLES)}")
 
 
+def _output(stderr: str | None) -> str:
+    return f", stderr:\n{stderr}" if stderr else ""
+
+
 def report(run: LocalRun) -> str:
     """What SCDF would show for the execution."""
     row = run.row
@@ -125,6 +152,7 @@ def report(run: LocalRun) -> str:
         f"  start time:    {shown(row.start_time)}",
         f"  end time:      {shown(row.end_time)}",
         f"  exit code:     {shown(row.exit_code)}",
+        f"  external id:   {shown(row.external_execution_id)}",
         f"  exit message:  {shown(row.exit_message)}",
         "  error message: " + shown(row.error_message).rstrip().replace("\n", "\n                 "),
         f"  parameters:    {' '.join(run.params) if run.params else '(none)'}",
@@ -135,10 +163,13 @@ def report(run: LocalRun) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    scheduled = bool(arguments) and arguments[0] == SCHEDULED_OPTION
+    if scheduled:
+        arguments = arguments[1:]
     with tempfile.TemporaryDirectory(prefix="scdf-local-run-") as folder:
         db = LocalScdfDatabase(Path(folder) / "scdf.db", prefixes=())
         try:
-            run = launch(db, arguments)
+            run = launch(db, arguments, scheduled=scheduled)
         finally:
             db.dispose()
     print(report(run), flush=True)

@@ -35,6 +35,8 @@ EXECUTION_ID = "spring.cloud.task.executionid"
 TASK_NAME = "spring.cloud.task.name"
 TABLE_PREFIX = "spring.cloud.task.tablePrefix"
 PARENT_EXECUTION_ID = "spring.cloud.task.parent-execution-id"
+EXTERNAL_EXECUTION_ID = "spring.cloud.task.external-execution-id"
+APPLICATION_NAME = "spring.application.name"
 DATASOURCE_URL = "spring.datasource.url"
 DATASOURCE_USERNAME = "spring.datasource.username"
 DATASOURCE_PASSWORD = "spring.datasource.password"  # noqa: S105 - the name, not a value
@@ -48,6 +50,8 @@ STATEMENT_TIMEOUT = "task.db.statement-timeout"
 STOP_GRACE = "task.db.stop-grace"
 
 DEFAULT_TABLE_PREFIX = "TASK_"
+#: The name Spring Boot gives an application that sets neither name (its context id).
+DEFAULT_TASK_NAME = "application"
 DEFAULT_CONNECT_DEADLINE = 30.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_STATEMENT_TIMEOUT = 10.0
@@ -139,16 +143,37 @@ class LaunchSettings:
 
     def task_id(self) -> int:
         """The execution id SCDF created the row for; required."""
-        value = self.get(EXECUTION_ID)
-        if value is None or not value.strip():
+        task_id = self.execution_id()
+        if task_id is None:
             raise TaskConfigError(
                 f"{EXECUTION_ID} is not set: the task must be launched by SCDF "
                 "(or locally with `python -m util.local_run`)"
+            )
+        return task_id
+
+    def execution_id(self) -> int | None:
+        """The execution id SCDF created the row for; None for a scheduled launch, which has none."""
+        value = self.get(EXECUTION_ID)
+        if value is None:
+            return None
+        if not value.strip():
+            # Given but empty is a broken launch command, not a schedule: refuse to guess.
+            raise TaskConfigError(
+                f"{EXECUTION_ID} is empty: pass the id of the row SCDF created, or leave the setting "
+                "out to have the task create its own row, as a scheduled launch does"
             )
         return _integer(EXECUTION_ID, value)
 
     def task_name(self) -> str | None:
         return self.get(TASK_NAME)
+
+    def resolved_task_name(self) -> str:
+        """The name a row created by the task carries, as Spring Cloud Task resolves it."""
+        return self.task_name() or self.get(APPLICATION_NAME) or DEFAULT_TASK_NAME
+
+    def external_execution_id(self) -> str | None:
+        """An id of the launcher's own (a pod or job name), recorded in EXTERNAL_EXECUTION_ID."""
+        return self.get(EXTERNAL_EXECUTION_ID) or None
 
     def parent_execution_id(self) -> int | None:
         """Set for a step of a composed task: the composed task's own execution id."""

@@ -27,6 +27,7 @@ from typing import NoReturn
 
 from util.jdbc_url import JdbcUrlError
 from util.redaction import Redactor, install_log_redaction
+from util.single_instance import LockError, LockSettings, SingleInstanceLock, TaskAlreadyRunningError
 from util.task_args import LaunchSettings, TaskConfigError
 from util.task_status import TaskStatus, TaskStatusError
 
@@ -137,6 +138,7 @@ def execute(
     uninstall_logging = install_log_redaction(Redactor())
     status: TaskStatus | None = None
     hard_exit = _HardExit()
+    lock: SingleInstanceLock | None = None
     try:
         try:
             settings = LaunchSettings.parse(
@@ -146,13 +148,23 @@ def execute(
             redactor = Redactor(settings.secrets())
             uninstall_logging()
             uninstall_logging = install_log_redaction(redactor)
+            lock_settings = LockSettings.from_launch(settings)
             status = _open_status(settings, redactor, signals)
             signals.on_hold = _stop_within(status, settings.stop_grace(), hard_exit)
-            context = TaskContext(settings, status.task_id, settings.task_name())
-            status.running(settings.arguments)
+            execution_id = status.start(
+                settings.arguments,
+                task_name=settings.resolved_task_name(),
+                external_execution_id=settings.external_execution_id(),
+            )
+            context = TaskContext(settings, execution_id, settings.task_name())
+            if lock_settings is not None:
+                lock = _single_instance(status, settings, lock_settings, redactor)
         except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
             log.error("Task not started: %s", error)
             return 128 + signals.pending if signals.pending else SETUP_FAILURE
+        except (TaskAlreadyRunningError, LockError) as error:
+            assert status is not None  # the lock is taken only once the row is started
+            return _refused(status, error, signals)
         except TaskStopped as stop:
             log.error("%s before the task started; the row was not touched", stop)
             return stop.exit_code
@@ -176,6 +188,10 @@ def execute(
         log.info("Task execution %d ended with exit code %d", status.task_id, outcome.exit_code)
         return _leave_with(outcome.exit_code, signals)
     finally:
+        # Released only after the end is recorded: the next run never starts beside a row that
+        # still shows RUNNING.
+        if lock is not None:
+            lock.release()
         if status is not None:
             status.dispose()
         uninstall_logging()
@@ -261,7 +277,7 @@ def _stop_within(status: TaskStatus, grace: float, hard_exit: _HardExit) -> Call
 
 def _open_status(settings: LaunchSettings, redactor: Redactor, signals: _StopSignals) -> TaskStatus:
     return TaskStatus(
-        settings.task_id(),
+        settings.execution_id(),
         settings.db_urls(),
         settings.table_prefix(),
         parent_execution_id=settings.parent_execution_id(),
@@ -271,6 +287,34 @@ def _open_status(settings: LaunchSettings, redactor: Redactor, signals: _StopSig
         redactor=redactor,
         write_guard=signals.held_back,
     )
+
+
+def _single_instance(
+    status: TaskStatus, settings: LaunchSettings, lock_settings: LockSettings, redactor: Redactor
+) -> SingleInstanceLock:
+    """Spring Cloud Task takes the lock once the row is started (a @BeforeTask listener)."""
+    assert status.task_id is not None
+    lock = SingleInstanceLock(
+        status.engine,
+        status.table_prefix,
+        settings.resolved_task_name(),
+        status.task_id,
+        lock_settings,
+        redactor=redactor,
+    )
+    lock.acquire()
+    return lock
+
+
+def _refused(status: TaskStatus, error: Exception, signals: _StopSignals) -> int:
+    """Spring Cloud Task's refusal: the run fails, and its own row says why."""
+    log.error("Task refused: %s", error)
+    try:
+        with signals.held_back():
+            status.failed(SETUP_FAILURE, error_message=f"{type(error).__name__}: {error}")
+    except Exception as failure:  # the refusal stands, recorded or not
+        log.error("The refusal could not be recorded", exc_info=failure)
+    return SETUP_FAILURE
 
 
 def _run_body(

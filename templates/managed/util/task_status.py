@@ -32,12 +32,15 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
 from util.db_drivers import Driver, Fault, Timeouts, classify, cut_connection, driver_for
+from util.execution_creation import insert_execution
+from util.execution_ids import SequenceError, next_execution_id
 from util.redaction import Redactor
 from util.task_args import (
     DEFAULT_CONNECT_DEADLINE,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_STATEMENT_TIMEOUT,
     DEFAULT_TABLE_PREFIX,
+    DEFAULT_TASK_NAME,
     LaunchSettings,
     validate_table_prefix,
 )
@@ -194,15 +197,16 @@ class _Watchdog:
 class TaskStatus:
     """The `<prefix>EXECUTION` row of one task execution.
 
-    `running()` checks the row and records the start, `completed()` and `failed()` record the
-    end. The row itself is never inserted and EXTERNAL_EXECUTION_ID never touched: both are SCDF's.
-    `db_url` may list several URLs (the hosts of a failover or load-balanced JDBC URL): each
+    `start()` records the start: `running()` on the row SCDF inserted when there is an id, else
+    on a row created from `<prefix>SEQ` (a scheduled launch). `completed()` and `failed()` record
+    the end. EXTERNAL_EXECUTION_ID is SCDF's, written only when the launch sets
+    spring.cloud.task.external-execution-id. `db_url` may list several URLs (the hosts of a failover or load-balanced JDBC URL): each
     attempt tries them in the order given.
     """
 
     def __init__(
         self,
-        task_id: int,
+        task_id: int | None,
         db_url: URL | str | Sequence[URL | str],
         table_prefix: str = DEFAULT_TABLE_PREFIX,
         *,
@@ -253,23 +257,78 @@ class TaskStatus:
         if self._write_until is not None:
             self._write_until = min(self._write_until, at)
 
-    def running(self, arguments: Sequence[str] = ()) -> None:
+    def start(
+        self,
+        arguments: Sequence[str] = (),
+        *,
+        task_name: str | None = None,
+        external_execution_id: str | None = None,
+    ) -> int:
+        """Records the start and returns the execution id.
+
+        With an id (SCDF's launch) on SCDF's row; without one (a schedule) on a row created here
+        from `<prefix>SEQ`, as Spring Cloud Task does, named `task_name`.
+        """
+        if self.task_id is None:
+            self.task_id = self._create(arguments, task_name, external_execution_id)
+        else:
+            self.running(arguments, external_execution_id=external_execution_id)
+        return self.task_id
+
+    def running(self, arguments: Sequence[str] = (), *, external_execution_id: str | None = None) -> None:
         """Checks that the row exists and has not ended, then records the start and arguments.
 
         An argument the column's character set cannot hold is stored with those characters
         replaced; the start itself never fails for it.
         """
-        start_time = self._clock()
+        start = functools.partial(self._start, when=self._clock(), external_execution_id=external_execution_id)
+        self._write_with_params("record the start", self._new_deadline(), arguments, start)
+
+    def _create(
+        self, arguments: Sequence[str], task_name: str | None, external_execution_id: str | None
+    ) -> int:
+        until = self._new_deadline()
+        taken: list[int] = []
+
+        def take(connection: Connection, retry: bool) -> None:
+            # A retry after a lost reply takes another id; the one lost is a gap, as sequences have.
+            try:
+                taken[:] = [next_execution_id(connection, self.table_prefix)]
+            except SequenceError as error:  # no incrementer to use: retrying cannot help
+                raise TaskStatusError(f"Could not create the task execution: {error}") from None
+
+        # The id is taken and committed on its own, as Spring's incrementers do, so that the
+        # `<prefix>SEQ` row lock (table form) is held only for that moment.
+        self._write("take the next execution id", until, take)
+        self.task_id = taken[0]
+        create = functools.partial(
+            self._insert,
+            when=self._clock(),
+            task_name=task_name or DEFAULT_TASK_NAME,
+            external_execution_id=external_execution_id,
+        )
+        self._write_with_params("create the task execution", until, arguments, create)
+        return self.task_id
+
+    def _write_with_params(
+        self,
+        purpose: str,
+        until: float,
+        arguments: Sequence[str],
+        work: Callable[..., None],
+    ) -> None:
+        """Runs `work(connection, retry, params=...)`, the arguments stored as TASK_PARAM values.
+
+        An argument the column's character set cannot hold is stored with those characters
+        replaced rather than failing the start.
+        """
         # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
         redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
         params = [fit_argument(redactor.redact_argument(a)) for a in arguments]
-        until = self._new_deadline()
         for step in range(len(_REPLACEMENTS) + 1):
             stored = [replace_unstorable(p, step) or "" for p in params]
             try:
-                self._write(
-                    "record the start", until, functools.partial(self._start, when=start_time, params=stored)
-                )
+                self._write(purpose, until, functools.partial(work, params=stored))
             except TaskStatusError as error:
                 if error.fault is not Fault.TEXT or step == len(_REPLACEMENTS):
                     raise
@@ -337,7 +396,15 @@ class TaskStatus:
 
     # --- the statements -------------------------------------------------------------------
 
-    def _start(self, connection: Connection, retry: bool, *, when: datetime, params: list[str]) -> None:
+    def _start(
+        self,
+        connection: Connection,
+        retry: bool,
+        *,
+        when: datetime,
+        external_execution_id: str | None,
+        params: list[str],
+    ) -> None:
         p = self.table_prefix
         check = text(f"SELECT END_TIME, START_TIME FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = :task_id")
         rows = connection.execute(check, {"task_id": self.task_id}).all()
@@ -359,10 +426,46 @@ class TaskStatus:
         if self.parent_execution_id is not None:
             assignments += ", PARENT_EXECUTION_ID = :parent_id"
             values["parent_id"] = self.parent_execution_id
+        if external_execution_id is not None:  # as Spring Cloud Task: only when the launch sets one
+            assignments += ", EXTERNAL_EXECUTION_ID = :external_id"
+            values["external_id"] = external_execution_id
         start = text(f"UPDATE {p}EXECUTION SET {assignments} WHERE TASK_EXECUTION_ID = :task_id")
         connection.execute(start.bindparams(bindparam("start_time", type_=DateTime())), values)
+        self._insert_params(connection, params)
+
+    def _insert(
+        self,
+        connection: Connection,
+        retry: bool,
+        *,
+        when: datetime,
+        task_name: str,
+        external_execution_id: str | None,
+        params: list[str],
+    ) -> None:
+        p = self.table_prefix
+        assert self.task_id is not None
+        if retry:
+            check = text(f"SELECT 1 FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = :task_id")
+            if connection.execute(check, {"task_id": self.task_id}).first() is not None:
+                # The attempt before committed, but its reply was lost: the row and params are there.
+                log.info("Task execution %d was created by the attempt before", self.task_id)
+                return
+        insert_execution(
+            connection,
+            p,
+            self.task_id,
+            task_name=task_name,
+            start_time=when,
+            external_execution_id=external_execution_id,
+            parent_execution_id=self.parent_execution_id,
+        )
+        self._insert_params(connection, params)
+
+    def _insert_params(self, connection: Connection, params: list[str]) -> None:
         insert = text(
-            f"INSERT INTO {p}EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) VALUES (:task_id, :param)"
+            f"INSERT INTO {self.table_prefix}EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) "
+            "VALUES (:task_id, :param)"
         )
         for param in params:
             # One row per argument, as Spring Cloud Task writes them.

@@ -7,9 +7,11 @@
         assert run.returncode == 0
         assert run.row.status == "COMPLETE"
 
-`launch_task(*arguments, style="local", environ=None, timeout=60)` inserts a row as SCDF does,
-runs `python_task.py` in a new process and returns a `util.local_run.LocalRun` (the exit code,
-the row read back, its parameters, stdout and stderr). `scdf_db` is the SQLite file behind it.
+`launch_task(*arguments, style="local", environ=None, timeout=60, scheduled=False)` inserts a
+row as SCDF does, runs `python_task.py` in a new process and returns a `util.local_run.LocalRun`
+(the exit code, the row read back, its parameters, stdout and stderr). With `scheduled=True` it
+launches as a schedule does: no row, no execution id; the task creates its row. `scdf_db` is the
+SQLite file behind it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,16 @@ def launch_task(scdf_db: LocalScdfDatabase) -> LaunchTask:
         style: str = "local",
         environ: Mapping[str, str] | None = None,
         timeout: float = 60,
+        scheduled: bool = False,
     ) -> LocalRun:
-        return launch(scdf_db, arguments, style=style, environ=environ, capture=True, timeout=timeout)
+        return launch(
+            scdf_db,
+            arguments,
+            style=style,
+            environ=environ,
+            capture=True,
+            timeout=timeout,
+            scheduled=scheduled,
+        )
 
     return run

@@ -161,7 +161,7 @@ def test_ended_row_is_left_alone(scdf_db, caplog):
     [
         ("--spring.cloud.task.tablePrefix=TASK_ OR 1=1", "may only contain letters, digits and '_'"),
         ("--spring.datasource.url=jdbc:h2:tcp://localhost:19092/mem:dataflow", "embedded H2 database"),
-        ("--spring.cloud.task.executionid=", "spring.cloud.task.executionid is not set"),
+        ("--spring.cloud.task.executionid=", "spring.cloud.task.executionid is empty"),
     ],
 )
 def test_unusable_settings_stop_before_the_body(scdf_db, caplog, argument, message):

@@ -1,6 +1,6 @@
--- MariaDB/MySQL, Spring Cloud Task 3.x tables as SCDF 2.11 creates them for Boot 3 apps: DATETIME(6).
--- Written for the contract suite from the column facts in the SCDF task contract
--- (shared/docs/scdf-task-contract.md §3); not copied from Spring's DDL.
+-- MariaDB/MySQL, Spring Cloud Task 3.x tables (schema-mysql.sql of spring-cloud-task 3.0.x, as a
+-- MySQL-dialect connection to MariaDB gets them) under SCDF 2.11's Boot 3 prefix: DATETIME(6); the
+-- incrementer is a one-row table here (on MariaDB's own DDL and in SCDF's schema it is a sequence).
 -- LAST_UPDATED is a TIMESTAMP (whole seconds, stored in UTC, shown in the session time zone) in
 -- real MySQL/MariaDB task schemas (nullable, no ON UPDATE: explicit_defaults_for_timestamp is ON
 -- by default since MariaDB 10.10).
@@ -22,4 +22,21 @@ CREATE TABLE BOOT3_TASK_EXECUTION_PARAMS (
   TASK_PARAM VARCHAR(2500),
   CONSTRAINT BOOT3_TASK_EXEC_PARAMS_FK FOREIGN KEY (TASK_EXECUTION_ID)
     REFERENCES BOOT3_TASK_EXECUTION (TASK_EXECUTION_ID)
+) ENGINE=InnoDB;
+
+-- The incrementer as a one-row table (MySQLMaxValueIncrementer's form).
+CREATE TABLE BOOT3_TASK_SEQ (
+  ID BIGINT NOT NULL,
+  UNIQUE_KEY CHAR(1) NOT NULL,
+  CONSTRAINT BOOT3_TASK_UNIQUE_KEY_UN UNIQUE (UNIQUE_KEY)
+) ENGINE=InnoDB;
+
+INSERT INTO BOOT3_TASK_SEQ (ID, UNIQUE_KEY) VALUES (0, '0');
+
+CREATE TABLE BOOT3_TASK_LOCK (
+  LOCK_KEY CHAR(36) NOT NULL,
+  REGION VARCHAR(100) NOT NULL,
+  CLIENT_ID CHAR(36),
+  CREATED_DATE DATETIME(6) NOT NULL,
+  CONSTRAINT BOOT3_TASK_LOCK_PK PRIMARY KEY (LOCK_KEY, REGION)
 ) ENGINE=InnoDB;

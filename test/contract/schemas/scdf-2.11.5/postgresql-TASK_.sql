@@ -1,6 +1,5 @@
--- PostgreSQL, Spring Cloud Task 2.x tables (SCDF <= 2.10, Boot 2 apps on 2.11).
--- Written for the contract suite from the column facts in the SCDF task contract
--- (shared/docs/scdf-task-contract.md §3); not copied from Spring's DDL.
+-- PostgreSQL, Spring Cloud Task 2.x tables: the task tables SCDF 2.11.5's own Flyway migrations create
+-- (postgresql/V1__Initial_Setup, spring-cloud-dataflow v2.11.5). Written from those DDL facts.
 CREATE TABLE TASK_EXECUTION (
   TASK_EXECUTION_ID BIGINT NOT NULL PRIMARY KEY,
   START_TIME TIMESTAMP DEFAULT NULL,
@@ -20,3 +19,13 @@ CREATE TABLE TASK_EXECUTION_PARAMS (
   CONSTRAINT TASK_EXEC_PARAMS_FK FOREIGN KEY (TASK_EXECUTION_ID)
     REFERENCES TASK_EXECUTION (TASK_EXECUTION_ID)
 );
+
+CREATE TABLE TASK_LOCK (
+  LOCK_KEY CHAR(36) NOT NULL,
+  REGION VARCHAR(100) NOT NULL,
+  CLIENT_ID CHAR(36),
+  CREATED_DATE TIMESTAMP NOT NULL,
+  CONSTRAINT LOCK_PK PRIMARY KEY (LOCK_KEY, REGION)
+);
+
+CREATE SEQUENCE TASK_SEQ MAXVALUE 9223372036854775807 NO CYCLE;

@@ -1,6 +1,6 @@
--- MariaDB/MySQL, Spring Cloud Task 2.x tables: DATETIME keeps no fractions of a second.
--- Written for the contract suite from the column facts in the SCDF task contract
--- (shared/docs/scdf-task-contract.md §3); not copied from Spring's DDL.
+-- MariaDB/MySQL, Spring Cloud Task 2.x tables (schema-mysql.sql of spring-cloud-task 2.4.x, which
+-- 2.x also uses on MariaDB): DATETIME keeps no fractions of a second; TASK_SEQ is a one-row table.
+-- Written for the contract suite from those DDL facts and the SCDF task contract (§3).
 -- LAST_UPDATED is a TIMESTAMP (whole seconds, stored in UTC, shown in the session time zone) in
 -- real MySQL/MariaDB task schemas (nullable, no ON UPDATE: explicit_defaults_for_timestamp is ON
 -- by default since MariaDB 10.10).
@@ -22,4 +22,21 @@ CREATE TABLE TASK_EXECUTION_PARAMS (
   TASK_PARAM VARCHAR(2500),
   CONSTRAINT TASK_EXEC_PARAMS_FK FOREIGN KEY (TASK_EXECUTION_ID)
     REFERENCES TASK_EXECUTION (TASK_EXECUTION_ID)
+) ENGINE=InnoDB;
+
+-- The incrementer as a one-row table (MySQLMaxValueIncrementer's form).
+CREATE TABLE TASK_SEQ (
+  ID BIGINT NOT NULL,
+  UNIQUE_KEY CHAR(1) NOT NULL,
+  CONSTRAINT TASK_UNIQUE_KEY_UN UNIQUE (UNIQUE_KEY)
+) ENGINE=InnoDB;
+
+INSERT INTO TASK_SEQ (ID, UNIQUE_KEY) VALUES (0, '0');
+
+CREATE TABLE TASK_LOCK (
+  LOCK_KEY CHAR(36) NOT NULL,
+  REGION VARCHAR(100) NOT NULL,
+  CLIENT_ID CHAR(36),
+  CREATED_DATE DATETIME(6) NOT NULL,
+  CONSTRAINT TASK_LOCK_PK PRIMARY KEY (LOCK_KEY, REGION)
 ) ENGINE=InnoDB;

@@ -1,0 +1,287 @@
+"""Launches without an execution id (schedules, other schedulers) and single-instance runs.
+
+A schedule starts the image with the task's properties and arguments but no execution id: the
+task creates its own row from `<prefix>SEQ`, as Spring Cloud Task does. With
+spring.cloud.task.single-instance-enabled=true a second run of the same task is refused.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import DateTime, Engine, bindparam, event, text
+
+from util.local_db import LocalScdfDatabase
+from util.single_instance import lock_uuid
+from util.task_lifecycle import execute
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SINGLE = "--spring.cloud.task.single-instance-enabled=true"
+
+
+def scheduled_argv(db, *arguments, name="my-task"):
+    """A schedule's command line (exec style): the properties and arguments, no execution id."""
+    return [f"--spring.datasource.url={db.jdbc_url}", f"--spring.cloud.task.name={name}", *arguments]
+
+
+def succeed(context):
+    pass
+
+
+def fail(context):
+    raise RuntimeError("boom")
+
+
+def never_called(context):
+    pytest.fail("the body must not run")
+
+
+def test_a_run_without_an_id_creates_its_row_from_the_sequence(scdf_db):
+    scdf_db.create_execution("someone-else")  # SCDF's launches and schedules share TASK_SEQ
+    seen = []
+    argv = scheduled_argv(
+        scdf_db,
+        "--spring.cloud.task.external-execution-id=cron-2812",
+        "--spring.cloud.task.parent-execution-id=7",
+        "--work.seconds=0",
+    )
+    before = datetime.now()
+
+    assert execute(seen.append, argv=argv, environ={}) == 0
+
+    after = datetime.now()
+    assert seen[0].execution_id == 2
+    row = scdf_db.execution(2)
+    assert (row.task_name, row.status, row.exit_code, row.exit_message, row.error_message) == (
+        "my-task",
+        "COMPLETE",
+        0,
+        None,
+        None,
+    )
+    assert (row.external_execution_id, row.parent_execution_id) == ("cron-2812", 7)
+    assert before - timedelta(milliseconds=1) <= row.start_time <= row.end_time == row.last_updated <= after
+    assert scdf_db.params(2) == argv
+    assert scdf_db.execution(3) is None
+
+
+def test_statements_of_a_created_execution(scdf_db):
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()[:3]))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        assert execute(succeed, argv=scheduled_argv(scdf_db, "--a=1"), environ={}) == 0
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+    assert statements == [
+        "UPDATE TASK_SEQ SET",
+        "SELECT ID FROM",
+        "INSERT INTO TASK_EXECUTION",
+        *["INSERT INTO TASK_EXECUTION_PARAMS"] * 3,
+        "UPDATE TASK_EXECUTION SET",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "name"),
+    [
+        (["--spring.application.name=app-name"], "app-name"),
+        ([], "application"),
+    ],
+)
+def test_without_a_task_name_the_name_is_resolved_as_spring_cloud_task_does(scdf_db, arguments, name):
+    argv = [f"--spring.datasource.url={scdf_db.jdbc_url}", *arguments]
+    assert execute(succeed, argv=argv, environ={}) == 0
+    assert scdf_db.execution(1).task_name == name
+
+
+def test_a_failed_scheduled_run_is_recorded_in_its_own_row(scdf_db):
+    assert execute(fail, argv=scheduled_argv(scdf_db), environ={}) == 1
+    row = scdf_db.execution(1)
+    assert (row.status, row.exit_code) == ("ERROR", 1)
+    assert row.error_message.rstrip().endswith("RuntimeError: boom")
+
+
+def test_external_execution_id_is_also_recorded_on_scdf_s_row(scdf_db):
+    execution_id = scdf_db.create_execution("my-task")
+    argv = scheduled_argv(
+        scdf_db,
+        "--spring.cloud.task.external-execution-id=job-17",
+        f"--spring.cloud.task.executionid={execution_id}",
+    )
+    assert execute(succeed, argv=argv, environ={}) == 0
+    assert scdf_db.execution(execution_id).external_execution_id == "job-17"
+
+
+def test_without_the_setting_scdf_s_external_execution_id_is_left_alone(scdf_db):
+    execution_id = scdf_db.create_execution("my-task")
+    with scdf_db.engine.begin() as connection:
+        connection.execute(text("UPDATE TASK_EXECUTION SET EXTERNAL_EXECUTION_ID = 'pod-1'"))
+    argv = scheduled_argv(scdf_db, f"--spring.cloud.task.executionid={execution_id}")
+    assert execute(succeed, argv=argv, environ={}) == 0
+    assert scdf_db.execution(execution_id).external_execution_id == "pod-1"
+
+
+def test_local_run_runs_as_a_schedule():
+    result = subprocess.run(
+        [sys.executable, "-m", "util.local_run", "--scheduled", "--work.seconds=0"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Task execution 1 (python-task): COMPLETE" in result.stdout
+    assert "  parameters:    --work.seconds=0\n" in result.stdout
+
+
+@pytest.mark.parametrize("style", ["local", "exec", "shell", "boot"])
+def test_scheduled_launch_in_every_style(launch_task, style):
+    external_id = "--spring.cloud.task.external-execution-id=cron-1"
+    run = launch_task("--work.seconds=0", external_id, style=style, scheduled=True)
+    assert run.returncode == 0, run.stderr
+    assert (run.execution_id, run.row.status, run.row.task_name, run.row.external_execution_id) == (
+        1,
+        "COMPLETE",
+        "python-task",
+        "cron-1",
+    )
+
+
+def test_twenty_scheduled_runs_at_once_get_twenty_distinct_ended_rows(scdf_db):
+    argv = [
+        sys.executable,
+        "python_task.py",
+        *scheduled_argv(scdf_db, "--work.seconds=0.2", name="python-task"),
+    ]
+    processes = [
+        subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(20)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [p.returncode for p in processes] == [0] * 20, [err for _, err in outputs]
+    assert scdf_db.execution_ids("python-task") == list(range(1, 21))
+    assert {scdf_db.execution(i).status for i in range(1, 21)} == {"COMPLETE"}
+
+
+# --- single instance ---------------------------------------------------------------------------
+
+
+def java_lock(db, execution_id, created):
+    """The lock row a Java run of `my-task` with this execution id holds."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO TASK_LOCK (LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE) "
+                "VALUES (:key, 'DEFAULT', :client, :created)"
+            ).bindparams(bindparam("created", type_=DateTime())),
+            {"key": lock_uuid("my-task"), "client": lock_uuid(str(execution_id)), "created": created},
+        )
+
+
+def test_a_second_run_is_refused_and_records_why(scdf_db, caplog):
+    java_lock(scdf_db, 99, datetime.now())
+
+    assert execute(never_called, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 1
+
+    row = scdf_db.execution(1)
+    assert (row.status, row.exit_code, row.exit_message) == ("ERROR", 1, None)
+    assert row.error_message == 'TaskAlreadyRunningError: Task with name "my-task" is already running.'
+    assert 'Task with name "my-task" is already running.' in caplog.text
+    assert scdf_db.locks() == [(lock_uuid("my-task"), "DEFAULT", lock_uuid("99"))]
+
+
+def test_the_lock_is_released_after_success_and_after_failure(scdf_db):
+    seen_locks = []
+
+    def look(context):
+        seen_locks.extend(scdf_db.locks())
+
+    assert execute(look, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 0
+    assert seen_locks == [(lock_uuid("my-task"), "DEFAULT", lock_uuid("1"))]
+    assert scdf_db.locks() == []
+
+    assert execute(fail, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 1
+    assert scdf_db.locks() == []
+    assert scdf_db.execution(2).status == "ERROR"
+
+
+def test_a_lock_left_by_a_killed_run_expires_after_its_time_to_live(scdf_db):
+    java_lock(scdf_db, 99, datetime.now() - timedelta(seconds=5))
+    ttl = "--spring.cloud.task.single-instance-lock-ttl=4000"
+
+    assert execute(succeed, argv=scheduled_argv(scdf_db, SINGLE, ttl), environ={}) == 0
+    assert scdf_db.execution(1).status == "COMPLETE"
+    assert scdf_db.locks() == []
+
+
+def test_a_lock_within_its_time_to_live_still_refuses(scdf_db):
+    java_lock(scdf_db, 99, datetime.now() - timedelta(seconds=5))
+    ttl = "--spring.cloud.task.single-instance-lock-ttl=60000"
+
+    assert execute(never_called, argv=scheduled_argv(scdf_db, SINGLE, ttl), environ={}) == 1
+    assert scdf_db.execution(1).status == "ERROR"
+
+
+HOLDING_TASK = textwrap.dedent(
+    """
+    import time
+    from util.task_lifecycle import run_task
+
+    def task(context):
+        print("holding", flush=True)
+        time.sleep(60)
+
+    run_task(task)
+    """
+)
+
+
+def test_sigterm_releases_the_lock_of_a_running_task(tmp_path, scdf_db):
+    script = tmp_path / "holding_task.py"
+    script.write_text(HOLDING_TASK)
+    process = subprocess.Popen(
+        [sys.executable, str(script), *scheduled_argv(scdf_db, SINGLE)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "holding\n"
+        # While it runs, another run of the same task is refused.
+        assert execute(never_called, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 1
+        assert scdf_db.execution(2).status == "ERROR"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+
+    assert process.returncode == 143, stderr
+    assert scdf_db.execution(1).exit_code == 143
+    assert scdf_db.locks() == []
+    assert execute(succeed, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 0
+    assert scdf_db.execution(3).status == "COMPLETE"
+
+
+def test_boot3_tables_have_their_own_lock(tmp_path):
+    db = LocalScdfDatabase(tmp_path / "scdf.db", prefixes=("TASK_", "BOOT3_TASK_"))
+    java_lock(db, 99, datetime.now())
+    argv = scheduled_argv(db, SINGLE, "--spring.cloud.task.tablePrefix=BOOT3_TASK_")
+
+    assert execute(succeed, argv=argv, environ={}) == 0
+    assert db.execution(1, "BOOT3_TASK_").status == "COMPLETE"
+    assert db.execution(1, "TASK_") is None
+    db.dispose()

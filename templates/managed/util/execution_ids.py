@@ -1,0 +1,93 @@
+"""The next task execution id, taken from `<prefix>SEQ` the way Spring Cloud Task takes it.
+
+Spring Cloud Task asks Spring Batch's incrementer factory for `<prefix>SEQ` by database type, and
+the form of `<prefix>SEQ` differs per database and per table generation, even inside one
+database: in the schema SCDF 2.11's own migrations create on MariaDB, `TASK_SEQ` is a one-row
+table (ID, UNIQUE_KEY) as on MySQL, while `BOOT3_TASK_SEQ` is a sequence. So on MySQL/MariaDB
+and SQL Server the form is looked up in the database rather than assumed.
+
+Every form is safe when many runs start in the same second: a sequence never hands out a value
+twice, and the table form is one UPDATE of one row, which the database serialises.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from util.task_args import validate_table_prefix
+
+
+class SequenceError(RuntimeError):
+    """`<prefix>SEQ` is missing or unusable; the message names it."""
+
+
+def sequence_name(table_prefix: str) -> str:
+    return f"{validate_table_prefix(table_prefix)}SEQ"
+
+
+def next_execution_id(connection: Connection, table_prefix: str) -> int:
+    """The next value of `<prefix>SEQ`, in whichever form the database has it.
+
+    Run it in a transaction of its own and commit at once, as Spring's incrementers do: the
+    table form holds a row lock on `<prefix>SEQ` until the commit.
+    """
+    name = sequence_name(table_prefix)
+    dialect = connection.dialect.name
+    if dialect in ("mysql", "mariadb"):
+        value = _mysql(connection, name)
+    elif dialect == "postgresql":
+        value = connection.execute(text("SELECT nextval(CAST(:name AS regclass))"), {"name": name}).scalar()
+    elif dialect == "mssql":
+        value = _sqlserver(connection, name)
+    elif dialect == "oracle":
+        value = connection.exec_driver_sql(f"SELECT {name}.NEXTVAL FROM DUAL").scalar()
+    elif dialect.startswith(("db2", "ibm_db")):
+        value = connection.exec_driver_sql(f"VALUES NEXTVAL FOR {name}").scalar()
+    elif dialect == "sqlite":
+        value = _one_row_table(connection, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}")
+    else:
+        raise SequenceError(f"No execution id incrementer known for the {dialect} database")
+    if value is None:
+        raise SequenceError(f"{name} returned no value")
+    return int(value)
+
+
+def _mysql(connection: Connection, name: str) -> int | None:
+    kind = connection.execute(
+        text(
+            "SELECT TABLE_TYPE FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name"
+        ),
+        {"name": name},
+    ).scalar()
+    if kind is None:
+        raise SequenceError(f"{name} does not exist: create the task tables (Spring Cloud Task's DDL)")
+    if kind == "SEQUENCE":  # MariaDB 10.3+
+        return connection.exec_driver_sql(f"SELECT NEXT VALUE FOR {name}").scalar()
+    # MySQLMaxValueIncrementer's form: LAST_INSERT_ID(expr) is per connection, so concurrent
+    # runs each read back their own value.
+    return _one_row_table(
+        connection, name, f"UPDATE {name} SET ID = LAST_INSERT_ID(ID + 1)", "SELECT LAST_INSERT_ID()"
+    )
+
+
+def _sqlserver(connection: Connection, name: str) -> int | None:
+    is_sequence = connection.execute(
+        text("SELECT COUNT(*) FROM sys.sequences WHERE name = :name"), {"name": name}
+    ).scalar()
+    if is_sequence:
+        return connection.exec_driver_sql(f"SELECT NEXT VALUE FOR {name}").scalar()
+    # Spring Cloud Task 2.x on SQL Server: a table with an IDENTITY column; old rows go.
+    value = connection.exec_driver_sql(f"INSERT INTO {name} OUTPUT INSERTED.ID DEFAULT VALUES").scalar()
+    connection.execute(text(f"DELETE FROM {name} WHERE ID < :id"), {"id": value})
+    return value
+
+
+def _one_row_table(connection: Connection, name: str, increment: str, read: str) -> int | None:
+    updated = connection.exec_driver_sql(increment).rowcount
+    if updated != 1:
+        raise SequenceError(
+            f"{name} must hold exactly one row (Spring Cloud Task's DDL inserts it), found {updated}"
+        )
+    return connection.exec_driver_sql(read).scalar()

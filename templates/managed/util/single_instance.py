@@ -1,0 +1,268 @@
+"""One run at a time per task name: Spring Cloud Task's single-instance lock in `<prefix>LOCK`.
+
+With `spring.cloud.task.single-instance-enabled=true`, Spring Cloud Task's
+SingleInstanceTaskListener takes a lock from Spring Integration's JDBC lock registry
+(DefaultLockRepository, table prefix = the task's) after the execution row is started, and a run
+that cannot get it fails with `Task with name "<name>" is already running.`, recorded in its own
+row. The same row values are written here, so that Python and Java runs of one task exclude each
+other:
+
+- LOCK_KEY: the name-based (MD5, version 3) UUID of the task name, as `UUIDConverter` makes it;
+- REGION: `DEFAULT`;
+- CLIENT_ID: the name-based UUID of the execution id (the listener's client id);
+- CREATED_DATE: when the lock was taken or last renewed. A lock older than the time to live
+  (`spring.cloud.task.single-instance-lock-ttl`, milliseconds, default 2147483647, about 24.8
+  days) is expired and may be taken over: that is how a lock left by a killed run goes away.
+
+Taking it is Spring Integration's `acquire`: UPDATE the row when it is ours or expired, else
+INSERT; a duplicate key means another run holds it. A Java holder renews CREATED_DATE every
+500 ms; a thread here renews it well within the time to live, so a short TTL never lets a second
+run in while the first is alive.
+
+The clock of CREATED_DATE follows the Java side of the same table generation: Spring Integration
+5.x (Spring Cloud Task 2.x, Boot 2 apps, `TASK_` tables) writes the JVM's local time, 6.x (Spring
+Cloud Task 3.x, Boot 3 apps, SCDF 2.11's `BOOT3_TASK_` tables) writes UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import DateTime, Engine, bindparam, exc, text
+from sqlalchemy.engine import Connection
+
+from util.redaction import Redactor
+from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
+
+log = logging.getLogger(__name__)
+
+ENABLED = "spring.cloud.task.single-instance-enabled"
+TTL = "spring.cloud.task.single-instance-lock-ttl"
+#: Spring Cloud Task's default time to live: Integer.MAX_VALUE milliseconds.
+DEFAULT_TTL_MS = 2_147_483_647
+REGION = "DEFAULT"
+#: How long a start keeps trying before it gives up (the Java leader initiator's heartbeat) ...
+ACQUIRE_WAIT = 0.5
+#: ... and the pause between tries (JdbcLockRegistry's idleBetweenTries).
+ACQUIRE_IDLE = 0.1
+#: Renewals stay this far inside the time to live, and are never rarer than MAX_RENEW_INTERVAL.
+RENEWALS_PER_TTL = 4
+MAX_RENEW_INTERVAL = 30.0
+
+# Spring's boolean conversion (StringToBooleanConverter).
+_TRUE = {"true", "on", "yes", "1"}
+_FALSE = {"false", "off", "no", "0", ""}
+_UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Deadlock / serialization / lock wait: the database asks for the transaction to be tried again.
+_RETRY_SQLSTATES = {"40001", "40P01"}
+_RETRY_MYSQL_CODES = {1205, 1213}
+
+
+class TaskAlreadyRunningError(RuntimeError):
+    """Another run of the same task holds the lock."""
+
+
+class LockError(RuntimeError):
+    """The lock could not be read or written; the message is safe to log."""
+
+
+def lock_uuid(value: str) -> str:
+    """Spring Integration's UUIDConverter for a string: itself if it is a UUID, else its
+    name-based UUID (java.util.UUID.nameUUIDFromBytes of the UTF-8 bytes)."""
+    if _UUID_FORM.fullmatch(value):
+        return str(uuid.UUID(value))
+    digest = hashlib.md5(value.encode("utf-8"), usedforsecurity=False).digest()
+    return str(uuid.UUID(bytes=digest, version=3))
+
+
+@dataclass(frozen=True)
+class LockSettings:
+    ttl: timedelta
+    #: Whether CREATED_DATE is UTC (Boot 3 / Spring Integration 6) rather than local time.
+    utc: bool
+
+    @classmethod
+    def from_launch(cls, settings: LaunchSettings) -> LockSettings | None:
+        """The lock this launch asks for, or None when single instance is not enabled."""
+        enabled = (settings.get(ENABLED) or "").strip().lower()
+        if enabled not in _TRUE | _FALSE:
+            raise TaskConfigError(f"{ENABLED} must be true or false, got {settings.get(ENABLED)!r}")
+        if enabled not in _TRUE:
+            return None
+        raw_ttl = (settings.get(TTL) or "").strip()
+        try:
+            ttl_ms = int(raw_ttl) if raw_ttl else DEFAULT_TTL_MS
+        except ValueError:
+            ttl_ms = 0
+        if not 0 < ttl_ms <= DEFAULT_TTL_MS:
+            raise TaskConfigError(f"{TTL} must be a whole number of milliseconds, 1 to {DEFAULT_TTL_MS}")
+        boot3 = (
+            settings.table_prefix() == "BOOT3_TASK_"
+            or (settings.get("spring.cloud.task.schemaTarget") or "").lower() == "boot3"
+            or (settings.get("spring.cloud.deployer.bootVersion") or "").strip() == "3"
+        )
+        return cls(timedelta(milliseconds=ttl_ms), utc=boot3)
+
+
+class SingleInstanceLock:
+    """The `<prefix>LOCK` row of one task name, held by one execution."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        table_prefix: str,
+        task_name: str,
+        execution_id: int,
+        settings: LockSettings,
+        *,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.table = f"{validate_table_prefix(table_prefix)}LOCK"
+        self.task_name = task_name
+        self.lock_key = lock_uuid(task_name)
+        self.client_id = lock_uuid(str(execution_id))
+        self._engine = engine
+        self._settings = settings
+        self._redactor = redactor or Redactor()
+        self._held = False
+        self._stop_renewing = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def now(self) -> datetime:
+        """CREATED_DATE's clock, naive, to the microsecond as DATETIME(6) keeps it."""
+        return datetime.now(UTC).replace(tzinfo=None) if self._settings.utc else datetime.now()
+
+    def acquire(self) -> None:
+        """Takes the lock or raises TaskAlreadyRunningError; keeps it renewed until `release()`."""
+        deadline = time.monotonic() + ACQUIRE_WAIT
+        while True:
+            if self._try_acquire():
+                self._held = True
+                self._start_renewing()
+                log.info("Single instance: lock on task name %r taken in %s", self.task_name, self.table)
+                return
+            if time.monotonic() >= deadline:
+                raise TaskAlreadyRunningError(f'Task with name "{self.task_name}" is already running.')
+            time.sleep(ACQUIRE_IDLE)
+
+    def release(self) -> None:
+        """Deletes the lock row if this execution holds it; never raises (logs instead)."""
+        if not self._held:
+            return
+        self._stop_renewing.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=10)
+        delete = text(
+            f"DELETE FROM {self.table} WHERE REGION = :region AND LOCK_KEY = :key AND CLIENT_ID = :client"
+        )
+        try:
+            with self._begin() as connection:
+                connection.execute(delete, self._key())
+            self._held = False
+            log.info("Single instance: lock on task name %r released", self.task_name)
+        except exc.SQLAlchemyError as error:
+            # Left behind, the lock expires after its time to live, as a Java run's would.
+            log.error("Single instance: the lock could not be released: %s", self._describe(error))
+
+    # --- Spring Integration's DefaultLockRepository statements --------------------------------
+
+    def _try_acquire(self) -> bool:
+        now = self.now()
+        take = text(
+            f"UPDATE {self.table} SET CLIENT_ID = :client, CREATED_DATE = :now WHERE REGION = :region "
+            "AND LOCK_KEY = :key AND (CLIENT_ID = :client OR CREATED_DATE < :expired)"
+        ).bindparams(bindparam("now", type_=DateTime()), bindparam("expired", type_=DateTime()))
+        insert = text(
+            f"INSERT INTO {self.table} (REGION, LOCK_KEY, CLIENT_ID, CREATED_DATE) "
+            "VALUES (:region, :key, :client, :now)"
+        ).bindparams(bindparam("now", type_=DateTime()))
+        values = {**self._key(), "now": now, "expired": now - self._settings.ttl}
+        try:
+            with self._begin() as connection:
+                if connection.execute(take, values).rowcount > 0:
+                    return True
+                connection.execute(insert, values)
+                return True
+        except exc.IntegrityError:
+            return False  # the key is taken and not expired: another run holds it
+        except exc.DBAPIError as error:
+            if _asks_for_retry(error):
+                return False
+            raise LockError(f"Could not take the lock in {self.table}: {self._describe(error)}") from None
+        except exc.SQLAlchemyError as error:
+            raise LockError(f"Could not take the lock in {self.table}: {self._describe(error)}") from None
+
+    def _renew(self) -> None:
+        renew = text(
+            f"UPDATE {self.table} SET CREATED_DATE = :now WHERE REGION = :region AND LOCK_KEY = :key "
+            "AND CLIENT_ID = :client"
+        ).bindparams(bindparam("now", type_=DateTime()))
+        with self._begin() as connection:
+            if connection.execute(renew, {**self._key(), "now": self.now()}).rowcount == 0:
+                log.warning("Single instance: the lock on %r was lost (expired or removed)", self.task_name)
+
+    def _start_renewing(self) -> None:
+        interval = min(self._settings.ttl.total_seconds() / RENEWALS_PER_TTL, MAX_RENEW_INTERVAL)
+
+        def renew_until_released() -> None:
+            while not self._stop_renewing.wait(interval):
+                try:
+                    self._renew()
+                except exc.SQLAlchemyError as error:
+                    log.warning("Single instance: the lock could not be renewed: %s", self._describe(error))
+
+        self._renewer = threading.Thread(target=renew_until_released, name="lock-renewal", daemon=True)
+        self._renewer.start()
+
+    def _key(self) -> dict[str, object]:
+        return {"region": REGION, "key": self.lock_key, "client": self.client_id}
+
+    def _begin(self) -> _Transaction:
+        return _Transaction(self._engine)
+
+    def _describe(self, error: BaseException) -> str:
+        original = getattr(error, "orig", None) or error
+        return self._redactor.redact(f"{type(original).__name__}: {original}")
+
+
+class _Transaction:
+    """A connection in one transaction, committed on success.
+
+    On MySQL/MariaDB the lock is taken in READ COMMITTED, as Spring Integration 6 does: under
+    REPEATABLE READ two runs' UPDATEs of a missing row take gap locks and their INSERTs deadlock.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> Connection:
+        connection = self._engine.connect()
+        if connection.dialect.name in ("mysql", "mariadb"):
+            connection = connection.execution_options(isolation_level="READ COMMITTED")
+        self._connection = connection
+        self._transaction = connection.begin()
+        return connection
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if error is None:
+                self._transaction.commit()
+            else:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()
+
+
+def _asks_for_retry(error: exc.DBAPIError) -> bool:
+    original = error.orig
+    if getattr(original, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    args: tuple[object, ...] = getattr(original, "args", ())
+    return bool(args) and args[0] in _RETRY_MYSQL_CODES
