@@ -200,8 +200,8 @@ class TaskStatus:
     `start()` records the start: `running()` on the row SCDF inserted when there is an id, else
     on a row created from `<prefix>SEQ` (a scheduled launch). `completed()` and `failed()` record
     the end. EXTERNAL_EXECUTION_ID is SCDF's, written only when the launch sets
-    spring.cloud.task.external-execution-id. `db_url` may list several URLs (the hosts of a failover or load-balanced JDBC URL): each
-    attempt tries them in the order given.
+    spring.cloud.task.external-execution-id. `db_url` may list several URLs (the hosts of a
+    failover or load-balanced JDBC URL): each attempt tries them in the order given.
     """
 
     def __init__(
@@ -281,7 +281,9 @@ class TaskStatus:
         An argument the column's character set cannot hold is stored with those characters
         replaced; the start itself never fails for it.
         """
-        start = functools.partial(self._start, when=self._clock(), external_execution_id=external_execution_id)
+        start = functools.partial(
+            self._start, when=self._clock(), external_execution_id=external_execution_id
+        )
         self._write_with_params("record the start", self._new_deadline(), arguments, start)
 
     def _create(
