@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
+import { EXIT } from '../../core/errors.js';
 import { TEMPLATES_ROOT } from '../../core/project-files.js';
+import { CHECK_LABELS } from '../../core/report.js';
 import { DATABASES } from '../../core/validators.js';
 import { renderProject } from './fixture.js';
 
@@ -64,6 +66,28 @@ describe.each(['2', '3'] as const)('README for bootVersion %s', (bootVersion) =>
       '`psycopg[binary]==',
     ]) {
       expect(readme).toContain(text);
+    }
+  });
+
+  test('describes updates as the generator makes them: its --check states and exit codes', () => {
+    const updates = readme.slice(readme.indexOf('## Template updates'));
+    const states = updates.match(/each file\s+that is not up to date with its state \(([^)]*)\)/);
+    const named = [...(states?.[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    expect(named.length).toBeGreaterThan(0);
+    for (const label of named) expect(Object.values(CHECK_LABELS)).toContain(label);
+    const codes = [...updates.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]));
+    expect(codes.sort()).toEqual([EXIT.ok, EXIT.drift, EXIT.error, EXIT.conflict].sort());
+    expect(updates).toContain('create-scdf-task --task-name new-name');
+  });
+
+  test('no generated file claims it is rewritten or left alone by updates', () => {
+    const stale =
+      /rewritten (on|when)|would be overwritten|never touches|leaves it alone|writes it once/i;
+    for (const file of project.files) {
+      expect({ file: file.path, stale: project.read(file.path).match(stale)?.[0] }).toEqual({
+        file: file.path,
+        stale: undefined,
+      });
     }
   });
 

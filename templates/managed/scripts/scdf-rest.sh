@@ -2,7 +2,7 @@
 # Registers, creates, launches and watches the SCDF task "<%- taskName %>" through the Data Flow
 # REST API: made for CI, where the Data Flow shell is awkward. Needs bash and curl only (no jq,
 # no python3: the few JSON fields it reads are parsed with sed).
-# Managed by generator-scdf-task: rewritten on every generator run.
+# Managed by generator-scdf-task, which keeps it up to date and merges your edits on update.
 #
 # Usage: scripts/scdf-rest.sh [COMMAND]
 #   run                (default) register, then launch and wait for the execution to end
