@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tools the tests run on generated projects, pinned and installed from PyPI into .tools/venv.
-# shellcheck comes from Debian (.ci/run installs it); the tests fail, not skip, without it.
+# The shellcheck binary comes from Debian (scripts/setup-system.sh installs it); the tests fail, not
+# skip, without it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# The whole test suite, with its own set-up: lint, types, build, the Python tools the tests use,
-# the generator and generated-project tests (Jest), the real-database contract suite, the
-# real-server suite (a generated project against SCDF 2.11.5 on MariaDB and PostgreSQL), then the
-# fault suite (Toxiproxy between the generated task and the real servers).
+# The whole test suite, with its own set-up: as root, the system packages and the database servers
+# (scripts/setup-system.sh); lint, types, build, the Python tools the tests use; the generator and
+# generated-project tests (Jest); the real-database contract suite, again under a time zone far
+# from UTC; the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
+# PostgreSQL); the fault suite (Toxiproxy between the generated task and the real servers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+if [[ $(id -u) -eq 0 ]]; then
+  bash scripts/setup-system.sh
+else
+  echo "test: not root, so no system set-up: the real-server suites use what is configured" >&2
+fi
 npm run --silent lint
 npm run --silent typecheck
 npm run --silent build
 bash scripts/setup-tools.sh
 node --experimental-vm-modules node_modules/jest/bin/jest.js
 bash test/contract/run.sh
+# Spring Cloud Task writes the JVM's local wall clock, and the lock clock differs per generation:
+# the scenarios that check times run again in a zone hours away from the servers' UTC, where a
+# task writing UTC (or the server's clock) fails.
+TZ=Asia/Tokyo bash test/contract/run.sh -q \
+  -k "test_success or test_scheduled_launch or test_second_run_is_refused or test_python_and_java_runs"
 bash test/scdf-server/run.sh
 bash test/faults/run.sh

@@ -30,6 +30,8 @@ die() { log "ERROR: $*"; exit 1; }
 
 # --- 1. Toxiproxy ------------------------------------------------------------------------------
 if [[ ! -x $TOOLS/server || ! -x $TOOLS/cli || $(cat "$TOOLS/.version" 2>/dev/null) != "$TOXIPROXY_VERSION" ]]; then
+  # Go's own installer puts it in /usr/local/go, not always on PATH.
+  command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
   command -v go >/dev/null || die "Go is needed to install Toxiproxy (go install); install it first"
   log "installing Toxiproxy $TOXIPROXY_VERSION into ${TOOLS#"$ROOT"/}"
   mkdir -p "$TOOLS"
