@@ -18,4 +18,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   // Generating projects, packing and creating Python venvs are slow by nature.
   testTimeout: 120_000,
+  // Most of the time goes to child processes (pip, pytest, the generator), not to Jest itself:
+  // Jest's default of one worker fewer than the cores would run everything serially on 2 cores.
+  maxWorkers: 2,
 };
