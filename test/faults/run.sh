@@ -17,7 +17,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/test/faults
-PYTHON=${PYTHON:-python3}
 TOXIPROXY_VERSION=v2.5.0
 TOOLS=$ROOT/.tools/toxiproxy
 VENV=$ROOT/.tools/faults-venv
@@ -26,7 +25,8 @@ ENV_FILE=${SCDF_TEST_DATABASES_ENV_FILE:-$ROOT/.cache/databases.env}
 DATABASES=(postgresql mariadb)
 
 log() { printf 'faults: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=test/support/suite.sh
+source "$ROOT/test/support/suite.sh"
 
 # --- 1. Toxiproxy ------------------------------------------------------------------------------
 if [[ ! -x $TOOLS/server || ! -x $TOOLS/cli || $(cat "$TOOLS/.version" 2>/dev/null) != "$TOXIPROXY_VERSION" ]]; then
@@ -41,32 +41,10 @@ if [[ ! -x $TOOLS/server || ! -x $TOOLS/cli || $(cat "$TOOLS/.version" 2>/dev/nu
 fi
 
 # --- 2. the suite's venv -----------------------------------------------------------------------
-# Make a venv at $1 from requirement file $2 unless one with the same stamp is there; flock:
-# several runs may share the checkout.
-ensure_venv() {
-  local dir=$1 requirements=$2 stamp
-  stamp="$("$PYTHON" -c 'import sys; print(sys.version)' | head -1) $(sha256sum "$requirements" | cut -d' ' -f1)"
-  mkdir -p "$(dirname "$dir")"
-  (
-    flock 9
-    if [[ -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]]; then
-      exit 0
-    fi
-    log "creating venv $dir"
-    rm -rf "$dir"
-    "$PYTHON" -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-    printf '%s' "$stamp" >"$dir/.stamp"
-  ) 9>"$dir.lock"
-}
 ensure_venv "$VENV" "$HERE/requirements.txt"
 
 # --- 3. generated projects ---------------------------------------------------------------------
-BIN=$ROOT/lib/bin/create-scdf-task.js
-if [[ ! -f $BIN ]] || [[ -n $(find "$ROOT/generators" "$ROOT/bin" -newer "$BIN" -name '*.ts' -print -quit) ]]; then
-  log "building the generator (npm run build)"
-  (cd "$ROOT" && npm run --silent build)
-fi
+ensure_built
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/scdf-faults.XXXXXX")
 SERVER_PID=
 # shellcheck disable=SC2317 # run by the EXIT trap
@@ -75,20 +53,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-mkdir -p "$WORK/projects"
-for db in "${DATABASES[@]}"; do
-  name=faults-$db
-  (cd "$WORK" && node "$BIN" "$name" --database "$db" --defaults >"$WORK/generate-$db.log" 2>&1) ||
-    { cat "$WORK/generate-$db.log" >&2; die "generating the $db project failed"; }
-  project=$WORK/$name
-  [[ -f $project/python_task.py ]] || die "generated $db project lacks python_task.py"
-  key=$(cat "$project"/requirements*.txt | sha256sum | cut -c1-16)
-  mkdir -p "$VENV_CACHE/$key-src"
-  cp "$project"/requirements*.txt "$VENV_CACHE/$key-src/"
-  ensure_venv "$VENV_CACHE/$key" "$VENV_CACHE/$key-src/requirements.txt"
-  ln -s "$VENV_CACHE/$key" "$project/.venv"
-  ln -s "$project" "$WORK/projects/$db"
-done
+generate_projects "$WORK" faults "$VENV_CACHE" "${DATABASES[@]}"
 export SCDF_FAULTS_PROJECTS=$WORK/projects
 
 # --- 4. Toxiproxy server -----------------------------------------------------------------------
@@ -112,12 +77,4 @@ if [[ -f $ENV_FILE ]]; then
   # shellcheck disable=SC1090
   source "$ENV_FILE"
 fi
-"$VENV/bin/ruff" check --quiet --config "$HERE/pyproject.toml" "$HERE"
-"$VENV/bin/ruff" format --check --quiet --config "$HERE/pyproject.toml" "$HERE"
-cd "$HERE"
-set +e
-"$VENV/bin/python" -m pytest -c "$HERE/pyproject.toml" --rootdir "$HERE" "$@"
-rc=$?
-set -e
-[[ $rc -ne 5 ]] || die "pytest collected no tests"
-exit "$rc"
+run_suite "$HERE" "$VENV" "$@"

@@ -19,23 +19,11 @@ ENV_FILE=${SCDF_TEST_DATABASES_ENV_FILE:-$ROOT/.cache/databases.env}
 
 log() { printf 'scdf-server: %s\n' "$*" >&2; }
 
-stamp="$(python3 --version) $(sha256sum "$HERE/requirements.txt" | cut -c1-64)"
-mkdir -p "$ROOT/.tools"
-(
-  flock 9
-  if [[ ! -f $VENV/.stamp || $(<"$VENV/.stamp") != "$stamp" ]]; then
-    log "creating $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
-    printf '%s' "$stamp" >"$VENV/.stamp"
-  fi
-) 9>"$VENV.lock"
+# shellcheck source=test/support/suite.sh
+source "$ROOT/test/support/suite.sh"
+ensure_venv "$VENV" "$HERE/requirements.txt"
 
-if [[ ! -f $ROOT/lib/bin/create-scdf-task.js ]]; then
-  log "building the generator (npm run build)"
-  (cd "$ROOT" && npm run --silent build)
-fi
+ensure_built
 
 if [[ -f $ENV_FILE ]]; then
   # shellcheck disable=SC1090
@@ -44,16 +32,4 @@ else
   log "no $ENV_FILE: database servers only from SCDF_TEST_PG_* / SCDF_TEST_MARIADB_*"
 fi
 
-"$VENV/bin/ruff" check --quiet --config "$HERE/pyproject.toml" "$HERE"
-"$VENV/bin/ruff" format --check --quiet --config "$HERE/pyproject.toml" "$HERE"
-
-cd "$HERE"
-set +e
-"$VENV/bin/python" -m pytest -c "$HERE/pyproject.toml" --rootdir "$HERE" "$@"
-rc=$?
-set -e
-if [[ $rc -eq 5 ]]; then
-  log "ERROR: pytest collected no tests"
-  exit 1
-fi
-exit "$rc"
+run_suite "$HERE" "$VENV" "$@"
