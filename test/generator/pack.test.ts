@@ -20,11 +20,17 @@ let prefix = '';
 // One pack and one install for the whole file: installing from the registry is the slow part.
 beforeAll(() => {
   const out = tempDir('scdf-pack-');
-  const json = execFileSync('npm', ['pack', '--json', '--pack-destination', out], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // --ignore-scripts: prepack would rebuild lib/ under the test files running beside this one;
+  // the global setup has built it already.
+  const json = execFileSync(
+    'npm',
+    ['pack', '--ignore-scripts', '--json', '--pack-destination', out],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const [info] = JSON.parse(json) as { filename: string; files: PackedFile[] }[];
   if (!info) throw new Error('npm pack printed no result');
   packed = info.files;
