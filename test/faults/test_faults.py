@@ -45,7 +45,10 @@ GRACE = 2.0  # task.db.stop-grace
 #: timeout: libpq rounds it up to 2 s, and no connect can be cut from outside.
 OVERRUN = 2.0
 #: Upper bounds allow for the task's own start-up (Python, SQLAlchemy, the driver), measured
-#: per server at the start of the session (`slack`), plus this for the machine's jitter.
+#: per server at the start of the session (`slack`), twice over, since one start on a busy
+#: 2-core machine can take twice another, plus this for the machine's jitter. The bounds still
+#: tell a bounded wait (seconds) from the hangs they guard against (minutes).
+STARTUP_FACTOR = 2
 JITTER = 1.5
 BOUNDS = [
     f"--task.db.connect-deadline={DEADLINE:g}",
@@ -69,7 +72,7 @@ def slack(project: Project, backend: Backend) -> float:
             assert outcome.returncode == 0, outcome.stderr
             runs.append(outcome.elapsed)
         _startup[backend.name] = max(runs)
-    return _startup[backend.name] + JITTER
+    return STARTUP_FACTOR * _startup[backend.name] + JITTER
 
 
 def proxied_url(backend: Backend, proxy: Proxy) -> str:
