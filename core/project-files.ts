@@ -96,7 +96,12 @@ function listTemplates(templatesRoot: string, owner: Owner): TemplateSource[] {
       } else {
         const { name, databases } = untagged(path.posix.basename(relPath));
         const target = path.posix.join(path.posix.dirname(relPath), RENAMES[name] ?? name);
-        found.push({ source: path.join(dir, entry.name), path: target, owner, ...(databases && { databases }) });
+        found.push({
+          source: path.join(dir, entry.name),
+          path: target,
+          owner,
+          ...(databases && { databases }),
+        });
       }
     }
   };
@@ -131,10 +136,12 @@ export function templateContext(answers: Answers, templatesRoot = TEMPLATES_ROOT
     imageRepository,
     imageRef: `${imageRepository}:${answers.imageTag}`,
     generatorVersion: GENERATOR_VERSION,
-    files: forDatabase(templateSources(templatesRoot), answers.database).map(({ path: p, owner }) => ({
-      path: p,
-      owner,
-    })),
+    files: forDatabase(templateSources(templatesRoot), answers.database).map(
+      ({ path: p, owner }) => ({
+        path: p,
+        owner,
+      }),
+    ),
   };
 }
 
@@ -154,13 +161,15 @@ function compiledTemplate(source: string): ejs.TemplateFunction {
 /** Renders every template for these answers. Pure: same answers and templates, same bytes. */
 export function planProject(answers: Answers, templatesRoot = TEMPLATES_ROOT): PlannedFile[] {
   const context = templateContext(answers, templatesRoot);
-  return forDatabase(templateSources(templatesRoot), answers.database).map(({ source, path: p, owner }) => ({
-    path: p,
-    owner,
-    // Templates only use `<%-`: values are validated and escaped for the target language.
-    content: compiledTemplate(source)(context),
-    executable: p.endsWith('.sh'),
-  }));
+  return forDatabase(templateSources(templatesRoot), answers.database).map(
+    ({ source, path: p, owner }) => ({
+      path: p,
+      owner,
+      // Templates only use `<%-`: values are validated and escaped for the target language.
+      content: compiledTemplate(source)(context),
+      executable: p.endsWith('.sh'),
+    }),
+  );
 }
 
 export function sha256(content: string | Buffer): string {
