@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import ibm_db_dbi
+import ibm_db_dbi  # type: ignore[import-untyped]
 
 from util.db_api import Adapter, Connection, DbTarget, Timeouts, whole_seconds
 

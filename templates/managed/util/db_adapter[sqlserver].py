@@ -30,12 +30,12 @@ class PymssqlAdapter(Adapter):
         settings: dict[str, Any] = dict(target.query)
         login = min(timeouts.connect, given_seconds(target.query, "login_timeout"))
         settings["login_timeout"] = whole_seconds(login)
-        server = target.host or "localhost"
-        # `host\instance` asks the server's browser for the port; otherwise the port is given.
+        host = target.host or "localhost"
+        # `host\instance` asks the server's browser for the port; otherwise `host:port`.
         if target.port is not None:
-            server = f"{server}:{target.port}"
+            host = f"{host}:{target.port}"
         connection = pymssql.connect(
-            server=server,
+            host=host,
             user=target.username,
             password=target.password,
             database=target.database or "",
@@ -47,7 +47,7 @@ class PymssqlAdapter(Adapter):
             cursor.execute(f"SET LOCK_TIMEOUT {max(1, int(timeouts.lock_wait() * 1000))}")
         finally:
             cursor.close()
-        return connection  # type: ignore[no-any-return]
+        return connection
 
     def code(self, error: BaseException) -> int | None:
         args = getattr(error, "args", ())

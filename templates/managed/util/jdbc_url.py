@@ -25,7 +25,8 @@ from util.jdbc_syntax import JdbcUrlError, Params, UrlParts, split_pairs
 from util.jdbc_vendor import PARSERS as PROJECT_PARSERS
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+    # Not a requirement: without SQLAlchemy installed, type checkers see `URL` as Any.
+    from sqlalchemy.engine import URL as URL  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "SUPPORTED_DATABASES",

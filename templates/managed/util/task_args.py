@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from util.jdbc_url import DbTarget, JdbcUrlError, convert, sqlalchemy_url, targets
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+    from util.jdbc_url import URL
 from util.redaction import is_secret_key
 
 EXECUTION_ID = "spring.cloud.task.executionid"
