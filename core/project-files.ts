@@ -63,6 +63,25 @@ interface TemplateSource {
   readonly source: string;
   readonly path: string;
   readonly owner: Owner;
+  /** The databases the file is generated for; undefined: every one. */
+  readonly databases?: readonly string[];
+}
+
+/**
+ * `name[postgresql].py` or `name[mysql,mariadb].py`: a file only those databases get, under the
+ * name without the tag, so that switching `--database` swaps its content like any other update.
+ */
+const DATABASE_TAG = /^(.+)\[([a-z0-9,]+)\](\.[^.]*)?$/;
+
+function untagged(base: string): { name: string; databases?: readonly string[] } {
+  const match = DATABASE_TAG.exec(base);
+  if (!match) return { name: base };
+  const [, stem = '', tags = '', extension = ''] = match;
+  return { name: `${stem}${extension}`, databases: tags.split(',') };
+}
+
+function forDatabase(sources: readonly TemplateSource[], database: string): TemplateSource[] {
+  return sources.filter((s) => s.databases === undefined || s.databases.includes(database));
 }
 
 function listTemplates(templatesRoot: string, owner: Owner): TemplateSource[] {
@@ -75,9 +94,14 @@ function listTemplates(templatesRoot: string, owner: Owner): TemplateSource[] {
       if (entry.isDirectory()) {
         walk(path.join(dir, entry.name), relPath);
       } else {
-        const base = path.posix.basename(relPath);
-        const target = path.posix.join(path.posix.dirname(relPath), RENAMES[base] ?? base);
-        found.push({ source: path.join(dir, entry.name), path: target, owner });
+        const { name, databases } = untagged(path.posix.basename(relPath));
+        const target = path.posix.join(path.posix.dirname(relPath), RENAMES[name] ?? name);
+        found.push({
+          source: path.join(dir, entry.name),
+          path: target,
+          owner,
+          ...(databases && { databases }),
+        });
       }
     }
   };
@@ -112,7 +136,12 @@ export function templateContext(answers: Answers, templatesRoot = TEMPLATES_ROOT
     imageRepository,
     imageRef: `${imageRepository}:${answers.imageTag}`,
     generatorVersion: GENERATOR_VERSION,
-    files: templateSources(templatesRoot).map(({ path: p, owner }) => ({ path: p, owner })),
+    files: forDatabase(templateSources(templatesRoot), answers.database).map(
+      ({ path: p, owner }) => ({
+        path: p,
+        owner,
+      }),
+    ),
   };
 }
 
@@ -165,13 +194,15 @@ function compiledTemplate(source: string): Render {
 /** Renders every template for these answers. Pure: same answers and templates, same bytes. */
 export function planProject(answers: Answers, templatesRoot = TEMPLATES_ROOT): PlannedFile[] {
   const context = templateContext(answers, templatesRoot);
-  return templateSources(templatesRoot).map(({ source, path: p, owner }) => ({
-    path: p,
-    owner,
-    // Templates only use `<%-`: values are validated and escaped for the target language.
-    content: compiledTemplate(source)(context),
-    executable: p.endsWith('.sh'),
-  }));
+  return forDatabase(templateSources(templatesRoot), answers.database).map(
+    ({ source, path: p, owner }) => ({
+      path: p,
+      owner,
+      // Templates only use `<%-`: values are validated and escaped for the target language.
+      content: compiledTemplate(source)(context),
+      executable: p.endsWith('.sh'),
+    }),
+  );
 }
 
 export function sha256(content: string | Buffer): string {

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, bindparam, text
-from sqlalchemy.engine import Connection
-
+from util.db_api import Adapter, Cursor
 from util.task_args import validate_table_prefix
 
 
 def insert_execution(
-    connection: Connection,
+    adapter: Adapter,
+    cursor: Cursor,
     table_prefix: str,
     execution_id: int,
     *,
@@ -29,18 +28,11 @@ def insert_execution(
 ) -> None:
     """Inserts a started execution: START_TIME and LAST_UPDATED set, EXIT_CODE and END_TIME null."""
     p = validate_table_prefix(table_prefix)
-    insert = text(
+    insert = (
         f"INSERT INTO {p}EXECUTION (TASK_EXECUTION_ID, EXIT_CODE, START_TIME, TASK_NAME, LAST_UPDATED, "
-        "EXTERNAL_EXECUTION_ID, PARENT_EXECUTION_ID) VALUES (:task_id, NULL, :start_time, :task_name, "
-        ":start_time, :external_id, :parent_id)"
-    ).bindparams(bindparam("start_time", type_=DateTime()))
-    connection.execute(
-        insert,
-        {
-            "task_id": execution_id,
-            "start_time": start_time,
-            "task_name": task_name,
-            "external_id": external_execution_id,
-            "parent_id": parent_execution_id,
-        },
+        "EXTERNAL_EXECUTION_ID, PARENT_EXECUTION_ID) VALUES (?, NULL, ?, ?, ?, ?, ?)"
+    )
+    cursor.execute(
+        adapter.sql(insert),
+        (execution_id, start_time, task_name, start_time, external_execution_id, parent_execution_id),
     )

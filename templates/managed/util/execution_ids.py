@@ -12,9 +12,9 @@ twice, and the table form is one UPDATE of one row, which the database serialise
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from typing import Any
 
+from util.db_api import Adapter, Cursor
 from util.task_args import validate_table_prefix
 
 
@@ -26,26 +26,26 @@ def sequence_name(table_prefix: str) -> str:
     return f"{validate_table_prefix(table_prefix)}SEQ"
 
 
-def next_execution_id(connection: Connection, table_prefix: str) -> int:
+def next_execution_id(adapter: Adapter, cursor: Cursor, table_prefix: str) -> int:
     """The next value of `<prefix>SEQ`, in whichever form the database has it.
 
     Run it in a transaction of its own and commit at once, as Spring's incrementers do: the
     table form holds a row lock on `<prefix>SEQ` until the commit.
     """
     name = sequence_name(table_prefix)
-    dialect = connection.dialect.name
-    if dialect in ("mysql", "mariadb"):
-        value = _mysql(connection, name)
+    dialect = adapter.dialect
+    if dialect == "mysql":
+        value = _mysql(adapter, cursor, name)
     elif dialect == "postgresql":
-        value = connection.execute(text("SELECT nextval(CAST(:name AS regclass))"), {"name": name}).scalar()
+        value = _scalar(cursor, adapter.sql("SELECT nextval(CAST(? AS regclass))"), (name,))
     elif dialect == "mssql":
-        value = _sqlserver(connection, name)
+        value = _sqlserver(adapter, cursor, name)
     elif dialect == "oracle":
-        value = connection.exec_driver_sql(f"SELECT {name}.NEXTVAL FROM DUAL").scalar()
-    elif dialect.startswith(("db2", "ibm_db")):
-        value = connection.exec_driver_sql(f"VALUES NEXTVAL FOR {name}").scalar()
+        value = _scalar(cursor, f"SELECT {name}.NEXTVAL FROM DUAL")
+    elif dialect == "db2":
+        value = _scalar(cursor, f"VALUES NEXTVAL FOR {name}")
     elif dialect == "sqlite":
-        value = _one_row_table(connection, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}")
+        value = _one_row_table(cursor, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}")
     else:
         raise SequenceError(f"No execution id incrementer known for the {dialect} database")
     if value is None:
@@ -53,41 +53,45 @@ def next_execution_id(connection: Connection, table_prefix: str) -> int:
     return int(value)
 
 
-def _mysql(connection: Connection, name: str) -> int | None:
-    kind = connection.execute(
-        text(
+def _scalar(cursor: Cursor, statement: str, parameters: tuple[object, ...] = ()) -> Any:
+    cursor.execute(statement, parameters)
+    row = cursor.fetchone()
+    return row[0] if row is not None else None
+
+
+def _mysql(adapter: Adapter, cursor: Cursor, name: str) -> Any:
+    kind = _scalar(
+        cursor,
+        adapter.sql(
             "SELECT TABLE_TYPE FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name"
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"
         ),
-        {"name": name},
-    ).scalar()
+        (name,),
+    )
     if kind is None:
         raise SequenceError(f"{name} does not exist: create the task tables (Spring Cloud Task's DDL)")
     if kind == "SEQUENCE":  # MariaDB 10.3+
-        return connection.exec_driver_sql(f"SELECT NEXT VALUE FOR {name}").scalar()
+        return _scalar(cursor, f"SELECT NEXT VALUE FOR {name}")
     # MySQLMaxValueIncrementer's form: LAST_INSERT_ID(expr) is per connection, so concurrent
     # runs each read back their own value.
     return _one_row_table(
-        connection, name, f"UPDATE {name} SET ID = LAST_INSERT_ID(ID + 1)", "SELECT LAST_INSERT_ID()"
+        cursor, name, f"UPDATE {name} SET ID = LAST_INSERT_ID(ID + 1)", "SELECT LAST_INSERT_ID()"
     )
 
 
-def _sqlserver(connection: Connection, name: str) -> int | None:
-    is_sequence = connection.execute(
-        text("SELECT COUNT(*) FROM sys.sequences WHERE name = :name"), {"name": name}
-    ).scalar()
-    if is_sequence:
-        return connection.exec_driver_sql(f"SELECT NEXT VALUE FOR {name}").scalar()
+def _sqlserver(adapter: Adapter, cursor: Cursor, name: str) -> Any:
+    if _scalar(cursor, adapter.sql("SELECT COUNT(*) FROM sys.sequences WHERE name = ?"), (name,)):
+        return _scalar(cursor, f"SELECT NEXT VALUE FOR {name}")
     # Spring Cloud Task 2.x on SQL Server: a table with an IDENTITY column; old rows go.
-    value = connection.exec_driver_sql(f"INSERT INTO {name} OUTPUT INSERTED.ID DEFAULT VALUES").scalar()
-    connection.execute(text(f"DELETE FROM {name} WHERE ID < :id"), {"id": value})
+    value = _scalar(cursor, f"INSERT INTO {name} OUTPUT INSERTED.ID DEFAULT VALUES")
+    cursor.execute(adapter.sql(f"DELETE FROM {name} WHERE ID < ?"), (value,))
     return value
 
 
-def _one_row_table(connection: Connection, name: str, increment: str, read: str) -> int | None:
-    updated = connection.exec_driver_sql(increment).rowcount
-    if updated != 1:
+def _one_row_table(cursor: Cursor, name: str, increment: str, read: str) -> Any:
+    cursor.execute(increment)
+    if cursor.rowcount != 1:
         raise SequenceError(
-            f"{name} must hold exactly one row (Spring Cloud Task's DDL inserts it), found {updated}"
+            f"{name} must hold exactly one row (Spring Cloud Task's DDL inserts it), found {cursor.rowcount}"
         )
-    return connection.exec_driver_sql(read).scalar()
+    return _scalar(cursor, read)

@@ -32,12 +32,13 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import DateTime, Engine, bindparam, exc, text
-from sqlalchemy.engine import Connection
-
+from util.db_api import Adapter, Connection, Cursor
 from util.redaction import Redactor
 from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
 
@@ -60,9 +61,14 @@ MAX_RENEW_INTERVAL = 30.0
 _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0", ""}
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# Deadlock / serialization / lock wait: the database asks for the transaction to be tried again.
-_RETRY_SQLSTATES = {"40001", "40P01"}
-_RETRY_MYSQL_CODES = {1205, 1213}
+
+
+class Connector(Protocol):
+    """Where the lock's connections come from (a `TaskStatus`: the same database and bounds)."""
+
+    adapter: Adapter
+
+    def connect(self) -> Connection: ...
 
 
 class TaskAlreadyRunningError(RuntimeError):
@@ -116,7 +122,7 @@ class SingleInstanceLock:
 
     def __init__(
         self,
-        engine: Engine,
+        database: Connector,
         table_prefix: str,
         task_name: str,
         execution_id: int,
@@ -128,7 +134,7 @@ class SingleInstanceLock:
         self.task_name = task_name
         self.lock_key = lock_uuid(task_name)
         self.client_id = lock_uuid(str(execution_id))
-        self._engine = engine
+        self._database = database
         self._settings = settings
         self._redactor = redactor or Redactor()
         self._held = False
@@ -159,15 +165,13 @@ class SingleInstanceLock:
         self._stop_renewing.set()
         if self._renewer is not None:
             self._renewer.join(timeout=10)
-        delete = text(
-            f"DELETE FROM {self.table} WHERE REGION = :region AND LOCK_KEY = :key AND CLIENT_ID = :client"
-        )
+        delete = f"DELETE FROM {self.table} WHERE REGION = ? AND LOCK_KEY = ? AND CLIENT_ID = ?"
         try:
-            with self._begin() as connection:
-                connection.execute(delete, self._key())
+            with self._transaction() as cursor:
+                cursor.execute(self._adapter.sql(delete), self._key())
             self._held = False
             log.info("Single instance: lock on task name %r released", self.task_name)
-        except exc.SQLAlchemyError as error:
+        except Exception as error:  # noqa: BLE001 - any driver error: the lock then expires
             # Left behind, the lock expires after its time to live, as a Java run's would.
             log.error("Single instance: the lock could not be released: %s", self._describe(error))
 
@@ -175,37 +179,35 @@ class SingleInstanceLock:
 
     def _try_acquire(self) -> bool:
         now = self.now()
-        take = text(
-            f"UPDATE {self.table} SET CLIENT_ID = :client, CREATED_DATE = :now WHERE REGION = :region "
-            "AND LOCK_KEY = :key AND (CLIENT_ID = :client OR CREATED_DATE < :expired)"
-        ).bindparams(bindparam("now", type_=DateTime()), bindparam("expired", type_=DateTime()))
-        insert = text(
-            f"INSERT INTO {self.table} (REGION, LOCK_KEY, CLIENT_ID, CREATED_DATE) "
-            "VALUES (:region, :key, :client, :now)"
-        ).bindparams(bindparam("now", type_=DateTime()))
-        values = {**self._key(), "now": now, "expired": now - self._settings.ttl}
+        region, key, client = self._key()
+        take = (
+            f"UPDATE {self.table} SET CLIENT_ID = ?, CREATED_DATE = ? WHERE REGION = ? "
+            "AND LOCK_KEY = ? AND (CLIENT_ID = ? OR CREATED_DATE < ?)"
+        )
+        insert = f"INSERT INTO {self.table} (REGION, LOCK_KEY, CLIENT_ID, CREATED_DATE) VALUES (?, ?, ?, ?)"
         try:
-            with self._begin() as connection:
-                if connection.execute(take, values).rowcount > 0:
+            with self._transaction() as cursor:
+                cursor.execute(
+                    self._adapter.sql(take), (client, now, region, key, client, now - self._settings.ttl)
+                )
+                if cursor.rowcount > 0:
                     return True
-                connection.execute(insert, values)
+                cursor.execute(self._adapter.sql(insert), (region, key, client, now))
                 return True
-        except exc.IntegrityError:
-            return False  # the key is taken and not expired: another run holds it
-        except exc.DBAPIError as error:
-            if _asks_for_retry(error):
-                return False
-            raise LockError(f"Could not take the lock in {self.table}: {self._describe(error)}") from None
-        except exc.SQLAlchemyError as error:
+        except Exception as error:  # noqa: BLE001 - told apart by the adapter, the rest reported
+            if self._adapter.is_duplicate_key(error):
+                return False  # the key is taken and not expired: another run holds it
+            if self._adapter.is_conflict(error):
+                return False  # deadlock or serialization failure: the database asks to try again
             raise LockError(f"Could not take the lock in {self.table}: {self._describe(error)}") from None
 
     def _renew(self) -> None:
-        renew = text(
-            f"UPDATE {self.table} SET CREATED_DATE = :now WHERE REGION = :region AND LOCK_KEY = :key "
-            "AND CLIENT_ID = :client"
-        ).bindparams(bindparam("now", type_=DateTime()))
-        with self._begin() as connection:
-            if connection.execute(renew, {**self._key(), "now": self.now()}).rowcount == 0:
+        renew = (
+            f"UPDATE {self.table} SET CREATED_DATE = ? WHERE REGION = ? AND LOCK_KEY = ? AND CLIENT_ID = ?"
+        )
+        with self._transaction() as cursor:
+            cursor.execute(self._adapter.sql(renew), (self.now(), *self._key()))
+            if cursor.rowcount == 0:
                 log.warning("Single instance: the lock on %r was lost (expired or removed)", self.task_name)
 
     def _start_renewing(self) -> None:
@@ -215,54 +217,40 @@ class SingleInstanceLock:
             while not self._stop_renewing.wait(interval):
                 try:
                     self._renew()
-                except exc.SQLAlchemyError as error:
+                except Exception as error:  # noqa: BLE001 - any driver error: the next renewal tries again
                     log.warning("Single instance: the lock could not be renewed: %s", self._describe(error))
 
         self._renewer = threading.Thread(target=renew_until_released, name="lock-renewal", daemon=True)
         self._renewer.start()
 
-    def _key(self) -> dict[str, object]:
-        return {"region": REGION, "key": self.lock_key, "client": self.client_id}
+    @property
+    def _adapter(self) -> Adapter:
+        return self._database.adapter
 
-    def _begin(self) -> _Transaction:
-        return _Transaction(self._engine)
+    def _key(self) -> tuple[str, str, str]:
+        return (REGION, self.lock_key, self.client_id)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        """A cursor in one transaction on a connection of its own, committed on success.
+
+        On MySQL/MariaDB the lock is taken in READ COMMITTED, as Spring Integration 6 does: under
+        REPEATABLE READ two runs' UPDATEs of a missing row take gap locks and their INSERTs deadlock.
+        """
+        connection = self._database.connect()
+        try:
+            self._adapter.read_committed(connection)
+            cursor = connection.cursor()
+            try:
+                yield cursor
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
 
     def _describe(self, error: BaseException) -> str:
-        original = getattr(error, "orig", None) or error
-        return self._redactor.redact(f"{type(original).__name__}: {original}")
-
-
-class _Transaction:
-    """A connection in one transaction, committed on success.
-
-    On MySQL/MariaDB the lock is taken in READ COMMITTED, as Spring Integration 6 does: under
-    REPEATABLE READ two runs' UPDATEs of a missing row take gap locks and their INSERTs deadlock.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def __enter__(self) -> Connection:
-        connection = self._engine.connect()
-        if connection.dialect.name in ("mysql", "mariadb"):
-            connection = connection.execution_options(isolation_level="READ COMMITTED")
-        self._connection = connection
-        self._transaction = connection.begin()
-        return connection
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        try:
-            if error is None:
-                self._transaction.commit()
-            else:
-                self._transaction.rollback()
-        finally:
-            self._connection.close()
-
-
-def _asks_for_retry(error: exc.DBAPIError) -> bool:
-    original = error.orig
-    if getattr(original, "sqlstate", None) in _RETRY_SQLSTATES:
-        return True
-    args: tuple[object, ...] = getattr(original, "args", ())
-    return bool(args) and args[0] in _RETRY_MYSQL_CODES
+        return self._redactor.redact(f"{type(error).__name__}: {error}")

@@ -25,10 +25,12 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import URL
+from util.jdbc_url import DbTarget, JdbcUrlError, convert, sqlalchemy_url, targets
 
-from util.jdbc_url import JdbcUrlError, convert, to_sqlalchemy_urls
+if TYPE_CHECKING:
+    from util.jdbc_url import URL
 from util.redaction import is_secret_key
 
 EXECUTION_ID = "spring.cloud.task.executionid"
@@ -211,16 +213,16 @@ class LaunchSettings:
             raise TaskConfigError(f"{name} must be a number of seconds, {rule}")
         return seconds
 
-    def db_url(self) -> URL:
-        """The SQLAlchemy URL for `spring.datasource.*`; username and password win over the URL's."""
+    def db_url(self) -> DbTarget:
+        """Where `spring.datasource.*` points; username and password win over the URL's."""
         return self.db_urls()[0]
 
-    def db_urls(self) -> list[URL]:
+    def db_urls(self) -> list[DbTarget]:
         """`db_url()` for each host of a multi-host JDBC URL, in the order to try them."""
         jdbc_url = self.get(DATASOURCE_URL)
         if not jdbc_url:
             raise TaskConfigError(f"{DATASOURCE_URL} is not set: SCDF passes it at every launch")
-        return to_sqlalchemy_urls(
+        return targets(
             jdbc_url,
             username=self.get(DATASOURCE_USERNAME),
             password=self.get(DATASOURCE_PASSWORD),
@@ -302,8 +304,9 @@ def get_task_name() -> str | None:
 
 
 def get_db_url() -> URL:
-    """A `sqlalchemy.engine.URL`; `str()` of it masks the password, so pass the object on."""
-    return LaunchSettings.from_process().db_url()
+    """A `sqlalchemy.engine.URL` (SQLAlchemy must be installed); `str()` of it masks the password,
+    so pass the object on."""
+    return sqlalchemy_url(LaunchSettings.from_process().db_url())
 
 
 def get_table_prefix() -> str:

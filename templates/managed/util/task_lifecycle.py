@@ -295,7 +295,7 @@ def _single_instance(
     """Spring Cloud Task takes the lock once the row is started (a @BeforeTask listener)."""
     assert status.task_id is not None
     lock = SingleInstanceLock(
-        status.engine,
+        status,
         status.table_prefix,
         settings.resolved_task_name(),
         status.task_id,

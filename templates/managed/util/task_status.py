@@ -5,11 +5,13 @@ alone records its start, end, exit code and error. SCDF derives the status it sh
 row, and the Composed Task Runner waits for END_TIME and EXIT_CODE, so a row left open hangs a
 composed task. Hence every write:
 
-- is committed at once, on its own short connection;
+- is committed at once, on its own short connection: a task may run for hours, and a connection
+  held that long would meet idle timeouts, proxies and failovers that end it unseen; a fresh one
+  per write costs one connect, and the end write never depends on a connection that may be gone;
 - is bounded: each attempt by the driver's connect and statement timeouts (and a watchdog that
   cuts a connection to a silent server), the whole write, retries included, by
   `task.db.connect-deadline`;
-- is retried when the error is transient by its code (see `util.db_drivers`), and can be
+- is retried when the error is transient by its code (see `util.db_adapter`), and can be
   retried safely: a write whose reply was lost is found done, not done twice;
 - is stored in a simpler form rather than not at all when a text does not fit its column;
 - never carries the database password in an error message.
@@ -27,13 +29,10 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, bindparam, create_engine, event, exc, make_url, text
-from sqlalchemy.engine import URL, Connection
-from sqlalchemy.pool import NullPool
-
-from util.db_drivers import Driver, Fault, Timeouts, classify, cut_connection, driver_for
+from util.db_api import Adapter, Connection, Cursor, DbTarget, Fault, Timeouts, adapter_for
 from util.execution_creation import insert_execution
 from util.execution_ids import SequenceError, next_execution_id
+from util.jdbc_url import JdbcUrlError, targets
 from util.redaction import Redactor
 from util.task_args import (
     DEFAULT_CONNECT_DEADLINE,
@@ -56,13 +55,13 @@ REPLACED_NOTE = "[characters the column's character set cannot store were replac
 
 log = logging.getLogger(__name__)
 
-# Installed-driver hints for a URL whose driver is missing.
+# Installed-driver hints for a driver module that is missing.
 _DRIVER_PACKAGES = {
     "pymysql": "PyMySQL[rsa]",
     "psycopg": "psycopg[binary]",
     "pymssql": "pymssql",
     "oracledb": "oracledb",
-    "ibm_db": "ibm_db and ibm_db_sa",
+    "ibm_db_dbi": "ibm_db",
 }
 
 # From the richest text to the plainest: the characters each step replaces with '?'. A utf8mb3
@@ -154,8 +153,8 @@ class _Watchdog:
 
     POLL = 0.05
 
-    def __init__(self, driver: Driver, limit: Callable[[], float | None]) -> None:
-        self._driver = driver
+    def __init__(self, adapter: Adapter, limit: Callable[[], float | None]) -> None:
+        self._adapter = adapter
         self._limit = limit
         #: (until, connection) of the attempt under way, replaced as one value.
         self._attempt: tuple[float, Any] | None = None
@@ -190,7 +189,7 @@ class _Watchdog:
                     until = min(until, limit)
                 if time.monotonic() >= until and connection is not None:
                     self.fired = True
-                    cut_connection(self._driver, connection)
+                    self._adapter.cut(connection)
             time.sleep(self.POLL)
 
 
@@ -200,14 +199,15 @@ class TaskStatus:
     `start()` records the start: `running()` on the row SCDF inserted when there is an id, else
     on a row created from `<prefix>SEQ` (a scheduled launch). `completed()` and `failed()` record
     the end. EXTERNAL_EXECUTION_ID is SCDF's, written only when the launch sets
-    spring.cloud.task.external-execution-id. `db_url` may list several URLs (the hosts of a
-    failover or load-balanced JDBC URL): each attempt tries them in the order given.
+    spring.cloud.task.external-execution-id. `db` is where to connect: a JDBC URL or parsed
+    targets, several for the hosts of a failover or load-balanced JDBC URL, which each attempt
+    tries in the order given.
     """
 
     def __init__(
         self,
         task_id: int | None,
-        db_url: URL | str | Sequence[URL | str],
+        db: DbTarget | str | Sequence[DbTarget],
         table_prefix: str = DEFAULT_TABLE_PREFIX,
         *,
         parent_execution_id: int | None = None,
@@ -218,33 +218,33 @@ class TaskStatus:
         write_guard: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
         clock: Callable[[], datetime] = local_now,
     ) -> None:
-        given = [db_url] if isinstance(db_url, (str, URL)) else list(db_url)
+        try:
+            given = targets(db) if isinstance(db, str) else [db] if isinstance(db, DbTarget) else list(db)
+        except JdbcUrlError as error:
+            raise TaskStatusError(f"The database URL is not usable: {error}") from None
         if not given:
             raise TaskStatusError("No database URL given")
-        urls = [make_url(u) if isinstance(u, str) else u for u in given]
         self.task_id = task_id
         self.table_prefix = validate_table_prefix(table_prefix)
         self.parent_execution_id = parent_execution_id
         self._deadline = connect_deadline
         self._timeouts = Timeouts(connect_timeout, statement_timeout)
-        self._attempt_timeouts = self._timeouts
-        self._redactor = (redactor or Redactor()).with_secrets([u.password for u in urls])
+        self._redactor = (redactor or Redactor()).with_secrets([t.password for t in given])
         self._write_guard = write_guard
         self._clock = clock
-        self._driver = driver_for(urls[0].get_driver_name())
-        self._watchdog = _Watchdog(self._driver, lambda: self._stop_at)
+        self._targets = given
+        self.adapter = _load_adapter(given[0])
+        self._watchdog = _Watchdog(self.adapter, lambda: self._stop_at)
         #: Set by `stop_within()`: no write may last past this (monotonic) time.
         self._stop_at: float | None = None
         self._write_until: float | None = None
-        self._engines = [self._create_engine(u) for u in urls]
 
     def __repr__(self) -> str:
         return f"TaskStatus(task_id={self.task_id}, table_prefix={self.table_prefix!r})"
 
-    @property
-    def engine(self) -> Engine:
-        """The engine of the first host, for tests and event listeners."""
-        return self._engines[0]
+    def connect(self) -> Connection:
+        """A new connection to the first host, bounded like a write's; for the single-instance lock."""
+        return self.adapter.connect(self._targets[0], self._timeouts)
 
     def stop_within(self, seconds: float) -> None:
         """From now on, every write (also one under way) ends within `seconds`.
@@ -292,10 +292,10 @@ class TaskStatus:
         until = self._new_deadline()
         taken: list[int] = []
 
-        def take(connection: Connection, retry: bool) -> None:
+        def take(cursor: Cursor, retry: bool) -> None:
             # A retry after a lost reply takes another id; the one lost is a gap, as sequences have.
             try:
-                taken[:] = [next_execution_id(connection, self.table_prefix)]
+                taken[:] = [next_execution_id(self.adapter, cursor, self.table_prefix)]
             except SequenceError as error:  # no incrementer to use: retrying cannot help
                 raise TaskStatusError(f"Could not create the task execution: {error}") from None
 
@@ -319,7 +319,7 @@ class TaskStatus:
         arguments: Sequence[str],
         work: Callable[..., None],
     ) -> None:
-        """Runs `work(connection, retry, params=...)`, the arguments stored as TASK_PARAM values.
+        """Runs `work(cursor, retry, params=...)`, the arguments stored as TASK_PARAM values.
 
         An argument the column's character set cannot hold is stored with those characters
         replaced rather than failing the start.
@@ -393,14 +393,15 @@ class TaskStatus:
 
     def dispose(self) -> None:
         self._watchdog.close()
-        for engine in self._engines:
-            engine.dispose()
 
     # --- the statements -------------------------------------------------------------------
 
+    def _execute(self, cursor: Cursor, statement: str, parameters: Sequence[object]) -> None:
+        cursor.execute(self.adapter.sql(statement), parameters)
+
     def _start(
         self,
-        connection: Connection,
+        cursor: Cursor,
         retry: bool,
         *,
         when: datetime,
@@ -408,36 +409,43 @@ class TaskStatus:
         params: list[str],
     ) -> None:
         p = self.table_prefix
-        check = text(f"SELECT END_TIME, START_TIME FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = :task_id")
-        rows = connection.execute(check, {"task_id": self.task_id}).all()
-        if not rows:
+        self._execute(
+            cursor,
+            f"SELECT END_TIME, START_TIME FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = ?",
+            (self.task_id,),
+        )
+        row = cursor.fetchone()
+        if row is None:
             raise ExecutionNotFoundError(
                 f"Invalid task execution: id {self.task_id} not found in {p}EXECUTION. SCDF creates "
                 "the row before the launch; check spring.cloud.task.executionid and tablePrefix."
             )
-        if rows[0][0] is not None:
+        if row[0] is not None:
             raise ExecutionAlreadyEndedError(
                 f"Task execution {self.task_id} in {p}EXECUTION has already ended: not starting it again"
             )
-        if retry and rows[0][1] is not None:
+        if retry and row[1] is not None:
             # The attempt before committed, but its reply was lost: the start is recorded.
             log.info("The start of task execution %d was recorded by the attempt before", self.task_id)
             return
-        assignments = "START_TIME = :start_time, LAST_UPDATED = :start_time"
-        values: dict[str, object] = {"task_id": self.task_id, "start_time": when}
+        assignments = "START_TIME = ?, LAST_UPDATED = ?"
+        values: list[object] = [when, when]
         if self.parent_execution_id is not None:
-            assignments += ", PARENT_EXECUTION_ID = :parent_id"
-            values["parent_id"] = self.parent_execution_id
+            assignments += ", PARENT_EXECUTION_ID = ?"
+            values.append(self.parent_execution_id)
         if external_execution_id is not None:  # as Spring Cloud Task: only when the launch sets one
-            assignments += ", EXTERNAL_EXECUTION_ID = :external_id"
-            values["external_id"] = external_execution_id
-        start = text(f"UPDATE {p}EXECUTION SET {assignments} WHERE TASK_EXECUTION_ID = :task_id")
-        connection.execute(start.bindparams(bindparam("start_time", type_=DateTime())), values)
-        self._insert_params(connection, params)
+            assignments += ", EXTERNAL_EXECUTION_ID = ?"
+            values.append(external_execution_id)
+        self._execute(
+            cursor,
+            f"UPDATE {p}EXECUTION SET {assignments} WHERE TASK_EXECUTION_ID = ?",
+            (*values, self.task_id),
+        )
+        self._insert_params(cursor, params)
 
     def _insert(
         self,
-        connection: Connection,
+        cursor: Cursor,
         retry: bool,
         *,
         when: datetime,
@@ -448,13 +456,14 @@ class TaskStatus:
         p = self.table_prefix
         assert self.task_id is not None
         if retry:
-            check = text(f"SELECT 1 FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = :task_id")
-            if connection.execute(check, {"task_id": self.task_id}).first() is not None:
+            self._execute(cursor, f"SELECT 1 FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = ?", (self.task_id,))
+            if cursor.fetchone() is not None:
                 # The attempt before committed, but its reply was lost: the row and params are there.
                 log.info("Task execution %d was created by the attempt before", self.task_id)
                 return
         insert_execution(
-            connection,
+            self.adapter,
+            cursor,
             p,
             self.task_id,
             task_name=task_name,
@@ -462,20 +471,21 @@ class TaskStatus:
             external_execution_id=external_execution_id,
             parent_execution_id=self.parent_execution_id,
         )
-        self._insert_params(connection, params)
+        self._insert_params(cursor, params)
 
-    def _insert_params(self, connection: Connection, params: list[str]) -> None:
-        insert = text(
-            f"INSERT INTO {self.table_prefix}EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) "
-            "VALUES (:task_id, :param)"
+    def _insert_params(self, cursor: Cursor, params: list[str]) -> None:
+        if not params:
+            return
+        # One row per argument, as Spring Cloud Task writes them, in one batch: PyMySQL sends
+        # it as one multi-row INSERT, psycopg pipelines it, sqlite3 runs it in-process.
+        insert = (
+            f"INSERT INTO {self.table_prefix}EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) VALUES (?, ?)"
         )
-        for param in params:
-            # One row per argument, as Spring Cloud Task writes them.
-            connection.execute(insert, {"task_id": self.task_id, "param": param})
+        cursor.executemany(self.adapter.sql(insert), [(self.task_id, param) for param in params])
 
     def _end(
         self,
-        connection: Connection,
+        cursor: Cursor,
         retry: bool,
         *,
         when: datetime,
@@ -484,19 +494,12 @@ class TaskStatus:
         error_message: str | None,
     ) -> None:
         # The same values on every attempt: a repeated UPDATE after a lost reply changes nothing.
-        end = text(
-            f"UPDATE {self.table_prefix}EXECUTION SET END_TIME = :end_time, EXIT_CODE = :exit_code, "
-            "EXIT_MESSAGE = :exit_message, ERROR_MESSAGE = :error_message, LAST_UPDATED = :end_time "
-            "WHERE TASK_EXECUTION_ID = :task_id"
-        ).bindparams(bindparam("end_time", type_=DateTime()))
-        values = {
-            "end_time": when,
-            "exit_code": code,
-            "exit_message": exit_message,
-            "error_message": error_message,
-            "task_id": self.task_id,
-        }
-        if connection.execute(end, values).rowcount != 1:
+        end = (
+            f"UPDATE {self.table_prefix}EXECUTION SET END_TIME = ?, EXIT_CODE = ?, "
+            "EXIT_MESSAGE = ?, ERROR_MESSAGE = ?, LAST_UPDATED = ? WHERE TASK_EXECUTION_ID = ?"
+        )
+        self._execute(cursor, end, (when, code, exit_message, error_message, when, self.task_id))
+        if cursor.rowcount != 1:
             raise TaskStatusError(
                 f"Task execution {self.task_id} is gone from {self.table_prefix}EXECUTION: end not recorded"
             )
@@ -506,35 +509,11 @@ class TaskStatus:
     def _redact(self, value: str | None) -> str | None:
         return self._redactor.redact(value) if value is not None else None
 
-    def _create_engine(self, url: URL) -> Engine:
-        try:
-            # NullPool: a short-lived process gains nothing from pooling, and each write should
-            # use a fresh connection. hide_parameters keeps bound values out of error messages.
-            engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
-        except ImportError as error:
-            package = _DRIVER_PACKAGES.get(url.get_driver_name(), url.get_driver_name())
-            raise TaskStatusError(
-                f"The {url.get_backend_name()} driver is not installed ({error.name}): install {package} "
-                "with `pip install -r requirements.txt`"
-            ) from None
-        except exc.ArgumentError as error:
-            raise TaskStatusError(f"The database URL is not usable: {self._describe(error)}") from None
-        event.listen(engine, "do_connect", self._bound_connect)
-        event.listen(engine, "connect", self._opened)
-        return engine
-
-    def _bound_connect(self, dialect: object, record: object, cargs: object, cparams: dict[str, Any]) -> None:
-        cparams.update(self._driver.connect_params(self._attempt_timeouts, dict(cparams)))
-
-    def _opened(self, connection: Any, record: object) -> None:
-        self._watchdog.attach(connection)
-        self._driver.on_connect(connection, self._attempt_timeouts)
-
     def _new_deadline(self) -> float:
         until = time.monotonic() + self._deadline
         return until if self._stop_at is None else min(until, self._stop_at)
 
-    def _write(self, purpose: str, until: float, work: Callable[[Connection, bool], None]) -> None:
+    def _write(self, purpose: str, until: float, work: Callable[[Cursor, bool], None]) -> None:
         """Runs `work` in one committed transaction, retried while the errors are transient.
 
         `work` is told whether an earlier attempt may have committed (its reply lost).
@@ -545,12 +524,12 @@ class TaskStatus:
         try:
             with self._write_guard():
                 while True:
-                    for engine in self._engines:
+                    for target in self._targets:
                         if attempt and time.monotonic() >= self._write_until:
                             break
                         attempt += 1
                         try:
-                            self._attempt(engine, work, retry=attempt > 1)
+                            self._attempt(target, work, retry=attempt > 1)
                             return
                         except TaskStatusError:
                             raise
@@ -575,23 +554,30 @@ class TaskStatus:
         finally:
             self._write_until = None
 
-    def _attempt(self, engine: Engine, work: Callable[[Connection, bool], None], *, retry: bool) -> None:
+    def _attempt(self, target: DbTarget, work: Callable[[Cursor, bool], None], *, retry: bool) -> None:
         assert self._write_until is not None
         # A timeout of 0 would mean "no timeout" or "non-blocking" to some drivers. The last
         # attempt may overrun the deadline by what the driver rounds its connect timeout up to
         # (libpq: at least 2 s), since no connect can be cut from outside.
         room = max(self._write_until - time.monotonic(), 0.1)
         limits = self._timeouts
-        self._attempt_timeouts = Timeouts(min(limits.connect, room), min(limits.statement, room))
-        bound = self._attempt_timeouts.connect + self._attempt_timeouts.statement
-        self._watchdog.start(min(time.monotonic() + bound, self._write_until + 0.1))
+        timeouts = Timeouts(min(limits.connect, room), min(limits.statement, room))
+        self._watchdog.start(
+            min(time.monotonic() + timeouts.connect + timeouts.statement, self._write_until + 0.1)
+        )
         try:
             try:
-                connection = engine.connect()
+                connection = self.adapter.connect(target, timeouts)
             except Exception as error:
                 raise _ConnectError(error) from error
-            with contextlib.closing(connection), connection.begin():
-                work(connection, retry)
+            self._watchdog.attach(connection)
+            with contextlib.closing(connection):
+                cursor = connection.cursor()
+                try:
+                    work(cursor, retry)
+                finally:
+                    cursor.close()
+                connection.commit()
         finally:
             fired = self._watchdog.fired
             self._watchdog.stop()
@@ -600,7 +586,7 @@ class TaskStatus:
 
     def _fail_or_describe(self, purpose: str, error: BaseException, *, connected: bool) -> str:
         """Raises a clear TaskStatusError unless `error` is transient; returns its description."""
-        fault = classify(self._driver, error, connected=connected)
+        fault = self.adapter.classify(error, connected=connected)
         reason = self._describe(error)
         if fault is Fault.TRANSIENT:
             return reason
@@ -620,7 +606,17 @@ class TaskStatus:
         raise TaskStatusError(message, fault) from None
 
     def _describe(self, error: BaseException) -> str:
-        # The driver's own message, without SQLAlchemy's link footer, secrets masked.
-        original = getattr(error, "orig", None)
-        message = str(original) if original is not None else str(error)
-        return self._redactor.redact(f"{type(original or error).__name__}: {message}".strip())
+        # The driver's own message, secrets masked.
+        return self._redactor.redact(f"{type(error).__name__}: {error}".strip())
+
+
+def _load_adapter(target: DbTarget) -> Adapter:
+    try:
+        return adapter_for(target)
+    except ModuleNotFoundError as error:
+        module = (error.name or "").partition(".")[0]
+        package = _DRIVER_PACKAGES.get(module, module)
+        raise TaskStatusError(
+            f"The database driver is not installed ({module}): install {package} "
+            "with `pip install -r requirements.txt`"
+        ) from None

@@ -1,13 +1,12 @@
-"""The project's database driver installs, imports and is the one SQLAlchemy loads for SCDF's URL.
+"""The project's database driver installs, imports, and gets SCDF's URL as its own keyword arguments.
 
 Rendered by generator-scdf-task for <%- profile.label %>. No database is contacted.
 """
 
 import importlib
 
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
-
+import util.db_adapter
+from util.db_api import Timeouts
 from util.jdbc_url import convert
 
 SQLALCHEMY_DRIVER = <%- JSON.stringify(profile.sqlalchemyDriver) %>
@@ -15,6 +14,8 @@ DRIVER_MODULE = <%- JSON.stringify(profile.driverModule) %>
 EXAMPLE_JDBC_URL = <%- JSON.stringify(profile.exampleJdbcUrl) %>
 # Without ';': Db2's CLI driver does not support it in passwords (util.jdbc_url warns about it).
 PASSWORD = "p@ss:w/rd%#{}'"
+# The module whose connect() the adapter calls (ibm_db's PEP 249 interface is ibm_db_dbi).
+CONNECT_MODULE = "ibm_db_dbi" if DRIVER_MODULE == "ibm_db" else DRIVER_MODULE
 
 
 def test_driver_module_imports():
@@ -22,20 +23,44 @@ def test_driver_module_imports():
     assert module.__name__ == DRIVER_MODULE
 
 
-def test_sqlalchemy_loads_the_dialect_and_driver_for_the_example_url():
+class Opened:
+    """What a driver's connect() returns, as far as the adapter touches it before the first write."""
+
+    call_timeout = 0
+
+    def cursor(self):
+        return self
+
+    def execute(self, *args):
+        pass
+
+    def close(self):
+        pass
+
+    def set_autocommit(self, value):
+        pass
+
+
+def test_the_adapter_passes_the_raw_password_and_no_jdbc_parameter(monkeypatch):
+    calls = []
+
+    def connect(*args, **kwargs):
+        calls.append((args, kwargs))
+        return Opened()
+
+    monkeypatch.setattr(importlib.import_module(CONNECT_MODULE), "connect", connect)
     converted = convert(EXAMPLE_JDBC_URL, username="scdf", password=PASSWORD)
-    assert converted.url.drivername == SQLALCHEMY_DRIVER
 
-    engine = create_engine(converted.url, poolclass=NullPool)  # creating an engine does not connect
+    util.db_adapter.ADAPTER.connect(converted.target, Timeouts(connect=3, statement=5))
 
-    dialect = engine.dialect
-    assert dialect.loaded_dbapi is not None
-    assert dialect.loaded_dbapi.__name__.startswith(DRIVER_MODULE)
-    # What the driver's connect() would be called with: mapped parameters only, no JDBC ones.
-    args, kwargs = dialect.create_connect_args(converted.url)
+    [(args, kwargs)] = calls
     passed = " ".join(map(str, [*args, *kwargs.keys()]))
     for name in converted.dropped:
         assert name not in passed
     # The raw password reaches the driver: no escaping, no masking on the way.
     assert any(PASSWORD in str(value) for value in [*args, *kwargs.values()])
-    engine.dispose()
+
+
+def test_the_target_names_sqlalchemy_s_dialect_and_driver_for_sqlalchemy_url():
+    # What sqlalchemy_url() builds its URL from; the contract suite connects with it.
+    assert convert(EXAMPLE_JDBC_URL).target.drivername == SQLALCHEMY_DRIVER

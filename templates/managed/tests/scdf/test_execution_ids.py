@@ -3,24 +3,24 @@
 import threading
 
 import pytest
-from sqlalchemy import text
 
+from util.db_sqlite import ADAPTER as SQLITE
 from util.execution_ids import SequenceError, next_execution_id
 from util.local_db import LocalScdfDatabase
 
 
 def take(db, prefix="TASK_"):
-    with db.engine.begin() as connection:
-        return next_execution_id(connection, prefix)
+    with db.transaction() as connection:
+        return next_execution_id(SQLITE, connection.cursor(), prefix)
 
 
 def test_ids_count_up_from_the_sequence_row(scdf_db):
-    with scdf_db.engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE TASK_SEQ SET ID = 41")
+    with scdf_db.transaction() as connection:
+        connection.execute("UPDATE TASK_SEQ SET ID = 41")
 
     assert [take(scdf_db), take(scdf_db), take(scdf_db)] == [42, 43, 44]
-    with scdf_db.engine.connect() as connection:
-        assert connection.execute(text("SELECT ID FROM TASK_SEQ")).scalar() == 44
+    with scdf_db.transaction() as connection:
+        assert connection.execute("SELECT ID FROM TASK_SEQ").fetchall() == [(44,)]
 
 
 def test_each_generation_has_its_own_sequence(tmp_path):
@@ -50,16 +50,16 @@ def test_concurrent_takers_get_distinct_ids(scdf_db):
 
 
 def test_missing_sequence_is_an_error_naming_it(scdf_db):
-    with scdf_db.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE TASK_SEQ")
+    with scdf_db.transaction() as connection:
+        connection.execute("DROP TABLE TASK_SEQ")
 
     with pytest.raises(Exception, match="TASK_SEQ"):
         take(scdf_db)
 
 
 def test_empty_sequence_table_is_an_error_naming_it(scdf_db):
-    with scdf_db.engine.begin() as connection:
-        connection.exec_driver_sql("DELETE FROM TASK_SEQ")
+    with scdf_db.transaction() as connection:
+        connection.execute("DELETE FROM TASK_SEQ")
 
     with pytest.raises(SequenceError, match=r"TASK_SEQ must hold exactly one row .* found 0"):
         take(scdf_db)

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import DateTime, Engine, bindparam, event, text
 
 from util.local_db import LocalScdfDatabase
 from util.single_instance import lock_uuid
@@ -70,25 +69,18 @@ def test_a_run_without_an_id_creates_its_row_from_the_sequence(scdf_db):
     assert scdf_db.execution(3) is None
 
 
-def test_statements_of_a_created_execution(scdf_db):
-    statements = []
+def test_statements_of_a_created_execution(scdf_db, recorded):
+    assert execute(succeed, argv=scheduled_argv(scdf_db, "--a=1"), environ={}) == 0
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()[:3]))
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        assert execute(succeed, argv=scheduled_argv(scdf_db, "--a=1"), environ={}) == 0
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-
-    assert statements == [
+    # The id in a transaction of its own, then the row and its three params in one batch, the end.
+    assert recorded.statements == [
         "UPDATE TASK_SEQ SET",
         "SELECT ID FROM",
         "INSERT INTO TASK_EXECUTION",
-        *["INSERT INTO TASK_EXECUTION_PARAMS"] * 3,
+        "INSERT INTO TASK_EXECUTION_PARAMS x3",
         "UPDATE TASK_EXECUTION SET",
     ]
+    assert recorded.connects == 3
 
 
 @pytest.mark.parametrize(
@@ -124,8 +116,8 @@ def test_external_execution_id_is_also_recorded_on_scdf_s_row(scdf_db):
 
 def test_without_the_setting_scdf_s_external_execution_id_is_left_alone(scdf_db):
     execution_id = scdf_db.create_execution("my-task")
-    with scdf_db.engine.begin() as connection:
-        connection.execute(text("UPDATE TASK_EXECUTION SET EXTERNAL_EXECUTION_ID = 'pod-1'"))
+    with scdf_db.transaction() as connection:
+        connection.execute("UPDATE TASK_EXECUTION SET EXTERNAL_EXECUTION_ID = 'pod-1'")
     argv = scheduled_argv(scdf_db, f"--spring.cloud.task.executionid={execution_id}")
     assert execute(succeed, argv=argv, environ={}) == 0
     assert scdf_db.execution(execution_id).external_execution_id == "pod-1"
@@ -180,13 +172,10 @@ def test_twenty_scheduled_runs_at_once_get_twenty_distinct_ended_rows(scdf_db):
 
 def java_lock(db, execution_id, created):
     """The lock row a Java run of `my-task` with this execution id holds."""
-    with db.engine.begin() as connection:
+    with db.transaction() as connection:
         connection.execute(
-            text(
-                "INSERT INTO TASK_LOCK (LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE) "
-                "VALUES (:key, 'DEFAULT', :client, :created)"
-            ).bindparams(bindparam("created", type_=DateTime())),
-            {"key": lock_uuid("my-task"), "client": lock_uuid(str(execution_id)), "created": created},
+            "INSERT INTO TASK_LOCK (LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE) VALUES (?, 'DEFAULT', ?, ?)",
+            (lock_uuid("my-task"), lock_uuid(str(execution_id)), created),
         )
 
 

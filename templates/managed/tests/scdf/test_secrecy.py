@@ -5,9 +5,8 @@ import logging
 import sqlite3
 
 import pytest
-from sqlalchemy import event
 
-import util.task_status
+from util.db_sqlite import SqliteAdapter
 from util.redaction import MASK, Redactor, is_secret_key
 from util.task_args import LaunchSettings
 from util.task_lifecycle import TaskContext, execute
@@ -106,18 +105,10 @@ def test_password_only_in_application_json_and_url(scdf_db, capfd, caplog):
 
 def test_driver_error_that_quotes_the_connection_string(scdf_db, monkeypatch, capfd, caplog):
     # Some drivers put the DSN, password included, into their connection errors.
-    real_create_engine = util.task_status.create_engine
+    def refuse(adapter, target, timeouts):
+        raise sqlite3.OperationalError(f"cannot connect: DSN=db;UID=scdf;PWD={PASSWORD};")
 
-    def engine_with_leaky_driver(url, **kwargs):
-        engine = real_create_engine(url, **kwargs)
-
-        def refuse(dialect, conn_rec, cargs, cparams):
-            raise sqlite3.OperationalError(f"cannot connect: DSN=db;UID=scdf;PWD={PASSWORD};")
-
-        event.listen(engine, "do_connect", refuse)
-        return engine
-
-    monkeypatch.setattr(util.task_status, "create_engine", engine_with_leaky_driver)
+    monkeypatch.setattr(SqliteAdapter, "connect", refuse)
     argv = [*exec_argv(scdf_db, 1), "--task.db.connect-deadline=0.3"]
 
     assert execute(lambda context: None, argv=argv, environ={}) == 1

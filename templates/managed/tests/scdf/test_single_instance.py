@@ -5,7 +5,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import DateTime, bindparam, text
 
 from util.single_instance import (
     DEFAULT_TTL_MS,
@@ -15,6 +14,7 @@ from util.single_instance import (
     lock_uuid,
 )
 from util.task_args import LaunchSettings, TaskConfigError
+from util.task_status import TaskStatus
 
 # java.util.UUID.nameUUIDFromBytes(s.getBytes("UTF-8")), printed by OpenJDK 17.
 JAVA_NAME_UUIDS = {
@@ -81,26 +81,28 @@ def test_unusable_settings_are_named(argument, message):
 
 
 def lock_rows(db):
-    with db.engine.connect() as connection:
+    with db.transaction() as connection:
         return connection.execute(
-            text("SELECT LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE FROM TASK_LOCK")
-        ).all()
+            "SELECT LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE FROM TASK_LOCK"
+        ).fetchall()
 
 
 def put_lock(db, client_id, created):
     """A lock row as a Java run of `contract-task` leaves it."""
-    with db.engine.begin() as connection:
+    with db.transaction() as connection:
         connection.execute(
-            text(
-                "INSERT INTO TASK_LOCK (LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE) "
-                "VALUES (:k, 'DEFAULT', :c, :d)"
-            ).bindparams(bindparam("d", type_=DateTime())),
-            {"k": JAVA_NAME_UUIDS["contract-task"], "c": client_id, "d": created},
+            "INSERT INTO TASK_LOCK (LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE) VALUES (?, 'DEFAULT', ?, ?)",
+            (JAVA_NAME_UUIDS["contract-task"], client_id, created),
         )
 
 
+def database(db):
+    """The lock's connections: those of the task's own status writer."""
+    return TaskStatus(None, db.jdbc_url)
+
+
 def test_taken_with_spring_cloud_task_values_and_released(scdf_db):
-    lock = SingleInstanceLock(scdf_db.engine, "TASK_", "contract-task", 1001, SHORT)
+    lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
     before = datetime.now()
     lock.acquire()
     try:
@@ -119,7 +121,7 @@ def test_taken_with_spring_cloud_task_values_and_released(scdf_db):
 
 def test_a_held_lock_refuses_another_execution_and_stays(scdf_db):
     put_lock(scdf_db, JAVA_NAME_UUIDS["42"], datetime.now())
-    lock = SingleInstanceLock(scdf_db.engine, "TASK_", "contract-task", 1001, SHORT)
+    lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
 
     started = time.monotonic()
     refusal = r'^Task with name "contract-task" is already running\.$'
@@ -134,7 +136,7 @@ def test_a_held_lock_refuses_another_execution_and_stays(scdf_db):
 
 def test_an_expired_lock_is_taken_over(scdf_db):
     put_lock(scdf_db, JAVA_NAME_UUIDS["42"], datetime.now() - timedelta(seconds=3))
-    lock = SingleInstanceLock(scdf_db.engine, "TASK_", "contract-task", 1001, SHORT)
+    lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
 
     lock.acquire()
     [(_, _, client, _)] = lock_rows(scdf_db)
@@ -143,7 +145,7 @@ def test_an_expired_lock_is_taken_over(scdf_db):
 
 
 def test_a_held_lock_is_renewed_within_its_time_to_live(scdf_db):
-    lock = SingleInstanceLock(scdf_db.engine, "TASK_", "contract-task", 1001, SHORT)
+    lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
     lock.acquire()
     try:
         [(_, _, _, first)] = lock_rows(scdf_db)
@@ -151,7 +153,7 @@ def test_a_held_lock_is_renewed_within_its_time_to_live(scdf_db):
         [(_, _, _, renewed)] = lock_rows(scdf_db)
         assert datetime.fromisoformat(renewed) - datetime.fromisoformat(first) >= timedelta(seconds=1)
         with pytest.raises(TaskAlreadyRunningError):
-            SingleInstanceLock(scdf_db.engine, "TASK_", "contract-task", 1002, SHORT).acquire()
+            SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1002, SHORT).acquire()
     finally:
         lock.release()
 

@@ -1,12 +1,13 @@
 """Launch settings reach the task the same way from every channel SCDF uses."""
 
+import importlib.util
 import json
 import sys
 
 import pytest
-from sqlalchemy.engine import URL
 
 from util import task_args
+from util.db_api import DbTarget
 from util.task_args import (
     APPLICATION_JSON,
     COMMAND_LINE,
@@ -16,7 +17,39 @@ from util.task_args import (
 )
 
 PASSWORD = "p@ss:w/rd%#;{}'"
-JDBC_URL = "jdbc:mysql://mysql:3306/dataflow?permitMysqlScheme"
+# This project's database: a URL of SCDF's, the parts it becomes, and one with a password inside.
+JDBC_URL, URL_PARTS, URL_WITH_PASSWORD = {
+    "mysql": (
+        "jdbc:mysql://mysql:3306/dataflow?permitMysqlScheme",
+        ("mysql+pymysql", "mysql", 3306, "dataflow"),
+        "jdbc:mysql://u:inurl@h/db",
+    ),
+    "mariadb": (
+        "jdbc:mariadb://mariadb:3306/dataflow",
+        ("mysql+pymysql", "mariadb", 3306, "dataflow"),
+        "jdbc:mariadb://u:inurl@h/db",
+    ),
+    "postgresql": (
+        "jdbc:postgresql://postgresql:5432/dataflow",
+        ("postgresql+psycopg", "postgresql", 5432, "dataflow"),
+        "jdbc:postgresql://u:inurl@h/db",
+    ),
+    "sqlserver": (
+        "jdbc:sqlserver://mssql:1433;databaseName=dataflow",
+        ("mssql+pymssql", "mssql", 1433, "dataflow"),
+        "jdbc:sqlserver://h;user=u;password=inurl",
+    ),
+    "oracle": (
+        "jdbc:oracle:thin:@oracle:1521:dataflow",
+        ("oracle+oracledb", "oracle", 1521, "dataflow"),
+        "jdbc:oracle:thin:u/inurl@h:1521:db",
+    ),
+    "db2": (
+        "jdbc:db2://db2:50000/dataflow",
+        ("db2+ibm_db", "db2", 50000, "dataflow"),
+        "jdbc:db2://h:50000/db:user=u;password=inurl;",
+    ),
+}[<%- JSON.stringify(database) %>]
 PROPERTIES = {
     "spring.cloud.task.name": "my-task",
     "spring.datasource.url": JDBC_URL,
@@ -76,8 +109,8 @@ def test_every_launch_channel_yields_the_same_settings(style):
     assert settings.get("error.message") == "boom"
     assert settings.get("spring.datasource.driver-class-name") == "org.mariadb.jdbc.Driver"
     url = settings.db_url()
-    assert isinstance(url, URL)
-    assert (url.drivername, url.host, url.port, url.database) == ("mysql+pymysql", "mysql", 3306, "dataflow")
+    assert isinstance(url, DbTarget)
+    assert (url.drivername, url.host, url.port, url.database) == URL_PARTS
     assert (url.username, url.password) == ("root", PASSWORD)
     assert dict(url.query) == {}
     assert settings.arguments == tuple(argv)
@@ -197,7 +230,7 @@ def test_broken_application_json_is_reported_without_its_content():
 
 def test_secrets_are_the_passwords_and_long_secret_named_values():
     settings = LaunchSettings.parse(
-        ["--spring.datasource.url=jdbc:mysql://u:inurl@h/db", "--api.token=abcdef", "--my.secret=on"],
+        [f"--spring.datasource.url={URL_WITH_PASSWORD}", "--api.token=abcdef", "--my.secret=on"],
         {"SPRING_DATASOURCE_PASSWORD": "x", "PWD": "/home/task"},
     )
     assert sorted(settings.secrets()) == ["abcdef", "inurl", "x"]
@@ -217,6 +250,8 @@ def test_recipe_getters_read_this_process(monkeypatch):
     assert task_args.get_task_name() == "my-task"
     assert task_args.get_table_prefix() == "BOOT3_TASK_"
     assert task_args.get_parent_execution_id() == 2
-    url = task_args.get_db_url()
-    assert isinstance(url, URL)
-    assert url.password == PASSWORD
+    if importlib.util.find_spec("sqlalchemy") is None:  # get_db_url() is SQLAlchemy's URL
+        with pytest.raises(ModuleNotFoundError, match="needs SQLAlchemy"):
+            task_args.get_db_url()
+    else:
+        assert task_args.get_db_url().password == PASSWORD

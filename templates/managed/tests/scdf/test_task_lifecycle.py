@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event
 
 from util.local_db import LocalScdfDatabase
 from util.task_lifecycle import TaskContext, execute
@@ -207,9 +206,9 @@ def test_failed_final_write_exits_non_zero(scdf_db, caplog):
     execution_id = scdf_db.create_execution()
 
     def remove_own_row(context):
-        with scdf_db.engine.begin() as connection:
-            connection.exec_driver_sql("DELETE FROM TASK_EXECUTION_PARAMS")
-            connection.exec_driver_sql("DELETE FROM TASK_EXECUTION")
+        with scdf_db.transaction() as connection:
+            connection.execute("DELETE FROM TASK_EXECUTION_PARAMS")
+            connection.execute("DELETE FROM TASK_EXECUTION")
 
     assert run(scdf_db, execution_id, remove_own_row) == 1
     assert "The end of the task could not be recorded" in caplog.text
@@ -219,33 +218,27 @@ def test_failed_final_write_keeps_a_non_zero_exit_code(scdf_db):
     execution_id = scdf_db.create_execution()
 
     def remove_own_row_and_exit(context):
-        with scdf_db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE TASK_EXECUTION")
+        with scdf_db.transaction() as connection:
+            connection.execute("DROP TABLE TASK_EXECUTION")
         sys.exit(5)
 
     assert run(scdf_db, execution_id, remove_own_row_and_exit) == 5
 
 
-def test_statements_of_one_lifecycle(scdf_db):
+def test_statements_of_one_lifecycle(scdf_db, recorded):
     execution_id = scdf_db.create_execution()
-    statements = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()[:3]))
+    assert run(scdf_db, execution_id, succeed, "--a=1", "--b=2") == 0
 
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        assert run(scdf_db, execution_id, succeed, "--a=1", "--b=2") == 0
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-
-    # One check, one start update, one insert per argument (url, name, a, b, executionid), one end.
-    assert statements == [
+    # One check, one start update, the arguments (url, name, a, b, executionid) in one batch, one
+    # end; no set-up statements of a library, one connection per write.
+    assert recorded.statements == [
         "SELECT END_TIME, START_TIME",
         "UPDATE TASK_EXECUTION SET",
-        *["INSERT INTO TASK_EXECUTION_PARAMS"] * 5,
+        "INSERT INTO TASK_EXECUTION_PARAMS x5",
         "UPDATE TASK_EXECUTION SET",
     ]
+    assert recorded.connects == 2
 
 
 def test_logs_go_to_stderr_and_stdout_is_left_to_the_task(scdf_db, capfd):

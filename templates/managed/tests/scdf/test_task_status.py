@@ -8,8 +8,9 @@ import time
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine, event
 
+from util.db_api import DbTarget
+from util.db_sqlite import SqliteAdapter
 from util.local_db import LocalScdfDatabase
 from util.task_args import TaskConfigError
 from util.task_status import (
@@ -33,12 +34,12 @@ def fixed_clock(*times):
 
 def status_for(db, execution_id, prefix="TASK_", **options):
     options.setdefault("clock", fixed_clock(START, END))
-    return TaskStatus(execution_id, db.url, prefix, **options)
+    return TaskStatus(execution_id, db.jdbc_url, prefix, **options)
 
 
 def set_external_id(db, execution_id, prefix="TASK_"):
-    with db.engine.begin() as connection:
-        connection.exec_driver_sql(
+    with db.transaction() as connection:
+        connection.execute(
             f"UPDATE {prefix}EXECUTION SET EXTERNAL_EXECUTION_ID = 'my-task-pod' WHERE TASK_EXECUTION_ID = ?",
             (execution_id,),
         )
@@ -140,7 +141,7 @@ def test_ended_row_is_not_started_again(scdf_db):
 @pytest.mark.parametrize("prefix", ["TASK_;DELETE", "scdf.TASK_", "", "TASK-"])
 def test_unsafe_table_prefix_is_refused(scdf_db, prefix):
     with pytest.raises(TaskConfigError, match="only contain letters, digits and '_'"):
-        TaskStatus(1, scdf_db.url, prefix)
+        TaskStatus(1, scdf_db.jdbc_url, prefix)
 
 
 def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path):
@@ -167,37 +168,40 @@ def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path):
     db.dispose()
 
 
-def test_one_statement_per_step_and_per_parameter(scdf_db):
+def test_one_statement_per_step_and_one_batch_of_parameters(scdf_db, recorded):
     execution_id = scdf_db.create_execution()
-    statements = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement.split()[0])
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        status = status_for(scdf_db, execution_id)
-        status.running(["--a=1", "--b=2", "--c=3"])
-        status.completed()
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-
-    # check, start, one insert per argument, end: 1 + 1 + 3 + 1
-    assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT", "INSERT", "UPDATE"]
-
-
-def test_each_write_uses_its_own_connection_and_commits(scdf_db):
-    execution_id = scdf_db.create_execution()
-    connects = []
     status = status_for(scdf_db, execution_id)
-    event.listen(status.engine, "connect", lambda *_: connects.append(1))
+    status.running(["--a=1", "--b=2", "--c=3"])
+    status.completed()
+
+    # check, start, the three arguments in one batch, end
+    assert recorded.statements == [
+        "SELECT END_TIME, START_TIME",
+        "UPDATE TASK_EXECUTION SET",
+        "INSERT INTO TASK_EXECUTION_PARAMS x3",
+        "UPDATE TASK_EXECUTION SET",
+    ]
+    assert scdf_db.params(execution_id) == ["--a=1", "--b=2", "--c=3"]
+
+
+def test_no_parameters_no_insert(scdf_db, recorded):
+    status = status_for(scdf_db, scdf_db.create_execution())
+    status.running()
+    assert "INSERT INTO TASK_EXECUTION_PARAMS x0" not in recorded.statements
+    assert len(recorded.statements) == 2
+
+
+def test_each_write_uses_its_own_connection_and_commits(scdf_db, recorded):
+    execution_id = scdf_db.create_execution()
+    status = status_for(scdf_db, execution_id)
 
     status.running()
     # Committed: another connection sees the start before the end is written.
     assert scdf_db.execution(execution_id).start_time == START
     status.completed()
 
-    assert len(connects) == 2
+    assert recorded.connects == 2
 
 
 @pytest.mark.parametrize(
@@ -236,7 +240,7 @@ def test_long_error_is_stored_cut(scdf_db):
 
 def test_connection_failure_is_retried_until_the_deadline(tmp_path):
     missing = tmp_path / "not-yet" / "scdf.db"
-    status = TaskStatus(1, f"sqlite:///{missing}", connect_deadline=0.8)
+    status = TaskStatus(1, f"jdbc:sqlite:{missing}", connect_deadline=0.8)
 
     started = time.monotonic()
     gave_up = r"Could not connect to record the start: gave up after \d+ attempts in [\d.]+s"
@@ -258,7 +262,7 @@ def test_database_that_comes_up_during_the_retries_is_used(tmp_path):
     timer = threading.Timer(0.5, os.rename, (staging, target))
     timer.start()
     try:
-        status = TaskStatus(execution_id, f"sqlite:///{target / 'scdf.db'}", connect_deadline=10)
+        status = TaskStatus(execution_id, f"jdbc:sqlite:{target / 'scdf.db'}", connect_deadline=10)
         status.running()
     finally:
         timer.join()
@@ -266,17 +270,17 @@ def test_database_that_comes_up_during_the_retries_is_used(tmp_path):
     assert LocalScdfDatabase(target / "scdf.db").execution(execution_id).status == "RUNNING"
 
 
-def test_authentication_failure_is_not_retried(scdf_db):
+def test_authentication_failure_is_not_retried(scdf_db, monkeypatch):
     status = status_for(scdf_db, scdf_db.create_execution(), connect_deadline=30)
     attempts = []
 
-    def refuse(dialect, conn_rec, cargs, cparams):
+    def refuse(adapter, target, timeouts):
         attempts.append(1)
         refused = sqlite3.OperationalError("authorization denied")
-        refused.sqlite_errorcode = 23  # SQLITE_AUTH: a code the driver table marks as a login failure
+        refused.sqlite_errorcode = 23  # SQLITE_AUTH: a code the adapter marks as a login failure
         raise refused
 
-    event.listen(status.engine, "do_connect", refuse)
+    monkeypatch.setattr(SqliteAdapter, "connect", refuse)
     started = time.monotonic()
     with pytest.raises(TaskStatusError, match=r"refused the login .* \(not retried\)"):
         status.running()
@@ -292,11 +296,16 @@ def test_sql_error_is_not_retried_and_names_the_table(scdf_db):
 
 
 def test_missing_driver_is_reported_with_the_package_to_install(monkeypatch):
-    def no_driver(*args, **kwargs):
+    def no_driver(target):
         raise ModuleNotFoundError("No module named 'pymysql'", name="pymysql")
 
-    monkeypatch.setattr("util.task_status.create_engine", no_driver)
+    monkeypatch.setattr("util.task_status.adapter_for", no_driver)
     with pytest.raises(
-        TaskStatusError, match=r"mysql driver is not installed \(pymysql\): install PyMySQL\[rsa\]"
+        TaskStatusError, match=r"database driver is not installed \(pymysql\): install PyMySQL\[rsa\]"
     ):
-        TaskStatus(1, "mysql+pymysql://u@h/db")
+        TaskStatus(1, DbTarget("mysql+pymysql", "h", database="db"))
+
+
+def test_a_url_of_no_known_form_is_a_clear_error():
+    with pytest.raises(TaskStatusError, match=r"The database URL is not usable: .*not a JDBC URL"):
+        TaskStatus(1, "sqlite:///x.db")

@@ -13,20 +13,9 @@ import time
 from datetime import datetime
 
 import pytest
-import sqlalchemy.exc
-from sqlalchemy import event
 
-from util.db_drivers import (
-    IBM_DB,
-    ORACLEDB,
-    PSYCOPG,
-    PYMSSQL,
-    PYMYSQL,
-    SQLITE,
-    Fault,
-    classify,
-    driver_for,
-)
+from util.db_api import Fault
+from util.db_sqlite import ADAPTER as SQLITE
 from util.redaction import MASK, Redactor
 from util.task_lifecycle import execute, process_exit_code
 from util.task_status import (
@@ -41,113 +30,52 @@ from util.task_status import (
 START = datetime(2024, 5, 6, 7, 8, 9)
 
 
-# --- the error-code table -----------------------------------------------------------------------
+# --- what errors mean (this project's own driver: tests/scdf/test_db_adapter.py) -----------------
 
 
-class CodedError(Exception):
-    """An error shaped like PyMySQL's and pymssql's: the number first in args."""
-
-
-class SqlstateError(Exception):
-    """Shaped like psycopg's: a `sqlstate` attribute."""
-
-    def __init__(self, sqlstate, message="error"):
-        super().__init__(message)
-        self.sqlstate = sqlstate
-
-
-class OracleDetail:
-    def __init__(self, full_code):
-        self.full_code = full_code
-
-
-class OperationalError(Exception):
-    """psycopg's connect failure has this name and no SQLSTATE."""
-
-    def __init__(self, message, used_password=False):
-        super().__init__(message)
-        self.pgconn = type("PGconn", (), {"used_password": used_password})()
-
-
-class ConnectionTimeout(OperationalError):  # noqa: N818 - the name psycopg gives it
-    """psycopg's own subclass for a connect that timed out."""
+def sqlite_error(code, message="error"):
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code
+    return error
 
 
 @pytest.mark.parametrize(
-    ("driver", "error", "fault"),
+    ("error", "fault"),
     [
-        (PYMYSQL, CodedError(1205, "Lock wait timeout exceeded"), Fault.TRANSIENT),
-        (PYMYSQL, CodedError(1213, "Deadlock found"), Fault.TRANSIENT),
-        (PYMYSQL, CodedError(2013, "Lost connection to server during query"), Fault.TRANSIENT),
-        (PYMYSQL, CodedError(1045, "Access denied"), Fault.LOGIN),
-        (PYMYSQL, CodedError(1049, "Unknown database"), Fault.LOGIN),
-        (PYMYSQL, CodedError(2026, "SSL is required but the server doesn't support it"), Fault.TLS),
-        (PYMYSQL, CodedError(1366, "Incorrect string value"), Fault.TEXT),
-        (PYMYSQL, CodedError(1146, "Table doesn't exist"), Fault.OTHER),
-        (PSYCOPG, SqlstateError("40P01"), Fault.TRANSIENT),
-        (PSYCOPG, SqlstateError("55P03"), Fault.TRANSIENT),
-        (PSYCOPG, SqlstateError("57014"), Fault.TRANSIENT),
-        (PSYCOPG, SqlstateError("08006"), Fault.TRANSIENT),
-        (PSYCOPG, SqlstateError("28P01"), Fault.LOGIN),
-        (PSYCOPG, SqlstateError("3D000"), Fault.LOGIN),
-        (PSYCOPG, SqlstateError("22P05"), Fault.TEXT),
-        (PSYCOPG, SqlstateError("42P01"), Fault.OTHER),
-        (PSYCOPG, OperationalError("connection refused"), Fault.TRANSIENT),
-        (PSYCOPG, ConnectionTimeout("connection timeout expired"), Fault.TRANSIENT),
-        (PSYCOPG, OperationalError("FATAL: nope", used_password=True), Fault.LOGIN),
-        (PSYCOPG, OperationalError("server does not support SSL, but SSL was required"), Fault.TLS),
-        (PYMSSQL, CodedError(1205, "deadlock victim"), Fault.TRANSIENT),
-        (PYMSSQL, CodedError(18456, "Login failed"), Fault.LOGIN),
-        (PYMSSQL, CodedError(20009, "Unable to connect"), Fault.TRANSIENT),
-        (ORACLEDB, CodedError(OracleDetail("ORA-00060")), Fault.TRANSIENT),
-        (ORACLEDB, CodedError(OracleDetail("DPY-4024")), Fault.TRANSIENT),
-        (ORACLEDB, CodedError(OracleDetail("ORA-01017")), Fault.LOGIN),
-        (ORACLEDB, CodedError(OracleDetail("ORA-12899")), Fault.TEXT),
-        (
-            IBM_DB,
-            CodedError("[IBM][CLI Driver] SQL30081N  A communication error SQLSTATE=08001"),
-            Fault.TRANSIENT,
-        ),
-        (
-            IBM_DB,
-            CodedError("[IBM][CLI Driver] SQL30082N  Security processing failed SQLSTATE=08001"),
-            Fault.LOGIN,
-        ),
-        (SQLITE, sqlite3.OperationalError("database is locked"), Fault.OTHER),  # no code: not guessed
+        (sqlite_error(5, "database is locked"), Fault.TRANSIENT),  # SQLITE_BUSY
+        (sqlite_error(14, "unable to open database file"), Fault.TRANSIENT),  # SQLITE_CANTOPEN
+        (sqlite_error(23, "not authorized"), Fault.LOGIN),  # SQLITE_AUTH
+        (sqlite_error(1, "no such table: X"), Fault.OTHER),
+        (sqlite3.OperationalError("database is locked"), Fault.OTHER),  # no code: not guessed
+        (ConnectionResetError("reset by peer"), Fault.TRANSIENT),
+        (UnicodeEncodeError("latin-1", "😀", 0, 1, "cannot encode"), Fault.TEXT),
     ],
 )
-def test_errors_are_told_apart_by_their_codes(driver, error, fault):
-    assert classify(driver, error) is fault
-
-
-def test_words_in_a_message_change_nothing():
-    # "password" and "does not exist" in a transient error's text: still transient.
-    error = CodedError(2013, "Lost connection; password authentication failed; does not exist")
-    assert classify(PYMYSQL, error) is Fault.TRANSIENT
-
-
-def test_the_driver_error_inside_sqlalchemy_s_wrapper_decides():
-    refused = OperationalError("FATAL: password authentication failed", used_password=True)
-    wrapped = sqlalchemy.exc.OperationalError("SELECT 1", {}, refused)
-    assert classify(PSYCOPG, wrapped) is Fault.LOGIN
+def test_sqlite_errors_are_told_apart_by_their_codes(error, fault):
+    assert SQLITE.classify(error) is fault
 
 
 def test_a_tls_error_anywhere_in_the_chain_is_not_retried():
-    wrapped = CodedError(2003, "Can't connect to MySQL server")
-    wrapped.original_exception = ssl.SSLCertVerificationError("certificate verify failed")
-    assert classify(PYMYSQL, wrapped) is Fault.TLS
+    wrapped = sqlite_error(1, "cannot connect")
+    wrapped.__cause__ = ssl.SSLCertVerificationError("certificate verify failed")
+    assert SQLITE.classify(wrapped) is Fault.TLS
+    # ... but on a connection that was open, TLS ending is the connection being lost.
+    assert SQLITE.classify(wrapped, connected=True) is Fault.TRANSIENT
 
 
-def test_a_tls_error_on_an_open_connection_is_a_lost_connection():
-    # libpq over TLS reports a reset session as "SSL error: unexpected eof while reading".
-    lost = OperationalError("consuming input failed: SSL error: unexpected eof while reading")
-    assert classify(PSYCOPG, lost) is Fault.TLS
-    assert classify(PSYCOPG, lost, connected=True) is Fault.TRANSIENT
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("qmark", "UPDATE T SET A = ?, B = ? WHERE C = ?"),
+        ("format", "UPDATE T SET A = %s, B = %s WHERE C = %s"),
+        ("numeric", "UPDATE T SET A = :1, B = :2 WHERE C = :3"),
+    ],
+)
+def test_statements_are_written_once_in_the_driver_s_parameter_style(style, expected):
+    class Styled(type(SQLITE)):
+        paramstyle = style
 
-
-def test_every_supported_driver_has_an_entry():
-    for name in ("pymysql", "psycopg", "pymssql", "oracledb", "ibm_db", "pysqlite"):
-        assert driver_for(name).name == name
+    assert Styled().sql("UPDATE T SET A = ?, B = ? WHERE C = ?") == expected
 
 
 # --- exit statuses ----------------------------------------------------------------------------------
@@ -177,20 +105,18 @@ def test_exit_codes_beyond_a_byte_are_recorded_as_given(scdf_db, code):
 # --- retries and what gets stored ----------------------------------------------------------------
 
 
-def test_a_start_whose_reply_was_lost_is_not_recorded_twice(scdf_db):
+def test_a_start_whose_reply_was_lost_is_not_recorded_twice(scdf_db, recorded):
     execution_id = scdf_db.create_execution()
-    status = TaskStatus(execution_id, scdf_db.url, clock=lambda: START, connect_deadline=10)
+    status = TaskStatus(execution_id, scdf_db.jdbc_url, clock=lambda: START, connect_deadline=10)
     commits = []
 
     def commit_then_lose_the_reply(connection):
         commits.append(1)
+        connection.commit()
         if len(commits) == 1:
-            connection.connection.dbapi_connection.commit()
-            lost = sqlite3.OperationalError("database is locked")
-            lost.sqlite_errorcode = 5  # SQLITE_BUSY: transient
-            raise lost
+            raise sqlite_error(5, "database is locked")  # SQLITE_BUSY: transient
 
-    event.listen(status.engine, "commit", commit_then_lose_the_reply)
+    recorded.on_commit = commit_then_lose_the_reply
     status.running(["--a=1", "--b=2"])
 
     assert len(commits) == 2
@@ -200,12 +126,12 @@ def test_a_start_whose_reply_was_lost_is_not_recorded_twice(scdf_db):
 
 def test_the_end_is_recorded_without_messages_when_they_cannot_be_stored(scdf_db):
     execution_id = scdf_db.create_execution()
-    with scdf_db.engine.begin() as connection:
-        connection.exec_driver_sql(
+    with scdf_db.transaction() as connection:
+        connection.execute(
             "CREATE TRIGGER no_messages BEFORE UPDATE ON TASK_EXECUTION "
             "WHEN NEW.ERROR_MESSAGE IS NOT NULL BEGIN SELECT RAISE(ABORT, 'message refused'); END"
         )
-    status = TaskStatus(execution_id, scdf_db.url)
+    status = TaskStatus(execution_id, scdf_db.jdbc_url)
     status.running()
     status.failed(7, error_message="Traceback: boom")
 
@@ -215,7 +141,7 @@ def test_the_end_is_recorded_without_messages_when_they_cannot_be_stored(scdf_db
 
 
 def test_a_sql_error_is_reported_at_once(scdf_db):
-    status = TaskStatus(1, scdf_db.url, "OTHER_", connect_deadline=30)
+    status = TaskStatus(1, scdf_db.jdbc_url, "OTHER_", connect_deadline=30)
     started = time.monotonic()
     with pytest.raises(TaskStatusError, match="no such table: OTHER_EXECUTION") as raised:
         status.running()

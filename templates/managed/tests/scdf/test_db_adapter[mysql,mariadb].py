@@ -1,0 +1,53 @@
+"""What MySQL and MariaDB's driver errors mean for a write: told apart by their codes, never their words."""
+
+import pytest
+
+from util.db_adapter import ADAPTER
+from util.db_api import Fault
+
+
+class CodedError(Exception):
+    """An error shaped like PyMySQL's: the number first in args."""
+
+
+@pytest.mark.parametrize(
+    ("error", "fault"),
+    [
+        (CodedError(1205, "Lock wait timeout exceeded"), Fault.TRANSIENT),
+        (CodedError(1213, "Deadlock found"), Fault.TRANSIENT),
+        (CodedError(2013, "Lost connection to server during query"), Fault.TRANSIENT),
+        (CodedError(1045, "Access denied"), Fault.LOGIN),
+        (CodedError(1049, "Unknown database"), Fault.LOGIN),
+        (CodedError(2026, "SSL is required but the server doesn't support it"), Fault.TLS),
+        (CodedError(1366, "Incorrect string value"), Fault.TEXT),
+        (CodedError(1146, "Table doesn't exist"), Fault.OTHER),
+    ],
+)
+def test_errors_are_told_apart_by_their_codes(error, fault):
+    assert ADAPTER.classify(error) is fault
+
+
+def test_words_in_a_message_change_nothing():
+    # "password" and "does not exist" in a transient error's text: still transient.
+    error = CodedError(2013, "Lost connection; password authentication failed; does not exist")
+    assert ADAPTER.classify(error) is Fault.TRANSIENT
+
+
+def test_a_tls_error_anywhere_in_the_chain_is_not_retried():
+    import ssl
+
+    wrapped = CodedError(2003, "Can't connect to MySQL server")
+    wrapped.original_exception = ssl.SSLCertVerificationError("certificate verify failed")
+    assert ADAPTER.classify(wrapped) is Fault.TLS
+
+
+def test_deadlocks_ask_for_the_lock_to_be_tried_again():
+    assert ADAPTER.is_conflict(CodedError(1213, "Deadlock found"))
+    assert not ADAPTER.is_conflict(CodedError(1062, "Duplicate entry"))
+
+
+def test_the_pymysql_driver_s_own_errors_carry_the_codes():
+    import pymysql
+
+    assert ADAPTER.classify(pymysql.err.OperationalError(1045, "Access denied")) is Fault.LOGIN
+    assert ADAPTER.is_duplicate_key(pymysql.err.IntegrityError(1062, "Duplicate entry"))

@@ -1,0 +1,64 @@
+"""SQL Server JDBC URLs as SCDF users write them, and the driver settings each must become."""
+
+import pytest
+
+from util.jdbc_url import JdbcUrlError, convert
+
+MSSQL = "mssql+pymssql"
+
+# (JDBC URL, (drivername, host, port, database, username, password), query, dropped names)
+CASES = [
+    # --- SQL Server (mssql-jdbc) ---
+    (
+        "jdbc:sqlserver://mssql:1433;databaseName=dataflow;encrypt=false",
+        (MSSQL, "mssql", 1433, "dataflow", None, None),
+        {"encryption": "request"},
+        [],
+    ),
+    (
+        "jdbc:sqlserver://sql.example.com\\SQLEXPRESS;database=dataflow;user=sa;password={p;w}}d=};"
+        "encrypt=true;trustServerCertificate=true;loginTimeout=30",
+        (MSSQL, "sql.example.com\\SQLEXPRESS", None, "dataflow", "sa", "p;w}d="),
+        {"encryption": "require", "login_timeout": "30"},
+        ["trustServerCertificate"],
+    ),
+    (
+        "jdbc:sqlserver://;serverName=mssql;portNumber=1434;DatabaseName=dataflow;"
+        "applicationName=scdf-task;integratedSecurity=false",
+        (MSSQL, "mssql", 1434, "dataflow", None, None),
+        {"appname": "scdf-task"},
+        ["integratedSecurity"],
+    ),
+    (
+        "jdbc:sqlserver://mssql\\INST:1500;databaseName=dataflow",
+        (MSSQL, "mssql", 1500, "dataflow", None, None),
+        {},
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("jdbc_url", "parts", "query", "dropped"), CASES, ids=[c[0] for c in CASES])
+def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
+    converted = convert(jdbc_url)
+    t = converted.target
+
+    assert (t.drivername, t.host, t.port, t.database, t.username, t.password) == parts
+    assert dict(t.query) == query
+    assert list(converted.dropped) == dropped
+
+
+def test_table_covers_every_form_of_the_url():
+    assert {url.split(":")[1] for url, *_ in CASES} == {"sqlserver"}
+    assert len(CASES) >= 3
+
+
+@pytest.mark.parametrize(
+    ("jdbc_url", "message"),
+    [
+        ("jdbc:sqlserver:mssql;databaseName=dataflow", "must continue with //"),
+    ],
+)
+def test_unusable_url_fails_with_a_clear_message(jdbc_url, message):
+    with pytest.raises(JdbcUrlError, match=message):
+        convert(jdbc_url)

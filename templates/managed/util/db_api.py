@@ -1,0 +1,267 @@
+"""The contract every database adapter meets, on top of the driver's own PEP 249 interface.
+
+The utilities talk to the Python driver directly: an adapter (`util.db_adapter` for the
+project's database, `util.db_sqlite` for local runs and tests) knows how to connect from the
+parsed JDBC parts (keyword arguments, so no URL text to escape), the driver's parameter style,
+how to bound the connect and each statement, how to reach the socket so that a write hung on a
+silent server can be cut, and what the driver's error codes mean. Errors are told apart by the
+codes drivers and servers attach to them (SQLSTATE, MySQL error numbers, ORA-/DPY- codes, SQL
+Server and FreeTDS numbers, Db2's SQLnnnnN), never by the words of a message, which change with
+versions and languages.
+
+The SQL is written once, with `?` placeholders (PEP 249's qmark style); `Adapter.sql()` turns
+it into the driver's own style.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import os
+import socket
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+
+class Fault(enum.Enum):
+    """What an error means for the write that met it."""
+
+    #: The server is away, slow, busy or restarting, a lock was in the way: try again.
+    TRANSIENT = "transient"
+    #: Wrong user or password, or no such database: retrying cannot help.
+    LOGIN = "login"
+    #: TLS cannot be set up (the server offers none, the certificate does not match): cannot heal.
+    TLS = "tls"
+    #: A value does not fit its column (character set or length): store a simpler value.
+    TEXT = "text"
+    #: Anything else (a missing table, say): report it.
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds for one attempt: to connect, and for each statement."""
+
+    connect: float
+    statement: float
+
+    def lock_wait(self) -> float:
+        # A lock wait ends well before the statement's own limit, so that it is reported as the
+        # server's lock-timeout error (transient, retried) rather than as a cut connection.
+        return self.statement / 2
+
+
+@dataclass(frozen=True)
+class DbTarget:
+    """Where to connect, as parsed from the JDBC URL: one host of it, credentials included.
+
+    `query` holds the driver settings the JDBC parameters were translated to, named as in a
+    SQLAlchemy URL of `drivername` (what `util.jdbc_url.sqlalchemy_url()` builds).
+    """
+
+    drivername: str
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def with_host(self, host: str, port: int | None) -> DbTarget:
+        return DbTarget(self.drivername, host, port, self.database, self.username, self.password, self.query)
+
+
+class Cursor(Protocol):
+    """The part of a PEP 249 cursor the utilities use."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, operation: str, parameters: Sequence[Any] = ..., /) -> object: ...
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Sequence[Any]], /) -> object: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Sequence[Any]: ...
+
+    def close(self) -> object: ...
+
+
+class Connection(Protocol):
+    """The part of a PEP 249 connection the utilities use."""
+
+    def cursor(self) -> Any: ...
+
+    def commit(self) -> object: ...
+
+    def rollback(self) -> object: ...
+
+    def close(self) -> object: ...
+
+
+class Adapter:
+    """One driver: how to connect, its parameter style, its error codes.
+
+    Subclasses fill in the class attributes and `connect`; the rest is shared.
+    """
+
+    #: The server kind, for the few statements that differ (`util.execution_ids`).
+    dialect: ClassVar[str]
+    #: What to `pip install` when the driver module is missing.
+    package: ClassVar[str]
+    #: PEP 249 paramstyle: qmark, format or numeric.
+    paramstyle: ClassVar[str] = "qmark"
+    transient: ClassVar[frozenset[str | int]] = frozenset()
+    #: Code prefixes (SQLSTATE classes) that are transient as a whole.
+    transient_prefixes: ClassVar[tuple[str, ...]] = ()
+    login: ClassVar[frozenset[str | int]] = frozenset()
+    tls: ClassVar[frozenset[str | int]] = frozenset()
+    text: ClassVar[frozenset[str | int]] = frozenset()
+    #: Deadlock and serialization codes: the server asks for the transaction to be run again.
+    conflict: ClassVar[frozenset[str | int]] = frozenset()
+
+    def connect(self, target: DbTarget, timeouts: Timeouts) -> Connection:
+        """An open connection in a transaction (autocommit off), bounded by `timeouts`."""
+        raise NotImplementedError
+
+    def sql(self, statement: str) -> str:
+        """`statement`, written with `?` placeholders, in the driver's parameter style."""
+        if self.paramstyle == "format":
+            return statement.replace("?", "%s")
+        if self.paramstyle == "numeric":
+            pieces = statement.split("?")
+            return pieces[0] + "".join(f":{n}{piece}" for n, piece in enumerate(pieces[1:], 1))
+        return statement
+
+    def read_committed(self, connection: Connection) -> None:
+        """Puts the next transaction of `connection` in READ COMMITTED, where that is not the default."""
+
+    def is_duplicate_key(self, error: BaseException) -> bool:
+        """Whether `error` is the driver's IntegrityError (PEP 249 names it so in every driver)."""
+        return any(c.__name__ == "IntegrityError" for e in causes(error) for c in type(e).__mro__)
+
+    def code(self, error: BaseException) -> str | int | None:
+        """The driver's code of an error, or None."""
+        return None
+
+    def uncoded(self, error: BaseException) -> Fault | None:
+        """For a code-less error: its meaning, or None to go by the exception's class."""
+        return None
+
+    def socket_fd(self, connection: Connection) -> int | None:
+        """The socket file descriptor of an open connection, when the driver exposes it."""
+        return None
+
+    def classify(self, error: BaseException, *, connected: bool = False) -> Fault:
+        """What `error` means for a write.
+
+        `connected`: the connection was set up before the error. A TLS failure then is a lost
+        connection (the session's TLS layer saw it end), not a setting that cannot work.
+        """
+        fault = self._classify(error)
+        return Fault.TRANSIENT if connected and fault is Fault.TLS else fault
+
+    def _classify(self, error: BaseException) -> Fault:
+        chain = list(causes(error))
+        # Only a driver that imported ssl can raise its errors: no import of it here (start-up time).
+        ssl = sys.modules.get("ssl")
+        if ssl is not None and any(isinstance(e, ssl.SSLError) for e in chain):
+            return Fault.TLS
+        if any(isinstance(e, UnicodeEncodeError) for e in chain):
+            return Fault.TEXT  # the client's character set cannot carry it to the server at all
+        for cause in chain:
+            code = self.code(cause)
+            if code is None:
+                continue
+            for fault, codes in (
+                (Fault.LOGIN, self.login),
+                (Fault.TLS, self.tls),
+                (Fault.TEXT, self.text),
+                (Fault.TRANSIENT, self.transient),
+            ):
+                if code in codes:
+                    return fault
+            if isinstance(code, str) and self.transient_prefixes and code.startswith(self.transient_prefixes):
+                return Fault.TRANSIENT
+            return Fault.OTHER
+        for cause in chain:
+            meaning = self.uncoded(cause)
+            if meaning is not None:
+                return meaning
+        if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout)) for e in chain):
+            return Fault.TRANSIENT
+        return Fault.OTHER
+
+    def is_conflict(self, error: BaseException) -> bool:
+        """A deadlock or serialization failure: the whole transaction may simply be run again."""
+        return any(self.code(e) in self.conflict for e in causes(error))
+
+    def cut(self, connection: Connection) -> bool:
+        """Shuts the connection's socket down, so that a read blocked on a silent server returns.
+
+        Works from another thread: the blocked driver sees the connection closed and raises its
+        own "connection lost" error. Returns whether there was a socket to cut.
+        """
+        try:
+            fd = self.socket_fd(connection)
+        except (AttributeError, OSError):  # a connection half closed already: nothing left to cut
+            return False
+        if fd is None or fd < 0:
+            return False
+        try:
+            duplicate = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            return False
+        with duplicate:
+            try:
+                duplicate.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                return False
+        return True
+
+
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """`error` and what it was raised from, in breadth-first order."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for linked in (
+            getattr(current, "original_exception", None),  # PyMySQL keeps the OSError here
+            current.__cause__,
+            current.__context__,
+        ):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+
+
+def whole_seconds(seconds: float, minimum: int = 1) -> int:
+    """Seconds rounded up, for drivers that only take whole ones; never below `minimum`."""
+    return max(minimum, math.ceil(seconds))
+
+
+def given_seconds(query: Mapping[str, str], name: str) -> float:
+    """A timeout the JDBC URL set (`query[name]`), or infinity."""
+    value = query.get(name)
+    return float(value) if value else math.inf
+
+
+def adapter_for(target: DbTarget) -> Adapter:
+    """The adapter for `target`: SQLite's for the local stand-in, else the project's database's.
+
+    Imported here, when needed, so that a task never imports a driver it does not use.
+    """
+    if target.drivername == "sqlite":
+        from util.db_sqlite import ADAPTER as SQLITE
+
+        return SQLITE
+    from util.db_adapter import ADAPTER
+
+    return ADAPTER
