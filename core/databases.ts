@@ -14,8 +14,6 @@ export interface DatabaseProfile {
   readonly exampleJdbcUrl: string;
 }
 
-const SQLALCHEMY = 'SQLAlchemy==2.1.9';
-
 // Every driver here ships manylinux wheels for CPython 3.11-3.14 on x86_64 (all but ibm_db on
 // arm64 too; ibm_db needs glibc 2.34+), so images need no compiler and no system client
 // library; see README "Dependencies" for the ones left out and why.
@@ -24,42 +22,42 @@ const PYMYSQL = ['PyMySQL[rsa]==1.2.4'];
 export const DATABASE_PROFILES: Readonly<Record<Database, DatabaseProfile>> = {
   mysql: {
     label: 'MySQL',
-    requirements: [SQLALCHEMY, ...PYMYSQL],
+    requirements: [...PYMYSQL],
     sqlalchemyDriver: 'mysql+pymysql',
     driverModule: 'pymysql',
     exampleJdbcUrl: 'jdbc:mysql://mysql:3306/dataflow?permitMysqlScheme',
   },
   mariadb: {
     label: 'MariaDB',
-    requirements: [SQLALCHEMY, ...PYMYSQL],
+    requirements: [...PYMYSQL],
     sqlalchemyDriver: 'mysql+pymysql',
     driverModule: 'pymysql',
     exampleJdbcUrl: 'jdbc:mariadb://mariadb:3306/dataflow',
   },
   postgresql: {
     label: 'PostgreSQL',
-    requirements: [SQLALCHEMY, 'psycopg[binary]==3.3.9'],
+    requirements: ['psycopg[binary]==3.3.9'],
     sqlalchemyDriver: 'postgresql+psycopg',
     driverModule: 'psycopg',
     exampleJdbcUrl: 'jdbc:postgresql://postgresql:5432/dataflow',
   },
   sqlserver: {
     label: 'SQL Server',
-    requirements: [SQLALCHEMY, 'pymssql==2.4.6'],
+    requirements: ['pymssql==2.4.6'],
     sqlalchemyDriver: 'mssql+pymssql',
     driverModule: 'pymssql',
     exampleJdbcUrl: 'jdbc:sqlserver://mssql:1433;databaseName=dataflow;encrypt=false',
   },
   oracle: {
     label: 'Oracle',
-    requirements: [SQLALCHEMY, 'oracledb==26.1.0'],
+    requirements: ['oracledb==26.1.0'],
     sqlalchemyDriver: 'oracle+oracledb',
     driverModule: 'oracledb',
     exampleJdbcUrl: 'jdbc:oracle:thin:@//oracle:1521/FREEPDB1',
   },
   db2: {
     label: 'Db2',
-    requirements: [SQLALCHEMY, 'ibm_db==3.3.0', 'ibm_db_sa==0.4.4'],
+    requirements: ['ibm_db==3.3.0'],
     sqlalchemyDriver: 'db2+ibm_db',
     driverModule: 'ibm_db',
     exampleJdbcUrl: 'jdbc:db2://db2:50000/dataflow',
