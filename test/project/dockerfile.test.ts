@@ -118,7 +118,20 @@ describe.each(CASES)(
     test('installs the requirements as wheels only, without a cache, compilers or system packages', () => {
       const runs = ofKind('RUN').map((i) => i.args);
       const pip = runs.filter((run) => /\bpip\b/.test(run));
-      expect(pip).toEqual(['pip install --no-cache-dir --only-binary=:all: -r requirements.txt']);
+      // The lock alone with --require-hashes; the user's unhashed pins in a run of their own (pip
+      // turns hash checking on for a whole run once one line has a hash).
+      expect(pip).toEqual([
+        'pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements-scdf.txt',
+        'pip install --no-cache-dir --only-binary=:all: -r requirements.txt',
+      ]);
+      // Each install sees only the files copied before it: the lock's layer does not change
+      // with the user's requirements.
+      const copies = ofKind('COPY').map((i) => i.args);
+      expect(copies).toEqual(['requirements-scdf.txt ./', 'requirements*.txt ./', '. .']);
+      const lines = (kind: string, args: string) =>
+        instructions.find((i) => i.keyword === kind && i.args === args)?.line ?? -1;
+      expect(lines('COPY', 'requirements-scdf.txt ./')).toBeLessThan(lines('RUN', pip[0] ?? ''));
+      expect(lines('RUN', pip[0] ?? '')).toBeLessThan(lines('COPY', 'requirements*.txt ./'));
       for (const run of runs) {
         expect(run).not.toMatch(/\b(apt-get|apt|apk|dnf|yum|microdnf)\b/);
         expect(run).not.toMatch(
@@ -196,7 +209,7 @@ describe('what the image contains', () => {
   }
   const image = simulateImage(project.dir);
 
-  test('python_task.py, util/, every requirements file and user modules land in /app', () => {
+  test('python_task.py, util/, the runtime requirements and user modules land in /app', () => {
     const expected = [
       '/app/python_task.py',
       '/app/requirements.txt',
@@ -207,16 +220,17 @@ describe('what the image contains', () => {
       '/app/jobs/report.py',
       '/app/data/lookup.csv',
       ...project.files
-        .filter((file) => file.path.startsWith('util/'))
+        .filter((file) => file.path.startsWith('util/') && !DEV_ONLY.includes(file.path))
         .map((file) => `/app/${file.path}`),
     ];
     expect(image.copied).toEqual(expect.arrayContaining(expected));
-    expect(project.read('requirements.txt')).toMatch(/^-r requirements-scdf\.txt$/m);
+    // The lock is installed on its own: requirements.txt must not pull it into the second run.
+    expect(project.read('requirements.txt')).not.toMatch(/^\s*-r\s+requirements-scdf\.txt/m);
   });
 
-  test('tests, SCDF scripts, local environments, caches and secrets stay out', () => {
+  test('tests, development-only code, SCDF scripts, local environments, caches and secrets stay out', () => {
     const leaked = image.copied.filter((file) =>
-      /^\/app\/(tests\/|scdf\/|scripts\/|\.venv\/|\.git\/|\.env|.*\.pem$|.*__pycache__|.*\.db$|\.pytest_cache|Dockerfile$|\.dockerignore$|README\.md$|\.yo-rc\.json$)/.test(
+      /^\/app\/(tests\/|scdf\/|scripts\/|\.venv\/|\.git\/|\.env|.*\.pem$|.*__pycache__|.*\.db$|\.pytest_cache|Dockerfile$|\.dockerignore$|README\.md$|\.yo-rc\.json$|requirements-(scdf-)?dev\.txt$|util\/(local_run|local_db|testing)\.py$)/.test(
         file,
       ),
     );
@@ -231,5 +245,28 @@ describe('what the image contains', () => {
     expect(dockerIgnored('util/task_args.py', ignore)).toBe(false);
     expect(dockerIgnored('mytests/x.py', ignore)).toBe(false);
     expect(dockerIgnored('x', 'x\n!x\n')).toBe(false);
+    expect(dockerIgnored('util/local_run.py', ignore)).toBe(true);
+    expect(dockerIgnored('util/local_run_helpers.py', ignore)).toBe(false);
+  });
+});
+
+// Used only in development (python -m util.local_run, the pytest fixtures): never in the image.
+const DEV_ONLY = ['util/local_run.py', 'util/local_db.py', 'util/testing.py'];
+
+describe.each(DATABASES)('what `COPY . .` sends from a fresh %s project', (database) => {
+  const project = renderProject({ database });
+  const image = simulateImage(project.dir);
+
+  test('exactly the task, its runtime requirements and the utilities it runs on', () => {
+    for (const file of DEV_ONLY) expect(project.files.map((f) => f.path)).toContain(file);
+    const utilities = project.files
+      .map((file) => file.path)
+      .filter((file) => /^util\/[^/]+\.py$/.test(file) && !DEV_ONLY.includes(file));
+    expect(utilities).toContain('util/task_lifecycle.py');
+    expect(image.copied).toEqual(
+      ['python_task.py', 'requirements-scdf.txt', 'requirements.txt', ...utilities]
+        .map((file) => `/app/${file}`)
+        .sort(),
+    );
   });
 });

@@ -11,6 +11,7 @@ import { chmodSync, chownSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { tempDir } from '../support/cli.js';
+import { needsSqlalchemyBridge, PYPI_ONLY_ENV, SQLALCHEMY_BRIDGE } from '../support/venv.js';
 import {
   execForm,
   keyValues,
@@ -210,16 +211,28 @@ afterAll(() => {
 });
 
 beforeAll(() => {
-  // The Dockerfile's own install command, with the venv's pip standing in for the image's.
+  // The Dockerfile's own install commands in order (the lock, then the user's requirements),
+  // with the venv's pip standing in for the image's, from PyPI alone.
   const pip = ofKind('RUN')
     .map((i) => i.args)
     .filter((run) => run.startsWith('pip install '));
-  expect(pip).toHaveLength(1);
+  expect(pip).toHaveLength(2);
   execFileSync(basePython(), ['-m', 'venv', venv], { stdio: 'inherit' });
-  execFileSync(path.join(VENV_BIN, 'pip'), (pip[0] ?? '').split(/\s+/).slice(1), {
-    cwd: image.hostPath(image.workdir),
-    env: { ...process.env, ...Object.fromEntries(keyValues(instructions, 'ENV')) },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const install = (args: readonly string[]) => {
+    execFileSync(path.join(VENV_BIN, 'pip'), args, {
+      cwd: image.hostPath(image.workdir),
+      env: {
+        ...process.env,
+        ...PYPI_ONLY_ENV,
+        ...Object.fromEntries(keyValues(instructions, 'ENV')),
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  };
+  pip.forEach((run, i) => {
+    install(run.split(/\s+/).slice(1));
+    if (i === 0 && needsSqlalchemyBridge(project.dir))
+      install(['install', '-r', SQLALCHEMY_BRIDGE]);
   });
 }, 600_000);
 

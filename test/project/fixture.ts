@@ -11,7 +11,9 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { Ignore } from '@balena/dockerignore';
 import { withDefaults } from '../../core/answers.js';
 import type { Answers } from '../../core/inputs.js';
 import { planProject, type PlannedFile } from '../../core/project-files.js';
@@ -106,7 +108,7 @@ export function keyValues(
   return pairs;
 }
 
-/** Docker's .dockerignore glob: `*` and `?` stay within a path segment, `**` spans segments. */
+/** A COPY source glob: `*` and `?` stay within a path segment, `**` spans segments. */
 function globToRegExp(pattern: string): RegExp {
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
@@ -128,26 +130,16 @@ function globToRegExp(pattern: string): RegExp {
 
 /**
  * Whether `relPath` (POSIX, relative to the build context) is left out of the context by these
- * .dockerignore lines. As in Docker, a pattern also excludes everything under a folder it
- * matches, and later `!` lines re-include.
+ * .dockerignore lines, with Docker's own matching rules (@balena/dockerignore, a port of
+ * Docker's Go implementation: a pattern also excludes everything under a folder it matches,
+ * later `!` lines re-include).
  */
+// A CommonJS module whose types declare an ES default export: required, so that the function is
+// the module itself in Node and in TypeScript alike.
+const ignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;
+
 export function dockerIgnored(relPath: string, dockerignore: string): boolean {
-  const rules = dockerignore
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const negate = line.startsWith('!');
-      const pattern = path.posix.normalize((negate ? line.slice(1) : line).replace(/^\/+/, ''));
-      return { negate, regex: globToRegExp(pattern) };
-    });
-  const segments = relPath.split('/');
-  const candidates = segments.map((_, i) => segments.slice(0, i + 1).join('/'));
-  let ignored = false;
-  for (const rule of rules) {
-    if (candidates.some((candidate) => rule.regex.test(candidate))) ignored = !rule.negate;
-  }
-  return ignored;
+  return ignore().add(dockerignore.split('\n')).ignores(relPath);
 }
 
 function listFiles(dir: string, rel = ''): string[] {

@@ -1,17 +1,27 @@
 /**
  * A generated project's own Python suite, for every database, as a user would run it: generate
- * with the published bin into an empty folder, make a fresh venv, install requirements-dev.txt
- * from PyPI, then the driver must import, `ruff check .` and `ruff format --check .` must pass,
- * the project's pytest must pass, and `python -m util.local_run` must report the sample's
- * executions as SCDF would show them.
+ * with the published bin into an empty folder for the local Python version, make a fresh venv,
+ * install the lock requirements-scdf.txt with --require-hashes and then requirements-dev.txt from
+ * PyPI, then the driver must import, `ruff check .` and `ruff format --check .` must pass, the
+ * project's pytest must pass, and `python -m util.local_run` must report the sample's executions
+ * as SCDF would show them. The image's file set (what `COPY . .` sends) must be enough for the
+ * entry point: every module in it imports there.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { DATABASE_PROFILES } from '../../core/databases.js';
 import { DATABASES } from '../../core/validators.js';
 import { generateProject } from '../support/cli.js';
 import { createProjectVenv } from '../support/venv.js';
+import { simulateImage } from './fixture.js';
+
+// The lock installed must be the one for the venv's Python (markers differ between versions).
+const LOCAL_PYTHON = execFileSync(
+  'python3',
+  ['-c', 'import sys; print(*sys.version_info[:2], sep=".")'],
+  { encoding: 'utf8' },
+).trim();
 
 // pip install (Db2's driver alone is a large wheel) plus the project's suite.
 const PER_DATABASE_MS = 900_000;
@@ -40,7 +50,12 @@ describe.each(DATABASES)('generated project for %s', (database) => {
   test(
     'installs, imports its driver, passes ruff and its own tests, and runs locally',
     () => {
-      const project = generateProject('my-task', ['--database', database]);
+      const project = generateProject('my-task', [
+        '--database',
+        database,
+        '--python-version',
+        LOCAL_PYTHON,
+      ]);
       const bin = createProjectVenv(project);
       const python = path.join(bin, 'python');
 
@@ -82,6 +97,23 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       expect(failed.stdout).toContain('  exit code:     1\n');
       expect(failed.stdout).toContain('  exit message:  (null)\n');
       expect(failed.stdout).toMatch(/^ +RuntimeError: boom$/m);
+
+      // Only what the image gets: each of its modules imports with nothing else on the path, so
+      // none needs a development-only one (test/project/entrypoint.test.ts runs the entry point
+      // from that file set).
+      const image = simulateImage(project);
+      const app = image.hostPath('/app');
+      const modules = image.copied
+        .filter((file) => file.endsWith('.py'))
+        .map((file) => path.posix.relative('/app', file).replace(/\.py$/, '').replace(/\//g, '.'))
+        .map((module) => module.replace(/\.__init__$/, ''));
+      expect(modules).toContain('python_task');
+      const imports = run(
+        python,
+        ['-E', '-s', '-c', `import ${modules.join(', ')}; print("imported")`],
+        app,
+      );
+      expect(imports).toMatchObject({ status: 0, stdout: 'imported\n' });
     },
     PER_DATABASE_MS,
   );

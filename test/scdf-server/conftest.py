@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,9 @@ SETTINGS = {
 }
 BIN = ROOT / "lib" / "bin" / "create-scdf-task.js"
 VENVS = ROOT / ".cache" / "scdf-server" / "venvs"
+SQLALCHEMY_BRIDGE = ROOT / "test" / "support" / "sqlalchemy-bridge.txt"
+# The projects' venvs are made with python3, the interpreter this suite's own venv comes from.
+PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def servers_required() -> bool:
@@ -82,6 +86,17 @@ def _venv(project: Path) -> None:
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
         pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
+        # As the image installs them: the lock alone with its hashes, from PyPI only, then the
+        # project's own requirements.
+        pypi_only = {**os.environ, "PIP_FIND_LINKS": "", "PIP_NO_INDEX": ""}
+        lock = [*pip, "--require-hashes", "--only-binary=:all:", "-r", "requirements-scdf.txt"]
+        subprocess.run(lock, cwd=project, check=True, env=pypi_only)
+        # Transitional: SQLAlchemy for utilities that still import it (see test/support/venv.ts).
+        if any(
+            re.search(r"^(from|import) sqlalchemy\b", module.read_text(), re.MULTILINE)
+            for module in (project / "util").glob("*.py")
+        ):
+            subprocess.run([*pip, "-r", str(SQLALCHEMY_BRIDGE)], cwd=project, check=True)
         subprocess.run([*pip, "-r", "requirements.txt"], cwd=project, check=True)
         (venv / ".complete").touch()
     (project / ".venv").symlink_to(venv)
@@ -90,7 +105,11 @@ def _venv(project: Path) -> None:
 def _generate(kind: str, parent: Path) -> Project:
     name = f"real-{kind}"
     result = subprocess.run(
-        ["node", str(BIN), name, "--database", kind, "--defaults"],
+        # The project's lock is for its Python version: the one that runs its venv.
+        [
+            *("node", str(BIN), name, "--database", kind),
+            *("--python-version", PYTHON_VERSION, "--defaults"),
+        ],
         cwd=parent,
         capture_output=True,
         text=True,

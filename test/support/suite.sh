@@ -6,11 +6,14 @@ BIN=$ROOT/lib/bin/create-scdf-task.js
 
 die() { log "ERROR: $*"; exit 1; }
 
-# Make a venv at $1 from requirement file $2 unless one with the same stamp is there. Serialised
+# Make a venv at $1 from requirement file $2 unless one with the same stamp is there; files after
+# it are installed first, each in a pip run of its own: a lock (with hashes) is installed with
+# --require-hashes, wheels only and from PyPI alone, as the generated Dockerfile does. Serialised
 # with flock: several people (or runs) share the checkout.
 ensure_venv() {
-  local dir=$1 requirements=$2 stamp
-  stamp="$("$PYTHON" -c 'import sys; print(sys.version)' | head -1) $(sha256sum "$requirements" | cut -d' ' -f1)"
+  local dir=$1 requirements=$2 stamp first
+  shift 2
+  stamp="$("$PYTHON" -c 'import sys; print(sys.version)' | head -1) $(cat "$requirements" "$@" | sha256sum | cut -d' ' -f1)"
   mkdir -p "$(dirname "$dir")"
   (
     flock 9
@@ -20,6 +23,14 @@ ensure_venv() {
     log "creating venv $dir"
     rm -rf "$dir"
     "$PYTHON" -m venv "$dir"
+    for first in "$@"; do
+      if grep -q -- '--hash=' "$first"; then
+        PIP_FIND_LINKS='' "$dir/bin/pip" install --quiet --disable-pip-version-check \
+          --require-hashes --only-binary=:all: -r "$first"
+      else
+        "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$first"
+      fi
+    done
     "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
     printf '%s' "$stamp" >"$dir/.stamp"
   ) 9>"$dir.lock"
@@ -38,21 +49,30 @@ ensure_built() {
 # package's bin, as $WORK/projects/<db>, each with a .venv made from the project's own
 # requirements (from PyPI; cached in VENV_CACHE by their hash).
 generate_projects() {
-  local work=$1 prefix=$2 cache=$3 db name project key
+  local work=$1 prefix=$2 cache=$3 db name project key bridge version
   shift 3
+  # The project's lock is for its Python version: the one that runs the venvs.
+  version=$("$PYTHON" -c 'import sys; print(*sys.version_info[:2], sep=".")')
   mkdir -p "$work/projects"
   for db in "$@"; do
     name=$prefix-$db
-    (cd "$work" && node "$BIN" "$name" --database "$db" --defaults >"$work/generate-$db.log" 2>&1) ||
+    (cd "$work" && node "$BIN" "$name" --database "$db" --python-version "$version" --defaults >"$work/generate-$db.log" 2>&1) ||
       { cat "$work/generate-$db.log" >&2; die "generating the $db project failed"; }
     project=$work/$name
     [[ -f $project/python_task.py && -f $project/requirements.txt ]] ||
       die "generated $db project lacks python_task.py or requirements.txt: $(ls -A "$project")"
     # The venv is keyed by the project's requirement files; -r includes resolve relative to it.
+    # The lock first, in a run of its own, then the project's requirements.txt, as in the image.
     key=$(cat "$project"/requirements*.txt | sha256sum | cut -c1-16)
     mkdir -p "$cache/$key-src"
     cp "$project"/requirements*.txt "$cache/$key-src/"
-    ensure_venv "$cache/$key" "$cache/$key-src/requirements.txt"
+    bridge=()
+    # Transitional: SQLAlchemy for utilities that still import it (see test/support/venv.ts).
+    if grep -qE '^(from|import) sqlalchemy\b' "$project"/util/*.py; then
+      bridge=("$ROOT/test/support/sqlalchemy-bridge.txt")
+    fi
+    ensure_venv "$cache/$key" "$cache/$key-src/requirements.txt" \
+      "$cache/$key-src/requirements-scdf.txt" "${bridge[@]}"
     ln -s "$cache/$key" "$project/.venv"
     ln -s "$project" "$work/projects/$db"
   done
