@@ -28,6 +28,11 @@ export interface TemplateContext extends Answers {
   readonly imageRepository: string;
   readonly imageRef: string;
   readonly generatorVersion: string;
+  /**
+   * The hash-pinned lock of the runtime dependencies for this database and Python version, as
+   * `npm run lock` wrote it to `templates/locks/` (not a template itself).
+   */
+  readonly lock: string;
   /** Every generated file with its owner, so the generated README can list them. */
   readonly files: readonly { readonly path: string; readonly owner: Owner }[];
 }
@@ -136,6 +141,10 @@ export function templateContext(answers: Answers, templatesRoot = TEMPLATES_ROOT
     imageRepository,
     imageRef: `${imageRepository}:${answers.imageTag}`,
     generatorVersion: GENERATOR_VERSION,
+    lock: readFileSync(
+      path.join(templatesRoot, 'locks', `${answers.database}-py${answers.pythonVersion}.txt`),
+      'utf8',
+    ),
     files: forDatabase(templateSources(templatesRoot), answers.database).map(
       ({ path: p, owner }) => ({
         path: p,

@@ -33,7 +33,9 @@ function* walk(dir) {
 }
 
 const entries = [];
-for (const file of [...walk(templatesRoot)].sort()) {
+// Only the owners' folders hold templates (templates/locks/ holds lock files, read as they are).
+const files = ['managed', 'user'].flatMap((owner) => [...walk(path.join(templatesRoot, owner))]);
+for (const file of files.sort()) {
   const text = readFileSync(file, 'utf8');
   const key = path.relative(templatesRoot, file).split(path.sep).join('/');
   const template = new ejs.Template(text, { ...OPTIONS, filename: file });
@@ -41,6 +43,10 @@ for (const file of [...walk(templatesRoot)].sort()) {
   if (template.source.includes('escapeFn(')) {
     // `<%=` HTML-escapes, which is wrong in every language the templates are written in.
     throw new Error(`compile-templates: ${key} uses <%=; the templates only use <%-`);
+  }
+  if (/\binclude\(/.test(template.source)) {
+    // Compiled templates render on their own; shared text reaches them through the context.
+    throw new Error(`compile-templates: ${key} uses include(); pass the text in the context`);
   }
   const sha = createHash('sha256').update(text).digest('hex');
   entries.push(

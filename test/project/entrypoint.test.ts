@@ -11,7 +11,7 @@ import { chmodSync, chownSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { tempDir } from '../support/cli.js';
-import { needsSqlalchemyBridge, PYPI_ONLY_ENV, SQLALCHEMY_BRIDGE } from '../support/venv.js';
+import { PYPI_ONLY_ENV } from '../support/venv.js';
 import {
   execForm,
   keyValues,
@@ -229,11 +229,7 @@ beforeAll(() => {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   };
-  pip.forEach((run, i) => {
-    install(run.split(/\s+/).slice(1));
-    if (i === 0 && needsSqlalchemyBridge(project.dir))
-      install(['install', '-r', SQLALCHEMY_BRIDGE]);
-  });
+  for (const run of pip) install(run.split(/\s+/).slice(1));
 }, 600_000);
 
 describe('the image entry point', () => {

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +36,6 @@ SETTINGS = {
 }
 BIN = ROOT / "lib" / "bin" / "create-scdf-task.js"
 VENVS = ROOT / ".cache" / "scdf-server" / "venvs"
-SQLALCHEMY_BRIDGE = ROOT / "test" / "support" / "sqlalchemy-bridge.txt"
 # The projects' venvs are made with python3, the interpreter this suite's own venv comes from.
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -91,12 +89,6 @@ def _venv(project: Path) -> None:
         pypi_only = {**os.environ, "PIP_FIND_LINKS": "", "PIP_NO_INDEX": ""}
         lock = [*pip, "--require-hashes", "--only-binary=:all:", "-r", "requirements-scdf.txt"]
         subprocess.run(lock, cwd=project, check=True, env=pypi_only)
-        # Transitional: SQLAlchemy for utilities that still import it (see test/support/venv.ts).
-        if any(
-            re.search(r"^(from|import) sqlalchemy\b", module.read_text(), re.MULTILINE)
-            for module in (project / "util").glob("*.py")
-        ):
-            subprocess.run([*pip, "-r", str(SQLALCHEMY_BRIDGE)], cwd=project, check=True)
         subprocess.run([*pip, "-r", "requirements.txt"], cwd=project, check=True)
         (venv / ".complete").touch()
     (project / ".venv").symlink_to(venv)

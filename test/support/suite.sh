@@ -49,7 +49,7 @@ ensure_built() {
 # package's bin, as $WORK/projects/<db>, each with a .venv made from the project's own
 # requirements (from PyPI; cached in VENV_CACHE by their hash).
 generate_projects() {
-  local work=$1 prefix=$2 cache=$3 db name project key bridge version
+  local work=$1 prefix=$2 cache=$3 db name project key version
   shift 3
   # The project's lock is for its Python version: the one that runs the venvs.
   version=$("$PYTHON" -c 'import sys; print(*sys.version_info[:2], sep=".")')
@@ -66,13 +66,8 @@ generate_projects() {
     key=$(cat "$project"/requirements*.txt | sha256sum | cut -c1-16)
     mkdir -p "$cache/$key-src"
     cp "$project"/requirements*.txt "$cache/$key-src/"
-    bridge=()
-    # Transitional: SQLAlchemy for utilities that still import it (see test/support/venv.ts).
-    if grep -qE '^(from|import) sqlalchemy\b' "$project"/util/*.py; then
-      bridge=("$ROOT/test/support/sqlalchemy-bridge.txt")
-    fi
     ensure_venv "$cache/$key" "$cache/$key-src/requirements.txt" \
-      "$cache/$key-src/requirements-scdf.txt" "${bridge[@]}"
+      "$cache/$key-src/requirements-scdf.txt"
     ln -s "$cache/$key" "$project/.venv"
     ln -s "$project" "$work/projects/$db"
   done

@@ -1,7 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './paths.js';
 
 /**
  * What `pip install` of the generated project's lock runs with, as the Dockerfile installs it:
@@ -9,22 +7,6 @@ import { REPO_ROOT } from './paths.js';
  */
 export const LOCK_INSTALL_OPTIONS = ['--require-hashes', '--only-binary=:all:'] as const;
 export const PYPI_ONLY_ENV = { PIP_FIND_LINKS: '', PIP_NO_INDEX: '' } as const;
-
-/**
- * Transitional: while the generated utilities still import SQLAlchemy at module level, it has to
- * be installed beside the lock for them to run, from this file. Once no utility imports it,
- * nothing is installed from here.
- */
-export const SQLALCHEMY_BRIDGE = path.join(REPO_ROOT, 'test/support/sqlalchemy-bridge.txt');
-
-export function needsSqlalchemyBridge(projectDir: string): boolean {
-  const util = path.join(projectDir, 'util');
-  return readdirSync(util)
-    .filter((name) => name.endsWith('.py'))
-    .some((name) =>
-      /^(from|import) sqlalchemy\b/m.test(readFileSync(path.join(util, name), 'utf8')),
-    );
-}
 
 /**
  * Creates a fresh venv for a generated project and installs its requirements from PyPI, as the
@@ -49,7 +31,6 @@ export function createProjectVenv(
     );
   };
   pip(...LOCK_INSTALL_OPTIONS, '-r', 'requirements-scdf.txt');
-  if (needsSqlalchemyBridge(projectDir)) pip('-r', SQLALCHEMY_BRIDGE);
   pip('-r', 'requirements-dev.txt');
   return bin;
 }
