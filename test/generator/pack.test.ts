@@ -71,6 +71,7 @@ describe('the npm tarball', () => {
     const extra = paths.filter(
       (p) =>
         !/^lib\/(core|generators\/app|bin)\/[\w-]+\.js$/.test(p) &&
+        p !== 'lib/core/compiled-templates.cjs' &&
         !p.startsWith('templates/') &&
         !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(p),
     );
@@ -78,6 +79,8 @@ describe('the npm tarball', () => {
     expect(paths).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'CHANGELOG.md']));
     expect(paths).toContain('lib/generators/app/index.js');
     expect(paths).toContain('lib/bin/create-scdf-task.js');
+    // The templates compiled at build time: without them every run would load EJS.
+    expect(paths).toContain('lib/core/compiled-templates.cjs');
     expect(paths.filter((p) => p.startsWith('templates/'))).toEqual([...TEMPLATE_FILES].sort());
     expect(paths.some((p) => /\.ts$|__pycache__|\.pyc$|^test\//.test(p))).toBe(false);
   });
