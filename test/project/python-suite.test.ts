@@ -1,7 +1,8 @@
 /**
  * A generated project's own Python suite, for every database, as a user would run it: generate
  * with the published bin into an empty folder, make a fresh venv, install requirements-dev.txt
- * from PyPI, then the driver must import, `ruff check .` and `ruff format --check .` must pass,
+ * from PyPI, then the driver must import, `ruff check .`, `ruff format --check .` and
+ * `mypy --strict` (the whole project, as its pyproject.toml configures it) must pass,
  * the project's pytest must pass, and `python -m util.local_run` must report the sample's
  * executions as SCDF would show them.
  */
@@ -38,7 +39,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
   const profile = DATABASE_PROFILES[database];
 
   test(
-    'installs, imports its driver, passes ruff and its own tests, and runs locally',
+    'installs, imports its driver, passes ruff, mypy --strict and its own tests, and runs locally',
     () => {
       const project = generateProject('my-task', ['--database', database]);
       const bin = createProjectVenv(project);
@@ -51,6 +52,11 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       expect(run(path.join(bin, 'ruff'), ['format', '--check', '.'], project)).toMatchObject({
         status: 0,
       });
+      // The whole project, tests included, as pyproject.toml's [tool.mypy] sets it (`files`);
+      // `--strict` given as well, so a weakened config cannot pass.
+      const mypy = run(path.join(bin, 'mypy'), ['--strict', '--no-incremental'], project);
+      expect(mypy).toMatchObject({ status: 0 });
+      expect(mypy.stdout).toMatch(/^Success: no issues found in \d+ source files$/m);
 
       const pytest = run(path.join(bin, 'pytest'), ['-q', '-p', 'no:cacheprovider'], project);
       expect(pytest).toMatchObject({ status: 0 });
