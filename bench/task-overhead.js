@@ -15,7 +15,6 @@
  * Needs the database settings `npm test`'s set-up writes (.cache/databases.env) or SCDF_TEST_*.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,32 +104,37 @@ function venv(name, requirements) {
   return path.join(dir, 'bin');
 }
 
-/** A generated project for `database` with a venv of its runtime requirements (cached by hash). */
+/**
+ * A generated project for `database`, freshly generated into .tools/bench-task/project-<db>, with
+ * a venv of its runtime requirements that is made again only when they change.
+ */
 function generatedProject(database) {
   const parent = path.join(tools, `project-${database}`);
-  const fresh = mkdtempSync(path.join(os.tmpdir(), 'scdf-bench-task-'));
-  run(process.execPath, [BIN, 'bench-task', '--database', database, '--defaults'], { cwd: fresh });
-  const generated = path.join(fresh, 'bench-task');
-  const hash = createHash('sha256')
-    .update(run('bash', ['-c', 'find . -type f | sort | xargs sha256sum'], { cwd: generated }))
-    .digest('hex')
-    .slice(0, 16);
-  const project = path.join(parent, hash);
-  if (!existsSync(path.join(project, '.venv/ready'))) {
-    console.log(`installing the generated ${database} project into .tools/bench-task ...`);
-    rmSync(parent, { recursive: true, force: true });
-    mkdirSync(parent, { recursive: true });
-    run('cp', ['-r', generated, project]);
-    run('python3', ['-m', 'venv', path.join(project, '.venv')]);
+  rmSync(parent, { recursive: true, force: true });
+  mkdirSync(parent, { recursive: true });
+  run(process.execPath, [BIN, 'bench-task', '--database', database, '--defaults'], {
+    cwd: parent,
+  });
+  const project = path.join(parent, 'bench-task');
+  const requirements = ['requirements.txt', 'requirements-scdf.txt']
+    .map((file) => readFileSync(path.join(project, file), 'utf8'))
+    .join('\n');
+  const venvDir = path.join(tools, `ours-${database}`);
+  const stamp = path.join(venvDir, 'requirements.stamp');
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== requirements) {
+    console.log(
+      `installing the generated ${database} project's requirements into .tools/bench-task ...`,
+    );
+    rmSync(venvDir, { recursive: true, force: true });
+    run('python3', ['-m', 'venv', venvDir]);
     run(
-      path.join(project, '.venv/bin/pip'),
+      path.join(venvDir, 'bin/pip'),
       ['install', '--quiet', '--disable-pip-version-check', '-r', 'requirements.txt'],
       { cwd: project },
     );
-    writeFileSync(path.join(project, '.venv/ready'), '');
+    writeFileSync(stamp, requirements);
   }
-  rmSync(fresh, { recursive: true, force: true });
-  return project;
+  return { project, python: path.join(venvDir, 'bin/python') };
 }
 
 /** Installed size (MB) of `requirements` as the image installs them: pip --target, du. */
@@ -175,7 +179,7 @@ for (const server of servers) {
   const recipeDriver = server.vendor === 'postgresql' ? [RECIPE_PSYCOPG2] : driver;
   const floorBin = venv(`floor-${server.vendor}`, driver);
   const recipeBin = venv(`recipe-${server.vendor}`, [RECIPE_SQLALCHEMY, ...recipeDriver]);
-  const project = generatedProject(server.vendor);
+  const { project, python: oursPython } = generatedProject(server.vendor);
   // Installed from the file itself, so hashes and includes work as in the image; the pins are
   // only shown.
   const pins = readFileSync(path.join(project, 'requirements-scdf.txt'), 'utf8')
@@ -195,7 +199,7 @@ for (const server of servers) {
     {
       ...base,
       name: 'ours',
-      python: path.join(project, '.venv/bin/python'),
+      python: oursPython,
       script: path.join(project, 'python_task.py'),
       cwd: project,
       requirements: ['-r', path.join(project, 'requirements.txt')],

@@ -67,6 +67,9 @@ def test_success_records_end_exit_code_0_and_no_messages(scdf_db: LocalScdfDatab
         "my-task",
         "0",
     )
+    # The typed getters read the same settings; the default only when the setting is absent.
+    assert (context.get_float("work.seconds", 1.0), context.get_int("work.seconds", 1)) == (0.0, 0)
+    assert (context.get_bool("dry-run", True), context.get_str("spring.cloud.task.name")) == (True, "my-task")
 
 
 def test_exception_records_exit_code_1_and_the_stack_trace_only(scdf_db: LocalScdfDatabase) -> None:
