@@ -20,7 +20,7 @@ execution_id = int(settings["spring.cloud.task.executionid"])
 timeout = 5
 
 
-def connect():  # the same connect and read timeouts the task sets, so the same round trips
+def connect():  # connect and read timeouts as the task sets them: no extra round trip
     if vendor == "postgresql":
         import psycopg
 

@@ -8,6 +8,7 @@ unless every row in the range was ended with exit code 0.
 
 import os
 import sys
+from pathlib import Path
 
 vendor, command, database = sys.argv[1], sys.argv[2], sys.argv[3]
 login = {
@@ -41,7 +42,8 @@ if command in ("create", "drop"):
     admin.close()
 if command == "create":
     schema, rows = sys.argv[4], int(sys.argv[5])
-    text = "\n".join(line for line in open(schema).read().splitlines() if not line.lstrip().startswith("--"))
+    lines = Path(schema).read_text().splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("--"))
     db = connect(database)
     with db.cursor() as cursor:
         for statement in filter(str.strip, text.split(";")):
