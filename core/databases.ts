@@ -65,4 +65,4 @@ export const DATABASE_PROFILES: Readonly<Record<Database, DatabaseProfile>> = {
 };
 
 /** Test tools pinned for the generated project's own suite. */
-export const DEV_REQUIREMENTS: readonly string[] = ['pytest==9.2.0', 'ruff==0.17.6'];
+export const DEV_REQUIREMENTS: readonly string[] = ['pytest==9.2.0', 'ruff==0.17.6', 'mypy==2.4.1'];

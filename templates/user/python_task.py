@@ -18,11 +18,11 @@ log = logging.getLogger("python_task")
 def task(context: TaskContext) -> None:
     """Acknowledges the launch, works for `--work.seconds` (default 1), and fails on request."""
     print(f"Python task {context.task_name} started: execution {context.execution_id}", flush=True)
-    seconds = float(context.get("work.seconds") or "1")
+    seconds = context.get_float("work.seconds", 1.0)
     log.info("Working for %s seconds", seconds)
     time.sleep(seconds)
     # Launch with --error.message=<text> to see how a failure looks in SCDF.
-    error_message = context.get("error.message")
+    error_message = context.get_str("error.message")
     if error_message:
         raise RuntimeError(error_message)
     print("Python task done", flush=True)

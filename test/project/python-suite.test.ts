@@ -2,10 +2,11 @@
  * A generated project's own Python suite, for every database, as a user would run it: generate
  * with the published bin into an empty folder for the local Python version, make a fresh venv,
  * install the lock requirements-scdf.txt with --require-hashes and then requirements-dev.txt from
- * PyPI, then the driver must import, `ruff check .` and `ruff format --check .` must pass, the
- * project's pytest must pass, and `python -m util.local_run` must report the sample's executions
- * as SCDF would show them. The image's file set (what `COPY . .` sends) must be enough for the
- * entry point: every module in it imports there.
+ * PyPI, then the driver must import, `ruff check .`, `ruff format --check .` and `mypy --strict`
+ * (the whole project, as its pyproject.toml configures it) must pass, the project's pytest must
+ * pass, and `python -m util.local_run` must report the sample's executions as SCDF would show
+ * them. The image's file set (what `COPY . .` sends) must be enough for the entry point: every
+ * module in it imports there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -48,7 +49,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
   const profile = DATABASE_PROFILES[database];
 
   test(
-    'installs, imports its driver, passes ruff and its own tests, and runs locally',
+    'installs, imports its driver, passes ruff, mypy --strict and its own tests, and runs locally',
     () => {
       const project = generateProject('my-task', [
         '--database',
@@ -65,6 +66,14 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       expect(run(path.join(bin, 'ruff'), ['check', '.'], project)).toMatchObject({ status: 0 });
       expect(run(path.join(bin, 'ruff'), ['format', '--check', '.'], project)).toMatchObject({
         status: 0,
+      });
+      // The whole project, tests included, as pyproject.toml's [tool.mypy] sets it (`files`);
+      // `--strict` given as well, so a weakened config cannot pass.
+      const mypy = run(path.join(bin, 'mypy'), ['--strict', '--no-incremental'], project);
+      // Compared with its output, so a failure shows each finding.
+      expect({ status: mypy.status, stdout: mypy.stdout }).toEqual({
+        status: 0,
+        stdout: expect.stringMatching(/^Success: no issues found in \d+ source files$/m),
       });
 
       const pytest = run(path.join(bin, 'pytest'), ['-q', '-p', 'no:cacheprovider'], project);

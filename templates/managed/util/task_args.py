@@ -13,24 +13,23 @@ Keys are matched the way Spring's relaxed binding does (`tablePrefix`, `table-pr
 `TABLE_PREFIX` are one key), and the channels rank as in Spring Boot: command line, then
 SPRING_APPLICATION_JSON, then the environment.
 
-The module-level getters keep the names of the "Python/Docker as SCDF Task" recipe.
+Values are converted as Spring converts them: `get_int`, `get_float` and `get_bool` take an empty
+value for an absent one, and `get_bool` knows true/false, yes/no, on/off and 1/0.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import overload
 
-from util.jdbc_url import DbTarget, JdbcUrlError, convert, sqlalchemy_url, targets
-
-if TYPE_CHECKING:
-    from util.jdbc_url import URL
+from util.jdbc_url import DbTarget, JdbcUrlError, convert, targets
 from util.redaction import is_secret_key
 
 EXECUTION_ID = "spring.cloud.task.executionid"
@@ -65,6 +64,11 @@ APPLICATION_JSON = "SPRING_APPLICATION_JSON"
 ENVIRONMENT = "environment"
 
 
+#: Spring's StringToBooleanConverter: the words it takes for true and for false, any case.
+TRUE_WORDS = frozenset({"true", "on", "yes", "1"})
+FALSE_WORDS = frozenset({"false", "off", "no", "0"})
+
+
 class TaskConfigError(ValueError):
     """A launch setting is missing or unusable; the message names it but never shows a secret."""
 
@@ -81,8 +85,83 @@ class Setting:
     channel: str = COMMAND_LINE
 
 
+class TypedSettings:
+    """`get_str`, `get_int`, `get_float`, `get_bool`: launch settings converted as Spring converts them.
+
+    An unusable value raises TaskConfigError naming the setting, and its value unless that is a
+    secret.
+    """
+
+    def _launch_settings(self) -> LaunchSettings:
+        """The settings read: the object itself, or the one it carries."""
+        raise NotImplementedError
+
+    @overload
+    def get_str(self, name: str, default: None = None) -> str | None: ...
+    @overload
+    def get_str(self, name: str, default: str) -> str: ...
+    def get_str(self, name: str, default: str | None = None) -> str | None:
+        """The value of `name` as given (an empty value stays empty), or `default`."""
+        return self._launch_settings().get(name, default)
+
+    @overload
+    def get_int(self, name: str, default: None = None) -> int | None: ...
+    @overload
+    def get_int(self, name: str, default: int) -> int: ...
+    def get_int(self, name: str, default: int | None = None) -> int | None:
+        """`name` as a whole number (`-3`, `42`), or `default` when absent or empty."""
+        value = self._given(name)
+        if value is None:
+            return default
+        if not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+            raise self._unusable(name, value, "a whole number")
+        return int(value)
+
+    @overload
+    def get_float(self, name: str, default: None = None) -> float | None: ...
+    @overload
+    def get_float(self, name: str, default: float) -> float: ...
+    def get_float(self, name: str, default: float | None = None) -> float | None:
+        """`name` as a finite number (`1`, `0.5`, `2e3`), or `default` when absent or empty."""
+        value = self._given(name)
+        if value is None:
+            return default
+        number = _finite_number(value)
+        if number is None:
+            raise self._unusable(name, value, "a number")
+        return number
+
+    @overload
+    def get_bool(self, name: str, default: None = None) -> bool | None: ...
+    @overload
+    def get_bool(self, name: str, default: bool) -> bool: ...
+    def get_bool(self, name: str, default: bool | None = None) -> bool | None:
+        """`name` as true or false, or `default` when absent or empty."""
+        value = self._given(name)
+        if value is None:
+            return default
+        word = value.strip().lower()
+        if word not in TRUE_WORDS and word not in FALSE_WORDS:
+            raise self._unusable(name, value, "true or false (also yes/no, on/off, 1/0)")
+        return word in TRUE_WORDS
+
+    def _given(self, name: str) -> str | None:
+        """The value, None when absent or blank: Spring converts an empty string to null."""
+        value = self._launch_settings().get(name)
+        return value if value is not None and value.strip() else None
+
+    def _unusable(self, name: str, value: str, kind: str) -> TaskConfigError:
+        settings = self._launch_settings()
+        setting = settings.settings[canonical_key(name)]
+        if is_secret_key(setting.key) or value in settings.secrets():
+            shown = "its value is not shown, being a secret"
+        else:
+            shown = f"got {value!r}"
+        return TaskConfigError(f"{setting.key} must be {kind}, {shown} ({setting.channel})")
+
+
 @dataclass(frozen=True)
-class LaunchSettings:
+class LaunchSettings(TypedSettings):
     """Every setting the task was launched with, merged from all channels."""
 
     #: The command-line arguments exactly as given (recorded as the execution's parameters).
@@ -118,6 +197,9 @@ class LaunchSettings:
         """The value of `name` in any of its relaxed forms, or `default`."""
         setting = self.settings.get(canonical_key(name))
         return setting.value if setting is not None else default
+
+    def _launch_settings(self) -> LaunchSettings:
+        return self
 
     def channel_of(self, name: str) -> str | None:
         """Where `name` came from: COMMAND_LINE, APPLICATION_JSON or ENVIRONMENT."""
@@ -200,15 +282,11 @@ class LaunchSettings:
 
     def _seconds(self, name: str, default: float, minimum: float | None = None) -> float:
         """A duration setting; `minimum` None means it must be more than 0."""
-        value = self.get(name)
-        if value is None or not value.strip():
+        value = self._given(name)
+        if value is None:
             return default
-        try:
-            seconds = float(value)
-        except ValueError:
-            seconds = float("nan")
-        low_ok = seconds >= minimum if minimum is not None else seconds > 0
-        if not (low_ok and seconds < float("inf")):
+        seconds = _finite_number(value)
+        if seconds is None or not (seconds >= minimum if minimum is not None else seconds > 0):
             rule = f"{minimum:g} or more" if minimum is not None else "more than 0"
             raise TaskConfigError(f"{name} must be a number of seconds, {rule}")
         return seconds
@@ -244,6 +322,18 @@ def _integer(name: str, value: str) -> int:
         return int(value.strip())
     except ValueError:
         raise TaskConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _finite_number(value: str) -> float | None:
+    """The number `value` spells, None unless finite: "nan" or "1e999" is a mistake, not a time."""
+    text = value.strip()
+    if "_" in text:  # Python's float() takes `1_000`; Java's, and so Spring's, does not
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _parse_arguments(argv: Sequence[str]) -> dict[str, Setting]:
@@ -285,33 +375,3 @@ def _flatten(prefix: str, value: object, into: dict[str, str]) -> None:
         into[prefix] = "true" if value else "false"
     elif value is not None:
         into[prefix] = str(value)
-
-
-# --- the recipe's getters, reading this process's settings -----------------------------------
-
-
-def get_cmd_arg(name: str) -> str | None:
-    """The launch setting `name` from any channel (the recipe read only `--name=value`)."""
-    return LaunchSettings.from_process().get(name)
-
-
-def get_task_id() -> int:
-    return LaunchSettings.from_process().task_id()
-
-
-def get_task_name() -> str | None:
-    return LaunchSettings.from_process().task_name()
-
-
-def get_db_url() -> URL:
-    """A `sqlalchemy.engine.URL` (SQLAlchemy must be installed); `str()` of it masks the password,
-    so pass the object on."""
-    return sqlalchemy_url(LaunchSettings.from_process().db_url())
-
-
-def get_table_prefix() -> str:
-    return LaunchSettings.from_process().table_prefix()
-
-
-def get_parent_execution_id() -> int | None:
-    return LaunchSettings.from_process().parent_execution_id()

@@ -28,7 +28,7 @@ from typing import NoReturn
 from util.jdbc_url import JdbcUrlError
 from util.redaction import Redactor, install_log_redaction
 from util.single_instance import LockError, LockSettings, SingleInstanceLock, TaskAlreadyRunningError
-from util.task_args import LaunchSettings, TaskConfigError
+from util.task_args import LaunchSettings, TaskConfigError, TypedSettings
 from util.task_status import TaskStatus, TaskStatusError
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ class TaskStopped(BaseException):
 
 
 @dataclass
-class TaskContext:
-    """What a task body gets: its settings and a way to set an exit message on purpose."""
+class TaskContext(TypedSettings):
+    """What a task body gets: its settings, typed (`context.get_float("work.seconds", 1.0)`), and
+    a way to set an exit message on purpose."""
 
     settings: LaunchSettings
     execution_id: int
@@ -70,6 +71,9 @@ class TaskContext:
     def get(self, name: str, default: str | None = None) -> str | None:
         """A launch setting or argument, in any of Spring's relaxed forms."""
         return self.settings.get(name, default)
+
+    def _launch_settings(self) -> LaunchSettings:
+        return self.settings
 
 
 @dataclass

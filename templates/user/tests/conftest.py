@@ -1,8 +1,6 @@
 """Fixtures for your tests: a SQLite stand-in for SCDF's database and a way to launch the task.
 
-See util/testing.py for what they offer.
+`pytest_plugins` loads them from util/testing.py, which says what they offer.
 """
 
-from util.testing import launch_task, scdf_db
-
-__all__ = ["launch_task", "scdf_db"]
+pytest_plugins = ["util.testing"]

@@ -1,14 +1,19 @@
-"""Fixtures shared by the utilities' tests. Managed by generator-scdf-task."""
+"""Fixtures of the utilities' own tests. Managed by generator-scdf-task.
 
-from collections.abc import Callable
+`scdf_db` and `launch_task` come from util/testing.py through the `pytest_plugins` of
+tests/conftest.py (pytest takes `pytest_plugins` only from the top-level conftest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
+from util.db_api import Connection, DbTarget, Timeouts
 from util.db_sqlite import SqliteAdapter
-from util.testing import launch_task, scdf_db
-
-__all__ = ["launch_task", "recorded", "scdf_db"]
 
 
 @dataclass
@@ -23,45 +28,46 @@ class Recorded:
 
 
 class _Cursor:
-    def __init__(self, cursor, recorded):
+    def __init__(self, cursor: Any, recorded: Recorded) -> None:
         self._cursor, self._recorded = cursor, recorded
 
-    def execute(self, statement, parameters=()):
+    def execute(self, statement: str, parameters: Sequence[Any] = ()) -> Any:
         self._recorded.statements.append(" ".join(statement.split()[:3]))
         return self._cursor.execute(statement, parameters)
 
-    def executemany(self, statement, rows):
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> Any:
         rows = list(rows)
         self._recorded.statements.append(" ".join(statement.split()[:3]) + f" x{len(rows)}")
         return self._cursor.executemany(statement, rows)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)
 
 
 class _Connection:
-    def __init__(self, connection, recorded):
+    def __init__(self, connection: Any, recorded: Recorded) -> None:
         self._connection, self._recorded = connection, recorded
 
-    def cursor(self):
+    def cursor(self) -> _Cursor:
         return _Cursor(self._connection.cursor(), self._recorded)
 
-    def commit(self):
+    def commit(self) -> None:
         if self._recorded.on_commit is not None:
-            return self._recorded.on_commit(self._connection)
-        return self._connection.commit()
+            self._recorded.on_commit(self._connection)
+            return
+        self._connection.commit()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._connection, name)
 
 
 @pytest.fixture
-def recorded(monkeypatch):
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Recorded:
     """Records what the utilities send over SQLite connections they open while the test runs."""
     found = Recorded()
     real_connect = SqliteAdapter.connect
 
-    def connect(self, target, timeouts):
+    def connect(self: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> Connection:
         found.connects += 1
         return _Connection(real_connect(self, target, timeouts), found)
 

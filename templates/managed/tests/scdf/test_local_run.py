@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from util.local_db import scdf_status
+from util.local_db import LocalScdfDatabase, scdf_status
+from util.testing import LaunchTask
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def local_run(*arguments):
+def local_run(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "util.local_run", *arguments],
         cwd=PROJECT_ROOT,
@@ -21,7 +22,7 @@ def local_run(*arguments):
     )
 
 
-def test_sample_completes():
+def test_sample_completes() -> None:
     result = local_run("--work.seconds=0")
 
     assert result.returncode == 0, result.stderr
@@ -31,7 +32,7 @@ def test_sample_completes():
     assert "  error message: (null)\n" in result.stdout
 
 
-def test_sample_fails_with_the_given_message():
+def test_sample_fails_with_the_given_message() -> None:
     result = local_run("--work.seconds=0", "--error.message=boom")
 
     assert result.returncode == 1
@@ -41,14 +42,16 @@ def test_sample_fails_with_the_given_message():
     assert "RuntimeError: boom" in result.stdout
 
 
-def test_table_prefix_argument_is_honoured():
+def test_table_prefix_argument_is_honoured() -> None:
     result = local_run("--work.seconds=0", "--spring.cloud.task.tablePrefix=BOOT3_TASK_")
     assert result.returncode == 0, result.stderr
     assert "  table:         BOOT3_TASK_EXECUTION\n" in result.stdout
 
 
 @pytest.mark.parametrize("style", ["local", "exec", "shell", "boot"])
-def test_every_launch_style_reaches_the_same_row(scdf_db, launch_task, style):
+def test_every_launch_style_reaches_the_same_row(
+    scdf_db: LocalScdfDatabase, launch_task: LaunchTask, style: str
+) -> None:
     run = launch_task("--work.seconds=0", style=style)
 
     assert run.returncode == 0, run.stderr
@@ -69,7 +72,7 @@ def test_every_launch_style_reaches_the_same_row(scdf_db, launch_task, style):
     assert run.params == expected[style]
 
 
-def test_status_as_scdf_derives_it():
+def test_status_as_scdf_derives_it() -> None:
     assert scdf_status(None, None, None) == "UNKNOWN"
     assert scdf_status("t", None, None) == "RUNNING"
     assert scdf_status("t", "t", None) == "RUNNING"

@@ -3,13 +3,17 @@
 import json
 import logging
 import sqlite3
+from typing import NoReturn
 
 import pytest
 
+from util.db_api import DbTarget, Timeouts
 from util.db_sqlite import SqliteAdapter
+from util.local_db import LocalScdfDatabase
 from util.redaction import MASK, Redactor, is_secret_key
 from util.task_args import LaunchSettings
 from util.task_lifecycle import TaskContext, execute
+from util.testing import LaunchTask
 
 PASSWORD = "p@ss:w/rd%#;{}'"
 
@@ -28,18 +32,18 @@ SPELLINGS = [
 ]
 
 
-def assert_nowhere(*texts):
+def assert_nowhere(*texts: str) -> None:
     for text in texts:
         for spelling in SPELLINGS:
             assert spelling not in text
 
 
-def everything_in(db, execution_id):
+def everything_in(db: LocalScdfDatabase, execution_id: int) -> list[str]:
     row = db.execution(execution_id)
     return [repr(row), *db.params(execution_id)]
 
 
-def exec_argv(db, execution_id, *arguments):
+def exec_argv(db: LocalScdfDatabase, execution_id: int, *arguments: str) -> list[str]:
     return [
         f"--spring.datasource.url={db.jdbc_url}",
         "--spring.datasource.username=scdf",
@@ -49,12 +53,14 @@ def exec_argv(db, execution_id, *arguments):
     ]
 
 
-def test_success_path(scdf_db, capfd, caplog):
+def test_success_path(
+    scdf_db: LocalScdfDatabase, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     execution_id = scdf_db.create_execution()
-    printed = []
+    printed: list[str] = []
 
-    def show_everything(context: TaskContext):
+    def show_everything(context: TaskContext) -> None:
         url = context.settings.db_url()
         print(url, repr(url), context, context.settings, flush=True)
         printed.append(str(url))
@@ -66,10 +72,12 @@ def test_success_path(scdf_db, capfd, caplog):
     assert f"--spring.datasource.password={MASK}" in scdf_db.params(execution_id)
 
 
-def test_failure_that_quotes_the_password(scdf_db, capfd, caplog):
+def test_failure_that_quotes_the_password(
+    scdf_db: LocalScdfDatabase, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     execution_id = scdf_db.create_execution()
 
-    def leak(context):
+    def leak(context: TaskContext) -> None:
         password = context.get("spring.datasource.password")
         raise ConnectionError(f"login refused for scdf:{password}@db and {json.dumps(password)}")
 
@@ -78,10 +86,15 @@ def test_failure_that_quotes_the_password(scdf_db, capfd, caplog):
     captured = capfd.readouterr()
     stored = everything_in(scdf_db, execution_id)
     assert_nowhere(captured.out, captured.err, caplog.text, *stored)
-    assert f"login refused for scdf:{MASK}@db" in scdf_db.execution(execution_id).error_message
+    row = scdf_db.execution(execution_id)
+    assert row is not None
+    assert row.error_message is not None
+    assert f"login refused for scdf:{MASK}@db" in row.error_message
 
 
-def test_password_only_in_application_json_and_url(scdf_db, capfd, caplog):
+def test_password_only_in_application_json_and_url(
+    scdf_db: LocalScdfDatabase, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     # Local deployer: the datasource arrives only in SPRING_APPLICATION_JSON.
     execution_id = scdf_db.create_execution()
     environ = {
@@ -93,7 +106,7 @@ def test_password_only_in_application_json_and_url(scdf_db, capfd, caplog):
         )
     }
 
-    def fail(context):
+    def fail(context: TaskContext) -> None:
         raise RuntimeError(context.get("SPRING_APPLICATION_JSON"))
 
     code = execute(fail, argv=[f"--spring.cloud.task.executionid={execution_id}"], environ=environ)
@@ -103,9 +116,14 @@ def test_password_only_in_application_json_and_url(scdf_db, capfd, caplog):
     assert_nowhere(captured.out, captured.err, caplog.text, *everything_in(scdf_db, execution_id))
 
 
-def test_driver_error_that_quotes_the_connection_string(scdf_db, monkeypatch, capfd, caplog):
+def test_driver_error_that_quotes_the_connection_string(
+    scdf_db: LocalScdfDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # Some drivers put the DSN, password included, into their connection errors.
-    def refuse(adapter, target, timeouts):
+    def refuse(adapter: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> NoReturn:
         raise sqlite3.OperationalError(f"cannot connect: DSN=db;UID=scdf;PWD={PASSWORD};")
 
     monkeypatch.setattr(SqliteAdapter, "connect", refuse)
@@ -118,7 +136,9 @@ def test_driver_error_that_quotes_the_connection_string(scdf_db, monkeypatch, ca
     assert f"PWD={MASK}" in caplog.text
 
 
-def test_broken_application_json_holding_the_password(capfd, caplog):
+def test_broken_application_json_holding_the_password(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     environ = {"SPRING_APPLICATION_JSON": '{"spring.datasource.password": "' + PASSWORD + '",'}
     assert execute(lambda context: None, argv=[], environ=environ) == 1
     captured = capfd.readouterr()
@@ -126,7 +146,7 @@ def test_broken_application_json_holding_the_password(capfd, caplog):
     assert "SPRING_APPLICATION_JSON is not valid JSON" in caplog.text
 
 
-def test_settings_never_show_values():
+def test_settings_never_show_values() -> None:
     settings = LaunchSettings.parse(
         [f"--spring.datasource.password={PASSWORD}"],
         {"SPRING_APPLICATION_JSON": json.dumps({"spring.datasource.password": PASSWORD})},
@@ -135,7 +155,7 @@ def test_settings_never_show_values():
 
 
 @pytest.mark.parametrize("style", ["local", "exec", "shell", "boot"])
-def test_real_process_in_every_launch_style(launch_task, style):
+def test_real_process_in_every_launch_style(launch_task: LaunchTask, style: str) -> None:
     run = launch_task(
         "--work.seconds=0",
         f"--spring.datasource.password={PASSWORD}",
@@ -144,7 +164,10 @@ def test_real_process_in_every_launch_style(launch_task, style):
     )
 
     assert run.returncode == 1
+    assert run.stdout is not None
+    assert run.stderr is not None
     assert_nowhere(run.stdout, run.stderr, repr(run.row), *run.params)
+    assert run.row.error_message is not None
     assert run.row.error_message.rstrip().endswith(f"RuntimeError: wrong password {MASK}")
 
 
@@ -161,11 +184,11 @@ def test_real_process_in_every_launch_style(launch_task, style):
         ("error.message", False),
     ],
 )
-def test_secret_keys(key, secret):
+def test_secret_keys(key: str, secret: bool) -> None:
     assert is_secret_key(key) is secret
 
 
-def test_redactor_masks_every_spelling_and_nothing_else():
+def test_redactor_masks_every_spelling_and_nothing_else() -> None:
     redactor = Redactor([PASSWORD, None, ""])
     text = " | ".join([*SPELLINGS[:6], "exit code 1"])
     assert redactor.redact(text) == " | ".join([MASK] * 6 + ["exit code 1"])

@@ -1,12 +1,10 @@
 """Launch settings reach the task the same way from every channel SCDF uses."""
 
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 
 import pytest
 
-from util import task_args
 from util.db_api import DbTarget
 from util.task_args import (
     APPLICATION_JSON,
@@ -63,42 +61,43 @@ PROPERTIES = {
 ARGUMENTS = ["--error.message=boom", "--spring.cloud.task.executionid=7"]
 
 
-def env_name(key):
+def env_name(key: str) -> str:
     # What SCDF's Kubernetes deployer does for the shell entry point style: hyphens are kept.
     return key.replace(".", "_").upper()
 
 
-def exec_style():
+def exec_style() -> tuple[list[str], dict[str, str]]:
     return [f"--{k}={v}" for k, v in PROPERTIES.items()] + ARGUMENTS, {}
 
 
-def shell_style():
+def shell_style() -> tuple[list[str], dict[str, str]]:
     pairs = {**PROPERTIES, "error.message": "boom", "spring.cloud.task.executionid": "7"}
     return [], {env_name(k): v for k, v in pairs.items()}
 
 
-def shell_style_with_secret_env():
+def shell_style_with_secret_env() -> tuple[list[str], dict[str, str]]:
     # With Kubernetes secrets for DB credentials they arrive as env vars with dotted names.
     argv, env = shell_style()
     del env["SPRING_DATASOURCE_USERNAME"], env["SPRING_DATASOURCE_PASSWORD"]
     return argv, {**env, "spring.datasource.username": "root", "spring.datasource.password": PASSWORD}
 
 
-def boot_style():
+def boot_style() -> tuple[list[str], dict[str, str]]:
     return list(ARGUMENTS), {"SPRING_APPLICATION_JSON": json.dumps(PROPERTIES)}
 
 
-def local_deployer_style():
+def local_deployer_style() -> tuple[list[str], dict[str, str]]:
     # docker run -e SPRING_APPLICATION_JSON=... image <args>; SCDF 2.11 adds --app.<name>.* args.
     argv = ["--app.my-task.spring.cloud.task.tablePrefix=BOOT3_TASK_", *ARGUMENTS]
     return argv, {"SPRING_APPLICATION_JSON": json.dumps(PROPERTIES), "deployerId": "my-task-123"}
 
 
-STYLES = [exec_style, shell_style, shell_style_with_secret_env, boot_style, local_deployer_style]
+Style = Callable[[], tuple[list[str], dict[str, str]]]
+STYLES: list[Style] = [exec_style, shell_style, shell_style_with_secret_env, boot_style, local_deployer_style]
 
 
 @pytest.mark.parametrize("style", STYLES, ids=[s.__name__ for s in STYLES])
-def test_every_launch_channel_yields_the_same_settings(style):
+def test_every_launch_channel_yields_the_same_settings(style: Style) -> None:
     argv, environ = style()
     settings = LaunchSettings.parse(argv, environ)
 
@@ -133,7 +132,7 @@ def test_every_launch_channel_yields_the_same_settings(style):
         ("SPRING_CLOUD_TASK_NAME", "nightly", "task_name", "nightly"),
     ],
 )
-def test_relaxed_key_forms(key, value, getter, expected):
+def test_relaxed_key_forms(key: str, value: str, getter: str, expected: object) -> None:
     if key.startswith("--"):
         settings = LaunchSettings.parse([f"{key}={value}"], {})
     else:
@@ -142,12 +141,12 @@ def test_relaxed_key_forms(key, value, getter, expected):
 
 
 @pytest.mark.parametrize("key", ["driverClassName", "driver-class-name", "driver_class_name"])
-def test_driver_class_name_forms(key):
+def test_driver_class_name_forms(key: str) -> None:
     settings = LaunchSettings.parse([f"--spring.datasource.{key}=org.postgresql.Driver"], {})
     assert settings.get("spring.datasource.driverClassName") == "org.postgresql.Driver"
 
 
-def test_command_line_beats_application_json_beats_environment():
+def test_command_line_beats_application_json_beats_environment() -> None:
     environ = {
         "SPRING_APPLICATION_JSON": json.dumps({"a.b": "json", "c.d": "json"}),
         "A_B": "env",
@@ -164,14 +163,14 @@ def test_command_line_beats_application_json_beats_environment():
     ]
 
 
-def test_application_json_may_come_as_an_argument_and_may_be_nested():
+def test_application_json_may_come_as_an_argument_and_may_be_nested() -> None:
     document = json.dumps({"spring": {"cloud": {"task": {"executionid": 4, "closecontextEnabled": True}}}})
     settings = LaunchSettings.parse([f"--spring.application.json={document}"], {})
     assert settings.task_id() == 4
     assert settings.get("spring.cloud.task.closecontext-enabled") == "true"
 
 
-def test_arguments_split_on_the_first_equals_only_and_odd_ones_are_ignored():
+def test_arguments_split_on_the_first_equals_only_and_odd_ones_are_ignored() -> None:
     url = "jdbc:sqlserver://h:1433;databaseName=x;password={a=b}"
     settings = LaunchSettings.parse(
         ["positional", "--flag", "-x=1", "--=nothing", f"--spring.datasource.url={url}", "--empty="], {}
@@ -183,12 +182,12 @@ def test_arguments_split_on_the_first_equals_only_and_odd_ones_are_ignored():
     assert settings.arguments[0] == "positional"
 
 
-def test_last_of_a_repeated_argument_wins():
+def test_last_of_a_repeated_argument_wins() -> None:
     settings = LaunchSettings.parse(["--work.seconds=1", "--work.seconds=2"], {})
     assert settings.get("work.seconds") == "2"
 
 
-def test_defaults():
+def test_defaults() -> None:
     settings = LaunchSettings.parse(["--spring.cloud.task.executionid=1"], {})
     assert settings.table_prefix() == "TASK_"
     assert settings.parent_execution_id() is None
@@ -209,26 +208,26 @@ def test_defaults():
         ("--spring.cloud.task.executionid=1", "db_url", "spring.datasource.url is not set"),
     ],
 )
-def test_bad_settings_fail_with_a_clear_message(argument, getter, message):
+def test_bad_settings_fail_with_a_clear_message(argument: str, getter: str, message: str) -> None:
     read = getattr(LaunchSettings.parse([argument], {}), getter)
     with pytest.raises(TaskConfigError, match=message):
         read()
 
 
-def test_connect_deadline_from_any_channel():
+def test_connect_deadline_from_any_channel() -> None:
     assert LaunchSettings.parse(["--task.db.connect-deadline=2.5"], {}).connect_deadline() == 2.5
     assert LaunchSettings.parse([], {"TASK_DB_CONNECT-DEADLINE": "0"}).connect_deadline() == 0.0
     assert LaunchSettings.parse([], {"TASK_DB_CONNECT_DEADLINE": "9"}).connect_deadline() == 9.0
 
 
-def test_broken_application_json_is_reported_without_its_content():
+def test_broken_application_json_is_reported_without_its_content() -> None:
     with pytest.raises(TaskConfigError) as raised:
         LaunchSettings.parse([], {"SPRING_APPLICATION_JSON": '{"spring.datasource.password": "hunter2"'})
     assert "not valid JSON" in str(raised.value)
     assert "hunter2" not in str(raised.value)
 
 
-def test_secrets_are_the_passwords_and_long_secret_named_values():
+def test_secrets_are_the_passwords_and_long_secret_named_values() -> None:
     settings = LaunchSettings.parse(
         [f"--spring.datasource.url={URL_WITH_PASSWORD}", "--api.token=abcdef", "--my.secret=on"],
         {"SPRING_DATASOURCE_PASSWORD": "x", "PWD": "/home/task"},
@@ -236,22 +235,92 @@ def test_secrets_are_the_passwords_and_long_secret_named_values():
     assert sorted(settings.secrets()) == ["abcdef", "inurl", "x"]
 
 
-def test_recipe_getters_read_this_process(monkeypatch):
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        ["python_task.py", "--spring.cloud.task.executionid=9", "--spring.cloud.task.parentExecutionId=2"],
-    )
-    monkeypatch.setenv("SPRING_APPLICATION_JSON", json.dumps(PROPERTIES))
+# --- typed getters --------------------------------------------------------------------------
 
-    assert task_args.get_cmd_arg("spring.cloud.task.executionid") == "9"
-    assert task_args.get_cmd_arg("no.such.argument") is None
-    assert task_args.get_task_id() == 9
-    assert task_args.get_task_name() == "my-task"
-    assert task_args.get_table_prefix() == "BOOT3_TASK_"
-    assert task_args.get_parent_execution_id() == 2
-    if importlib.util.find_spec("sqlalchemy") is None:  # get_db_url() is SQLAlchemy's URL
-        with pytest.raises(ModuleNotFoundError, match="needs SQLAlchemy"):
-            task_args.get_db_url()
-    else:
-        assert task_args.get_db_url().password == PASSWORD
+TYPED = LaunchSettings.parse(
+    ["--work.seconds=2.5", "--batch.size=-40", "--dry-run=Yes", "--empty=", "--label=  padded "],
+    {"RETRY_COUNT": "3", "FEATURE_ON": "off", "SPRING_APPLICATION_JSON": json.dumps({"ratio": 1e-3})},
+)
+
+
+def test_typed_getters_convert_from_every_channel_and_relaxed_key() -> None:
+    assert TYPED.get_float("work.seconds", 1.0) == 2.5
+    assert TYPED.get_float("ratio") == 0.001
+    assert TYPED.get_int("batch.size", 10) == -40
+    assert TYPED.get_int("retry.count") == 3
+    assert TYPED.get_bool("dryRun", False) is True
+    assert TYPED.get_bool("feature-on", True) is False
+    assert TYPED.get_str("label") == "  padded "
+
+
+def test_typed_getters_return_the_default_when_absent_or_empty() -> None:
+    # As Spring converts an empty string to null: `--work.seconds=` is no setting, not an error.
+    assert TYPED.get_float("empty", 1.0) == 1.0
+    assert TYPED.get_int("empty", 7) == 7
+    assert TYPED.get_bool("empty", True) is True
+    assert TYPED.get_str("empty", "x") == ""
+    assert TYPED.get_float("absent", 0.5) == 0.5
+    assert TYPED.get_int("absent") is None
+    assert TYPED.get_bool("absent") is None
+    assert TYPED.get_str("absent") is None
+
+
+@pytest.mark.parametrize("word", ["true", "TRUE", "on", "yes", "1", " True "])
+def test_get_bool_takes_springs_true_words(word: str) -> None:
+    assert LaunchSettings.parse([f"--flag={word}"], {}).get_bool("flag") is True
+
+
+@pytest.mark.parametrize("word", ["false", "Off", "no", "0"])
+def test_get_bool_takes_springs_false_words(word: str) -> None:
+    assert LaunchSettings.parse([f"--flag={word}"], {}).get_bool("flag", True) is False
+
+
+@pytest.mark.parametrize(
+    ("getter", "value", "message"),
+    [
+        ("get_float", "soon", "work.seconds must be a number, got 'soon' (command line)"),
+        ("get_float", "nan", "work.seconds must be a number, got 'nan' (command line)"),
+        ("get_float", "1e999", "work.seconds must be a number, got '1e999' (command line)"),
+        ("get_float", "1_000", "work.seconds must be a number, got '1_000' (command line)"),
+        ("get_int", "2.5", "work.seconds must be a whole number, got '2.5' (command line)"),
+        ("get_int", "ten", "work.seconds must be a whole number, got 'ten' (command line)"),
+        (
+            "get_bool",
+            "maybe",
+            "work.seconds must be true or false (also yes/no, on/off, 1/0), got 'maybe' (command line)",
+        ),
+    ],
+)
+def test_an_unusable_value_names_the_setting_and_the_value(getter: str, value: str, message: str) -> None:
+    settings = LaunchSettings.parse([f"--work.seconds={value}"], {})
+
+    with pytest.raises(TaskConfigError) as raised:
+        getattr(settings, getter)("work.seconds", 1)
+    assert str(raised.value) == message
+
+
+def test_an_unusable_value_names_the_key_as_written_and_its_channel() -> None:
+    settings = LaunchSettings.parse([], {"WORK_SECONDS": "soon"})
+
+    with pytest.raises(TaskConfigError, match=r"^WORK_SECONDS must be a number, got 'soon' \(environment\)$"):
+        settings.get_float("work.seconds", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["--api.token=sekrit-value"], "api.token"),
+        (["--spring.datasource.password=hunter2"], "spring.datasource.password"),
+        # Not secret-named, but the database password itself: still never shown.
+        (["--spring.datasource.password=hunter2", "--retries=hunter2"], "retries"),
+    ],
+)
+def test_an_unusable_secret_is_never_shown(argv: list[str], name: str) -> None:
+    settings = LaunchSettings.parse(argv, {})
+
+    with pytest.raises(TaskConfigError) as raised:
+        settings.get_int(name, 3)
+    assert (
+        str(raised.value)
+        == f"{name} must be a whole number, its value is not shown, being a secret (command line)"
+    )
