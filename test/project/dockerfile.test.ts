@@ -132,6 +132,9 @@ describe.each(CASES)(
         instructions.find((i) => i.keyword === kind && i.args === args)?.line ?? -1;
       expect(lines('COPY', 'requirements-scdf.txt ./')).toBeLessThan(lines('RUN', pip[0] ?? ''));
       expect(lines('RUN', pip[0] ?? '')).toBeLessThan(lines('COPY', 'requirements*.txt ./'));
+      // The code's bytecode is compiled at build time, after the code is copied: the task user
+      // cannot write /app, so each launch would compile it again.
+      expect(lines('COPY', '. .')).toBeLessThan(lines('RUN', 'python -m compileall -q /app'));
       for (const run of runs) {
         expect(run).not.toMatch(/\b(apt-get|apt|apk|dnf|yum|microdnf)\b/);
         expect(run).not.toMatch(
