@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymysql
-from pymysql.constants import CLIENT
+# PyMySQL ships no type hints (they are a separate stubs package).
+import pymysql  # type: ignore[import-untyped]
+from pymysql.constants import CLIENT  # type: ignore[import-untyped]
 
 from util.db_api import Adapter, Connection, DbTarget, Timeouts, given_seconds, whole_seconds
 
@@ -54,7 +55,7 @@ class PyMysqlAdapter(Adapter):
             settings["ssl"] = ssl
         settings.update({k: _flag(v) for k, v in query.items() if k in _SSL_FLAGS})
         read = min(timeouts.statement, given_seconds(query, "read_timeout"))
-        return pymysql.connect(
+        connection: Connection = pymysql.connect(
             host=target.host or "localhost",
             port=target.port or 3306,
             user=target.username,
@@ -73,6 +74,7 @@ class PyMysqlAdapter(Adapter):
             client_flag=CLIENT.FOUND_ROWS,
             **settings,
         )
+        return connection
 
     def read_committed(self, connection: Connection) -> None:
         cursor = connection.cursor()

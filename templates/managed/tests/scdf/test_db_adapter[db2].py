@@ -22,5 +22,5 @@ class CodedError(Exception):
         (CodedError("[IBM][CLI Driver] SQL0204N  undefined name SQLSTATE=42704"), Fault.OTHER),
     ],
 )
-def test_errors_are_told_apart_by_their_codes(error, fault):
+def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault

@@ -9,6 +9,9 @@ from util.db_api import Fault
 class CodedError(Exception):
     """An error shaped like PyMySQL's: the number first in args."""
 
+    #: Set only where a test wraps another error, as PyMySQL does.
+    original_exception: BaseException
+
 
 @pytest.mark.parametrize(
     ("error", "fault"),
@@ -23,17 +26,17 @@ class CodedError(Exception):
         (CodedError(1146, "Table doesn't exist"), Fault.OTHER),
     ],
 )
-def test_errors_are_told_apart_by_their_codes(error, fault):
+def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault
 
 
-def test_words_in_a_message_change_nothing():
+def test_words_in_a_message_change_nothing() -> None:
     # "password" and "does not exist" in a transient error's text: still transient.
     error = CodedError(2013, "Lost connection; password authentication failed; does not exist")
     assert ADAPTER.classify(error) is Fault.TRANSIENT
 
 
-def test_a_tls_error_anywhere_in_the_chain_is_not_retried():
+def test_a_tls_error_anywhere_in_the_chain_is_not_retried() -> None:
     import ssl
 
     wrapped = CodedError(2003, "Can't connect to MySQL server")
@@ -41,13 +44,13 @@ def test_a_tls_error_anywhere_in_the_chain_is_not_retried():
     assert ADAPTER.classify(wrapped) is Fault.TLS
 
 
-def test_deadlocks_ask_for_the_lock_to_be_tried_again():
+def test_deadlocks_ask_for_the_lock_to_be_tried_again() -> None:
     assert ADAPTER.is_conflict(CodedError(1213, "Deadlock found"))
     assert not ADAPTER.is_conflict(CodedError(1062, "Duplicate entry"))
 
 
-def test_the_pymysql_driver_s_own_errors_carry_the_codes():
-    import pymysql
+def test_the_pymysql_driver_s_own_errors_carry_the_codes() -> None:
+    import pymysql  # type: ignore[import-untyped]
 
     assert ADAPTER.classify(pymysql.err.OperationalError(1045, "Access denied")) is Fault.LOGIN
     assert ADAPTER.is_duplicate_key(pymysql.err.IntegrityError(1062, "Duplicate entry"))

@@ -11,7 +11,7 @@ class CodedError(Exception):
 
 
 class OracleDetail:
-    def __init__(self, full_code):
+    def __init__(self, full_code: str) -> None:
         self.full_code = full_code
 
 
@@ -25,9 +25,9 @@ class OracleDetail:
         (CodedError(OracleDetail("ORA-00942")), Fault.OTHER),
     ],
 )
-def test_errors_are_told_apart_by_their_codes(error, fault):
+def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault
 
 
-def test_statements_use_numbered_parameters():
+def test_statements_use_numbered_parameters() -> None:
     assert ADAPTER.sql("UPDATE T SET A = ? WHERE B = ?") == "UPDATE T SET A = :1 WHERE B = :2"

@@ -9,7 +9,7 @@ from util.db_api import Fault
 class CodedError(Exception):
     """An error shaped like psycopg's: a `sqlstate` attribute."""
 
-    def __init__(self, sqlstate, message="error"):
+    def __init__(self, sqlstate: str, message: str = "error") -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
 
@@ -17,7 +17,7 @@ class CodedError(Exception):
 class OperationalError(Exception):
     """psycopg's connect failure has this name and no SQLSTATE."""
 
-    def __init__(self, message, used_password=False):
+    def __init__(self, message: str, used_password: bool = False) -> None:
         super().__init__(message)
         self.pgconn = type("PGconn", (), {"used_password": used_password})()
 
@@ -44,23 +44,23 @@ class ConnectionTimeout(OperationalError):  # noqa: N818 - the name psycopg give
         (OperationalError("server does not support SSL, but SSL was required"), Fault.TLS),
     ],
 )
-def test_errors_are_told_apart_by_their_codes(error, fault):
+def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault
 
 
-def test_words_in_a_message_change_nothing():
+def test_words_in_a_message_change_nothing() -> None:
     error = CodedError("57P01", "password authentication failed; does not exist")
     assert ADAPTER.classify(error) is Fault.TRANSIENT
 
 
-def test_a_tls_error_on_an_open_connection_is_a_lost_connection():
+def test_a_tls_error_on_an_open_connection_is_a_lost_connection() -> None:
     # libpq over TLS reports a reset session as "SSL error: unexpected eof while reading".
     lost = OperationalError("consuming input failed: SSL error: unexpected eof while reading")
     assert ADAPTER.classify(lost) is Fault.TLS
     assert ADAPTER.classify(lost, connected=True) is Fault.TRANSIENT
 
 
-def test_the_psycopg_driver_s_own_errors_carry_the_codes():
+def test_the_psycopg_driver_s_own_errors_carry_the_codes() -> None:
     import psycopg.errors
 
     assert ADAPTER.classify(psycopg.errors.DeadlockDetected()) is Fault.TRANSIENT

@@ -20,5 +20,5 @@ class CodedError(Exception):
         (CodedError(208, "Invalid object name"), Fault.OTHER),
     ],
 )
-def test_errors_are_told_apart_by_their_codes(error, fault):
+def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault

@@ -4,6 +4,9 @@ Rendered by generator-scdf-task for <%- profile.label %>. No database is contact
 """
 
 import importlib
+from typing import Any
+
+import pytest
 
 import util.db_adapter
 from util.db_api import Timeouts
@@ -18,7 +21,7 @@ PASSWORD = "p@ss:w/rd%#{}'"
 CONNECT_MODULE = "ibm_db_dbi" if DRIVER_MODULE == "ibm_db" else DRIVER_MODULE
 
 
-def test_driver_module_imports():
+def test_driver_module_imports() -> None:
     module = importlib.import_module(DRIVER_MODULE)
     assert module.__name__ == DRIVER_MODULE
 
@@ -28,23 +31,23 @@ class Opened:
 
     call_timeout = 0
 
-    def cursor(self):
+    def cursor(self) -> "Opened":
         return self
 
-    def execute(self, *args):
+    def execute(self, *args: object) -> None:
         pass
 
-    def close(self):
+    def close(self) -> None:
         pass
 
-    def set_autocommit(self, value):
+    def set_autocommit(self, value: bool) -> None:
         pass
 
 
-def test_the_adapter_passes_the_raw_password_and_no_jdbc_parameter(monkeypatch):
-    calls = []
+def test_the_adapter_passes_the_raw_password_and_no_jdbc_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[tuple[object, ...], dict[str, Any]]] = []
 
-    def connect(*args, **kwargs):
+    def connect(*args: object, **kwargs: Any) -> Opened:
         calls.append((args, kwargs))
         return Opened()
 
@@ -61,6 +64,6 @@ def test_the_adapter_passes_the_raw_password_and_no_jdbc_parameter(monkeypatch):
     assert any(PASSWORD in str(value) for value in [*args, *kwargs.values()])
 
 
-def test_the_target_names_sqlalchemy_s_dialect_and_driver_for_sqlalchemy_url():
+def test_the_target_names_sqlalchemy_s_dialect_and_driver_for_sqlalchemy_url() -> None:
     # What sqlalchemy_url() builds its URL from; the contract suite connects with it.
     assert convert(EXAMPLE_JDBC_URL).target.drivername == SQLALCHEMY_DRIVER

@@ -28,25 +28,25 @@ PROJECT = Path(__file__).resolve().parents[2]
         (f"jdbc:{OTHER}://host/dataflow", f"this project was generated for .*--database {OTHER}"),
     ],
 )
-def test_unusable_url_fails_with_a_clear_message(jdbc_url, message):
+def test_unusable_url_fails_with_a_clear_message(jdbc_url: str, message: str) -> None:
     with pytest.raises(JdbcUrlError, match=message):
         convert(jdbc_url)
 
 
-def test_h2_message_names_the_databases_to_use_instead():
+def test_h2_message_names_the_databases_to_use_instead() -> None:
     with pytest.raises(JdbcUrlError) as raised:
         convert("jdbc:h2:tcp://localhost:19092/mem:dataflow")
     assert "No Python driver can reach it" in str(raised.value)
     assert "mysql, mariadb, postgresql, sqlserver, oracle, db2" in str(raised.value)
 
 
-def test_error_message_for_another_database_never_quotes_the_url():
+def test_error_message_for_another_database_never_quotes_the_url() -> None:
     with pytest.raises(JdbcUrlError) as raised:
         convert(f"jdbc:{OTHER}://root:hunter2@host/dataflow")
     assert "hunter2" not in str(raised.value)
 
 
-def test_sqlite_url_is_the_local_stand_in(tmp_path):
+def test_sqlite_url_is_the_local_stand_in(tmp_path: Path) -> None:
     target = convert(f"jdbc:sqlite:{tmp_path}/scdf.db", username="u", password="pw").target
     assert (target.drivername, target.database, target.username, target.password) == (
         "sqlite",
@@ -56,13 +56,13 @@ def test_sqlite_url_is_the_local_stand_in(tmp_path):
     )
 
 
-def test_the_target_s_text_never_shows_the_password():
+def test_the_target_s_text_never_shows_the_password() -> None:
     target = DbTarget("postgresql+psycopg", "pg", 5432, "db", "u", PASSWORD)
     assert "p@ss" not in repr(target) + str(target)
 
 
 # With SQLAlchemy installed, the generator's contract suite checks the URL against real servers.
-def test_sqlalchemy_url_says_sqlalchemy_must_be_installed(monkeypatch):
+def test_sqlalchemy_url_says_sqlalchemy_must_be_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     # None in sys.modules: what an import of a package that is not installed meets.
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     monkeypatch.setitem(sys.modules, "sqlalchemy.engine", None)
@@ -70,7 +70,7 @@ def test_sqlalchemy_url_says_sqlalchemy_must_be_installed(monkeypatch):
         sqlalchemy_url(DbTarget("sqlite", database="x.db"))
 
 
-def test_the_utilities_never_import_sqlalchemy():
+def test_the_utilities_never_import_sqlalchemy() -> None:
     code = (
         "import sys, util.task_lifecycle, util.local_run, util.jdbc_url; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'))"

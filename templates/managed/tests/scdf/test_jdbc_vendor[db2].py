@@ -27,7 +27,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("jdbc_url", "parts", "query", "dropped"), CASES, ids=[c[0] for c in CASES])
-def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
+def test_jdbc_url_becomes_the_driver_s_parts(
+    jdbc_url: str, parts: tuple[object, ...], query: dict[str, str], dropped: list[str]
+) -> None:
     converted = convert(jdbc_url)
     t = converted.target
 
@@ -36,7 +38,7 @@ def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
     assert list(converted.dropped) == dropped
 
 
-def test_table_covers_every_form_of_the_url():
+def test_table_covers_every_form_of_the_url() -> None:
     assert {url.split(":")[1] for url, *_ in CASES} == {"db2"}
     assert len(CASES) >= 3
 
@@ -47,11 +49,11 @@ def test_table_covers_every_form_of_the_url():
         ("jdbc:db2:SAMPLE", "jdbc:db2://host:port/database"),
     ],
 )
-def test_unusable_url_fails_with_a_clear_message(jdbc_url, message):
+def test_unusable_url_fails_with_a_clear_message(jdbc_url: str, message: str) -> None:
     with pytest.raises(JdbcUrlError, match=message):
         convert(jdbc_url)
 
 
-def test_db2_password_with_semicolon_gets_a_warning():
+def test_db2_password_with_semicolon_gets_a_warning() -> None:
     converted = convert("jdbc:db2://db2:50000/dataflow", password="a;b")
     assert any("does not support ';' in passwords" in note for note in converted.notes)

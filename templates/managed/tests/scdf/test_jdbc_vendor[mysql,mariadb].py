@@ -2,9 +2,11 @@
 
 import logging
 import random
+from collections.abc import Iterable
 
 import pytest
 
+from util.db_api import DbTarget
 from util.jdbc_url import JdbcUrlError, convert, targets
 
 MYSQL = "mysql+pymysql"
@@ -89,7 +91,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("jdbc_url", "parts", "query", "dropped"), CASES, ids=[c[0] for c in CASES])
-def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
+def test_jdbc_url_becomes_the_driver_s_parts(
+    jdbc_url: str, parts: tuple[object, ...], query: dict[str, str], dropped: list[str]
+) -> None:
     converted = convert(jdbc_url)
     t = converted.target
 
@@ -98,7 +102,7 @@ def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
     assert list(converted.dropped) == dropped
 
 
-def test_table_covers_every_form_of_the_url():
+def test_table_covers_every_form_of_the_url() -> None:
     assert {url.split(":")[1] for url, *_ in CASES} == {"mysql", "mariadb"}
     assert len(CASES) >= 3
 
@@ -111,18 +115,18 @@ def test_table_covers_every_form_of_the_url():
         ("jdbc:mysql://host/dataflow?connectTimeout=soon", "connectTimeout must be a number"),
     ],
 )
-def test_unusable_url_fails_with_a_clear_message(jdbc_url, message):
+def test_unusable_url_fails_with_a_clear_message(jdbc_url: str, message: str) -> None:
     with pytest.raises(JdbcUrlError, match=message):
         convert(jdbc_url)
 
 
-def test_error_message_never_quotes_the_url():
+def test_error_message_never_quotes_the_url() -> None:
     with pytest.raises(JdbcUrlError) as raised:
         convert("jdbc:mysql://root:hunter2@mysql:bad/dataflow")
     assert "hunter2" not in str(raised.value)
 
 
-def test_datasource_credentials_win_over_the_urls():
+def test_datasource_credentials_win_over_the_urls() -> None:
     converted = convert(
         "jdbc:mysql://urluser:urlpass@mysql/dataflow?password=querypass",
         username="scdf",
@@ -134,7 +138,7 @@ def test_datasource_credentials_win_over_the_urls():
     assert "querypass" in converted.secrets
 
 
-def test_dropped_names_are_logged_by_name_only(caplog):
+def test_dropped_names_are_logged_by_name_only(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="util.jdbc_url")
 
     targets("jdbc:mysql://h1,h2,h3/dataflow?useSSL=true&sessionVariables=secretvalue")
@@ -144,7 +148,7 @@ def test_dropped_names_are_logged_by_name_only(caplog):
     assert "secretvalue" not in text
 
 
-def hosts(found):
+def hosts(found: Iterable[DbTarget]) -> list[tuple[str | None, int | None]]:
     return [(t.host, t.port) for t in found]
 
 
@@ -157,7 +161,7 @@ def hosts(found):
         "?connectTimeout=2000",
     ],
 )
-def test_failover_hosts_are_tried_in_the_order_written(jdbc_url):
+def test_failover_hosts_are_tried_in_the_order_written(jdbc_url: str) -> None:
     found = targets(jdbc_url, username="u", password="pw")
 
     assert hosts(found) == [("h1", 3307), ("h2", 3306), ("::1", 3309)]
@@ -167,7 +171,7 @@ def test_failover_hosts_are_tried_in_the_order_written(jdbc_url):
     }
 
 
-def test_load_balanced_hosts_start_at_a_random_host_and_go_on_in_turn():
+def test_load_balanced_hosts_start_at_a_random_host_and_go_on_in_turn() -> None:
     converted = convert("jdbc:mariadb:loadbalance://h1,h2,h3/dataflow")
 
     orders = {tuple(t.host for t in converted.targets_in_order(random.Random(seed))) for seed in range(40)}

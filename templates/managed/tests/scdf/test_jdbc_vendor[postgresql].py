@@ -61,7 +61,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("jdbc_url", "parts", "query", "dropped"), CASES, ids=[c[0] for c in CASES])
-def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
+def test_jdbc_url_becomes_the_driver_s_parts(
+    jdbc_url: str, parts: tuple[object, ...], query: dict[str, str], dropped: list[str]
+) -> None:
     converted = convert(jdbc_url)
     t = converted.target
 
@@ -70,7 +72,7 @@ def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
     assert list(converted.dropped) == dropped
 
 
-def test_table_covers_every_form_of_the_url():
+def test_table_covers_every_form_of_the_url() -> None:
     assert {url.split(":")[1] for url, *_ in CASES} == {"postgresql"}
     assert len(CASES) >= 3
 
@@ -82,16 +84,16 @@ def test_table_covers_every_form_of_the_url():
         ("jdbc:postgresql://host/dataflow?sslmode=maybe", "sslmode has an unknown value"),
     ],
 )
-def test_unusable_url_fails_with_a_clear_message(jdbc_url, message):
+def test_unusable_url_fails_with_a_clear_message(jdbc_url: str, message: str) -> None:
     with pytest.raises(JdbcUrlError, match=message):
         convert(jdbc_url)
 
 
-def test_empty_datasource_password_still_wins():
+def test_empty_datasource_password_still_wins() -> None:
     assert convert("jdbc:postgresql://u:secret@pg/db", password="").target.password == ""
 
 
-def test_secret_looking_dropped_parameter_is_kept_for_redaction():
+def test_secret_looking_dropped_parameter_is_kept_for_redaction() -> None:
     converted = convert("jdbc:postgresql://pg/db?sslpassword=keypass&sslkey=/k.pk8")
     assert converted.dropped == ("sslpassword",)
     assert "keypass" in converted.secrets

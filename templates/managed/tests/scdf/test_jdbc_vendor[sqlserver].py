@@ -39,7 +39,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("jdbc_url", "parts", "query", "dropped"), CASES, ids=[c[0] for c in CASES])
-def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
+def test_jdbc_url_becomes_the_driver_s_parts(
+    jdbc_url: str, parts: tuple[object, ...], query: dict[str, str], dropped: list[str]
+) -> None:
     converted = convert(jdbc_url)
     t = converted.target
 
@@ -48,7 +50,7 @@ def test_jdbc_url_becomes_the_driver_s_parts(jdbc_url, parts, query, dropped):
     assert list(converted.dropped) == dropped
 
 
-def test_table_covers_every_form_of_the_url():
+def test_table_covers_every_form_of_the_url() -> None:
     assert {url.split(":")[1] for url, *_ in CASES} == {"sqlserver"}
     assert len(CASES) >= 3
 
@@ -59,6 +61,6 @@ def test_table_covers_every_form_of_the_url():
         ("jdbc:sqlserver:mssql;databaseName=dataflow", "must continue with //"),
     ],
 )
-def test_unusable_url_fails_with_a_clear_message(jdbc_url, message):
+def test_unusable_url_fails_with_a_clear_message(jdbc_url: str, message: str) -> None:
     with pytest.raises(JdbcUrlError, match=message):
         convert(jdbc_url)

@@ -12,37 +12,48 @@ import sys
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from util.local_db import LocalScdfDatabase
+from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.single_instance import lock_uuid
-from util.task_lifecycle import execute
+from util.task_lifecycle import TaskContext, execute
+from util.testing import LaunchTask
+
+if TYPE_CHECKING:
+    from tests.scdf.conftest import Recorded
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SINGLE = "--spring.cloud.task.single-instance-enabled=true"
 
 
-def scheduled_argv(db, *arguments, name="my-task"):
+def scheduled_argv(db: LocalScdfDatabase, *arguments: str, name: str = "my-task") -> list[str]:
     """A schedule's command line (exec style): the properties and arguments, no execution id."""
     return [f"--spring.datasource.url={db.jdbc_url}", f"--spring.cloud.task.name={name}", *arguments]
 
 
-def succeed(context):
+def row_of(db: LocalScdfDatabase, execution_id: int, prefix: str = "TASK_") -> ExecutionRow:
+    row = db.execution(execution_id, prefix)
+    assert row is not None, f"execution {execution_id} is gone"
+    return row
+
+
+def succeed(context: TaskContext) -> None:
     pass
 
 
-def fail(context):
+def fail(context: TaskContext) -> NoReturn:
     raise RuntimeError("boom")
 
 
-def never_called(context):
+def never_called(context: TaskContext) -> NoReturn:
     pytest.fail("the body must not run")
 
 
-def test_a_run_without_an_id_creates_its_row_from_the_sequence(scdf_db):
+def test_a_run_without_an_id_creates_its_row_from_the_sequence(scdf_db: LocalScdfDatabase) -> None:
     scdf_db.create_execution("someone-else")  # SCDF's launches and schedules share TASK_SEQ
-    seen = []
+    seen: list[TaskContext] = []
     argv = scheduled_argv(
         scdf_db,
         "--spring.cloud.task.external-execution-id=cron-2812",
@@ -55,7 +66,10 @@ def test_a_run_without_an_id_creates_its_row_from_the_sequence(scdf_db):
 
     after = datetime.now()
     assert seen[0].execution_id == 2
-    row = scdf_db.execution(2)
+    row = row_of(scdf_db, 2)
+    assert row.start_time is not None
+    assert row.end_time is not None
+    assert row.last_updated is not None
     assert (row.task_name, row.status, row.exit_code, row.exit_message, row.error_message) == (
         "my-task",
         "COMPLETE",
@@ -69,7 +83,7 @@ def test_a_run_without_an_id_creates_its_row_from_the_sequence(scdf_db):
     assert scdf_db.execution(3) is None
 
 
-def test_statements_of_a_created_execution(scdf_db, recorded):
+def test_statements_of_a_created_execution(scdf_db: LocalScdfDatabase, recorded: "Recorded") -> None:
     assert execute(succeed, argv=scheduled_argv(scdf_db, "--a=1"), environ={}) == 0
 
     # The id in a transaction of its own, then the row and its three params in one batch, the end.
@@ -90,20 +104,23 @@ def test_statements_of_a_created_execution(scdf_db, recorded):
         ([], "application"),
     ],
 )
-def test_without_a_task_name_the_name_is_resolved_as_spring_cloud_task_does(scdf_db, arguments, name):
+def test_without_a_task_name_the_name_is_resolved_as_spring_cloud_task_does(
+    scdf_db: LocalScdfDatabase, arguments: list[str], name: str
+) -> None:
     argv = [f"--spring.datasource.url={scdf_db.jdbc_url}", *arguments]
     assert execute(succeed, argv=argv, environ={}) == 0
-    assert scdf_db.execution(1).task_name == name
+    assert row_of(scdf_db, 1).task_name == name
 
 
-def test_a_failed_scheduled_run_is_recorded_in_its_own_row(scdf_db):
+def test_a_failed_scheduled_run_is_recorded_in_its_own_row(scdf_db: LocalScdfDatabase) -> None:
     assert execute(fail, argv=scheduled_argv(scdf_db), environ={}) == 1
-    row = scdf_db.execution(1)
+    row = row_of(scdf_db, 1)
     assert (row.status, row.exit_code) == ("ERROR", 1)
+    assert row.error_message is not None
     assert row.error_message.rstrip().endswith("RuntimeError: boom")
 
 
-def test_external_execution_id_is_also_recorded_on_scdf_s_row(scdf_db):
+def test_external_execution_id_is_also_recorded_on_scdf_s_row(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution("my-task")
     argv = scheduled_argv(
         scdf_db,
@@ -111,19 +128,19 @@ def test_external_execution_id_is_also_recorded_on_scdf_s_row(scdf_db):
         f"--spring.cloud.task.executionid={execution_id}",
     )
     assert execute(succeed, argv=argv, environ={}) == 0
-    assert scdf_db.execution(execution_id).external_execution_id == "job-17"
+    assert row_of(scdf_db, execution_id).external_execution_id == "job-17"
 
 
-def test_without_the_setting_scdf_s_external_execution_id_is_left_alone(scdf_db):
+def test_without_the_setting_scdf_s_external_execution_id_is_left_alone(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution("my-task")
     with scdf_db.transaction() as connection:
         connection.execute("UPDATE TASK_EXECUTION SET EXTERNAL_EXECUTION_ID = 'pod-1'")
     argv = scheduled_argv(scdf_db, f"--spring.cloud.task.executionid={execution_id}")
     assert execute(succeed, argv=argv, environ={}) == 0
-    assert scdf_db.execution(execution_id).external_execution_id == "pod-1"
+    assert row_of(scdf_db, execution_id).external_execution_id == "pod-1"
 
 
-def test_local_run_runs_as_a_schedule():
+def test_local_run_runs_as_a_schedule() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "util.local_run", "--scheduled", "--work.seconds=0"],
         cwd=PROJECT_ROOT,
@@ -138,7 +155,7 @@ def test_local_run_runs_as_a_schedule():
 
 
 @pytest.mark.parametrize("style", ["local", "exec", "shell", "boot"])
-def test_scheduled_launch_in_every_style(launch_task, style):
+def test_scheduled_launch_in_every_style(launch_task: LaunchTask, style: str) -> None:
     external_id = "--spring.cloud.task.external-execution-id=cron-1"
     run = launch_task("--work.seconds=0", external_id, style=style, scheduled=True)
     assert run.returncode == 0, run.stderr
@@ -150,7 +167,7 @@ def test_scheduled_launch_in_every_style(launch_task, style):
     )
 
 
-def test_twenty_scheduled_runs_at_once_get_twenty_distinct_ended_rows(scdf_db):
+def test_twenty_scheduled_runs_at_once_get_twenty_distinct_ended_rows(scdf_db: LocalScdfDatabase) -> None:
     argv = [
         sys.executable,
         "python_task.py",
@@ -164,13 +181,13 @@ def test_twenty_scheduled_runs_at_once_get_twenty_distinct_ended_rows(scdf_db):
 
     assert [p.returncode for p in processes] == [0] * 20, [err for _, err in outputs]
     assert scdf_db.execution_ids("python-task") == list(range(1, 21))
-    assert {scdf_db.execution(i).status for i in range(1, 21)} == {"COMPLETE"}
+    assert {row_of(scdf_db, i).status for i in range(1, 21)} == {"COMPLETE"}
 
 
 # --- single instance ---------------------------------------------------------------------------
 
 
-def java_lock(db, execution_id, created):
+def java_lock(db: LocalScdfDatabase, execution_id: int, created: datetime) -> None:
     """The lock row a Java run of `my-task` with this execution id holds."""
     with db.transaction() as connection:
         connection.execute(
@@ -179,22 +196,24 @@ def java_lock(db, execution_id, created):
         )
 
 
-def test_a_second_run_is_refused_and_records_why(scdf_db, caplog):
+def test_a_second_run_is_refused_and_records_why(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
     java_lock(scdf_db, 99, datetime.now())
 
     assert execute(never_called, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 1
 
-    row = scdf_db.execution(1)
+    row = row_of(scdf_db, 1)
     assert (row.status, row.exit_code, row.exit_message) == ("ERROR", 1, None)
     assert row.error_message == 'TaskAlreadyRunningError: Task with name "my-task" is already running.'
     assert 'Task with name "my-task" is already running.' in caplog.text
     assert scdf_db.locks() == [(lock_uuid("my-task"), "DEFAULT", lock_uuid("99"))]
 
 
-def test_the_lock_is_released_after_success_and_after_failure(scdf_db):
-    seen_locks = []
+def test_the_lock_is_released_after_success_and_after_failure(scdf_db: LocalScdfDatabase) -> None:
+    seen_locks: list[tuple[str, str, str | None]] = []
 
-    def look(context):
+    def look(context: TaskContext) -> None:
         seen_locks.extend(scdf_db.locks())
 
     assert execute(look, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 0
@@ -203,24 +222,24 @@ def test_the_lock_is_released_after_success_and_after_failure(scdf_db):
 
     assert execute(fail, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 1
     assert scdf_db.locks() == []
-    assert scdf_db.execution(2).status == "ERROR"
+    assert row_of(scdf_db, 2).status == "ERROR"
 
 
-def test_a_lock_left_by_a_killed_run_expires_after_its_time_to_live(scdf_db):
+def test_a_lock_left_by_a_killed_run_expires_after_its_time_to_live(scdf_db: LocalScdfDatabase) -> None:
     java_lock(scdf_db, 99, datetime.now() - timedelta(seconds=5))
     ttl = "--spring.cloud.task.single-instance-lock-ttl=4000"
 
     assert execute(succeed, argv=scheduled_argv(scdf_db, SINGLE, ttl), environ={}) == 0
-    assert scdf_db.execution(1).status == "COMPLETE"
+    assert row_of(scdf_db, 1).status == "COMPLETE"
     assert scdf_db.locks() == []
 
 
-def test_a_lock_within_its_time_to_live_still_refuses(scdf_db):
+def test_a_lock_within_its_time_to_live_still_refuses(scdf_db: LocalScdfDatabase) -> None:
     java_lock(scdf_db, 99, datetime.now() - timedelta(seconds=5))
     ttl = "--spring.cloud.task.single-instance-lock-ttl=60000"
 
     assert execute(never_called, argv=scheduled_argv(scdf_db, SINGLE, ttl), environ={}) == 1
-    assert scdf_db.execution(1).status == "ERROR"
+    assert row_of(scdf_db, 1).status == "ERROR"
 
 
 HOLDING_TASK = textwrap.dedent(
@@ -237,7 +256,7 @@ HOLDING_TASK = textwrap.dedent(
 )
 
 
-def test_sigterm_releases_the_lock_of_a_running_task(tmp_path, scdf_db):
+def test_sigterm_releases_the_lock_of_a_running_task(tmp_path: Path, scdf_db: LocalScdfDatabase) -> None:
     script = tmp_path / "holding_task.py"
     script.write_text(HOLDING_TASK)
     process = subprocess.Popen(
@@ -249,28 +268,29 @@ def test_sigterm_releases_the_lock_of_a_running_task(tmp_path, scdf_db):
         text=True,
     )
     try:
+        assert process.stdout is not None
         assert process.stdout.readline() == "holding\n"
         # While it runs, another run of the same task is refused.
         assert execute(never_called, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 1
-        assert scdf_db.execution(2).status == "ERROR"
+        assert row_of(scdf_db, 2).status == "ERROR"
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
 
     assert process.returncode == 143, stderr
-    assert scdf_db.execution(1).exit_code == 143
+    assert row_of(scdf_db, 1).exit_code == 143
     assert scdf_db.locks() == []
     assert execute(succeed, argv=scheduled_argv(scdf_db, SINGLE), environ={}) == 0
-    assert scdf_db.execution(3).status == "COMPLETE"
+    assert row_of(scdf_db, 3).status == "COMPLETE"
 
 
-def test_boot3_tables_have_their_own_lock(tmp_path):
+def test_boot3_tables_have_their_own_lock(tmp_path: Path) -> None:
     db = LocalScdfDatabase(tmp_path / "scdf.db", prefixes=("TASK_", "BOOT3_TASK_"))
     java_lock(db, 99, datetime.now())
     argv = scheduled_argv(db, SINGLE, "--spring.cloud.task.tablePrefix=BOOT3_TASK_")
 
     assert execute(succeed, argv=argv, environ={}) == 0
-    assert db.execution(1, "BOOT3_TASK_").status == "COMPLETE"
+    assert row_of(db, 1, "BOOT3_TASK_").status == "COMPLETE"
     assert db.execution(1, "TASK_") is None
     db.dispose()

@@ -3,9 +3,12 @@ one task exclude each other, and a lock left behind expires after its time to li
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from util.local_db import LocalScdfDatabase
 from util.single_instance import (
     DEFAULT_TTL_MS,
     LockSettings,
@@ -27,26 +30,26 @@ SHORT = LockSettings(timedelta(seconds=2), utc=False)
 
 
 @pytest.mark.parametrize(("value", "expected"), JAVA_NAME_UUIDS.items())
-def test_keys_are_java_name_based_uuids(value, expected):
+def test_keys_are_java_name_based_uuids(value: str, expected: str) -> None:
     assert lock_uuid(value) == expected
 
 
-def test_a_uuid_is_its_own_key_as_in_spring_integration():
+def test_a_uuid_is_its_own_key_as_in_spring_integration() -> None:
     assert lock_uuid("D748B71B-EDE2-3CFA-99E1-0B1CB9CACD9F") == "d748b71b-ede2-3cfa-99e1-0b1cb9cacd9f"
 
 
-def settings(*arguments):
+def settings(*arguments: str) -> LockSettings | None:
     return LockSettings.from_launch(LaunchSettings.parse(arguments, {}))
 
 
 @pytest.mark.parametrize("value", ["false", "FALSE", "no", "0", ""])
-def test_off_unless_enabled(value):
+def test_off_unless_enabled(value: str) -> None:
     assert settings() is None
     assert settings(f"--spring.cloud.task.single-instance-enabled={value}") is None
 
 
 @pytest.mark.parametrize("value", ["true", "True", "on", "yes", "1"])
-def test_enabled_with_spring_cloud_task_defaults(value):
+def test_enabled_with_spring_cloud_task_defaults(value: str) -> None:
     found = settings(f"--spring.cloud.task.single-instance-enabled={value}")
     assert found == LockSettings(timedelta(milliseconds=DEFAULT_TTL_MS), utc=False)
 
@@ -60,7 +63,7 @@ def test_enabled_with_spring_cloud_task_defaults(value):
         (["--spring.cloud.task.schemaTarget=boot2"], False),
     ],
 )
-def test_boot3_locks_use_utc_like_spring_integration_6(arguments, utc):
+def test_boot3_locks_use_utc_like_spring_integration_6(arguments: list[str], utc: bool) -> None:
     found = settings("--spring.cloud.task.singleInstanceEnabled=true", *arguments)
     assert found is not None
     assert found.utc is utc
@@ -75,19 +78,19 @@ def test_boot3_locks_use_utc_like_spring_integration_6(arguments, utc):
         ("--spring.cloud.task.single-instance-lock-ttl=2147483648", "whole number of milliseconds"),
     ],
 )
-def test_unusable_settings_are_named(argument, message):
+def test_unusable_settings_are_named(argument: str, message: str) -> None:
     with pytest.raises(TaskConfigError, match=message):
         settings("--spring.cloud.task.single-instance-enabled=true", argument)
 
 
-def lock_rows(db):
+def lock_rows(db: LocalScdfDatabase) -> list[Any]:
     with db.transaction() as connection:
         return connection.execute(
             "SELECT LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE FROM TASK_LOCK"
         ).fetchall()
 
 
-def put_lock(db, client_id, created):
+def put_lock(db: LocalScdfDatabase, client_id: str, created: datetime) -> None:
     """A lock row as a Java run of `contract-task` leaves it."""
     with db.transaction() as connection:
         connection.execute(
@@ -96,12 +99,12 @@ def put_lock(db, client_id, created):
         )
 
 
-def database(db):
+def database(db: LocalScdfDatabase) -> TaskStatus:
     """The lock's connections: those of the task's own status writer."""
     return TaskStatus(None, db.jdbc_url)
 
 
-def test_taken_with_spring_cloud_task_values_and_released(scdf_db):
+def test_taken_with_spring_cloud_task_values_and_released(scdf_db: LocalScdfDatabase) -> None:
     lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
     before = datetime.now()
     lock.acquire()
@@ -119,7 +122,7 @@ def test_taken_with_spring_cloud_task_values_and_released(scdf_db):
     assert lock_rows(scdf_db) == []
 
 
-def test_a_held_lock_refuses_another_execution_and_stays(scdf_db):
+def test_a_held_lock_refuses_another_execution_and_stays(scdf_db: LocalScdfDatabase) -> None:
     put_lock(scdf_db, JAVA_NAME_UUIDS["42"], datetime.now())
     lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
 
@@ -134,7 +137,7 @@ def test_a_held_lock_refuses_another_execution_and_stays(scdf_db):
     assert client == JAVA_NAME_UUIDS["42"]
 
 
-def test_an_expired_lock_is_taken_over(scdf_db):
+def test_an_expired_lock_is_taken_over(scdf_db: LocalScdfDatabase) -> None:
     put_lock(scdf_db, JAVA_NAME_UUIDS["42"], datetime.now() - timedelta(seconds=3))
     lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
 
@@ -144,7 +147,7 @@ def test_an_expired_lock_is_taken_over(scdf_db):
     lock.release()
 
 
-def test_a_held_lock_is_renewed_within_its_time_to_live(scdf_db):
+def test_a_held_lock_is_renewed_within_its_time_to_live(scdf_db: LocalScdfDatabase) -> None:
     lock = SingleInstanceLock(database(scdf_db), "TASK_", "contract-task", 1001, SHORT)
     lock.acquire()
     try:
@@ -158,6 +161,7 @@ def test_a_held_lock_is_renewed_within_its_time_to_live(scdf_db):
         lock.release()
 
 
-def test_utc_clock_for_boot3(tmp_path):
-    lock = SingleInstanceLock(None, "BOOT3_TASK_", "t", 1, LockSettings(timedelta(seconds=1), utc=True))
+def test_utc_clock_for_boot3(tmp_path: Path) -> None:
+    unused = TaskStatus(None, f"jdbc:sqlite:{tmp_path / 'scdf.db'}")
+    lock = SingleInstanceLock(unused, "BOOT3_TASK_", "t", 1, LockSettings(timedelta(seconds=1), utc=True))
     assert abs(lock.now() - datetime.now(UTC).replace(tzinfo=None)) < timedelta(seconds=1)

@@ -5,13 +5,16 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from util.db_api import DbTarget
+from util.db_api import Connection, DbTarget, Timeouts
 from util.db_sqlite import SqliteAdapter
-from util.local_db import LocalScdfDatabase
+from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.task_args import TaskConfigError
 from util.task_status import (
     MAX_TEXT,
@@ -23,21 +26,30 @@ from util.task_status import (
     fit_text,
 )
 
+if TYPE_CHECKING:
+    from tests.scdf.conftest import Recorded
+
 START = datetime(2024, 5, 6, 7, 8, 9, 123000)
 END = datetime(2024, 5, 6, 7, 9, 10, 456000)
 
 
-def fixed_clock(*times):
+def fixed_clock(*times: datetime) -> Callable[[], datetime]:
     remaining = list(times)
     return lambda: remaining.pop(0)
 
 
-def status_for(db, execution_id, prefix="TASK_", **options):
+def status_for(db: LocalScdfDatabase, execution_id: int, prefix: str = "TASK_", **options: Any) -> TaskStatus:
     options.setdefault("clock", fixed_clock(START, END))
     return TaskStatus(execution_id, db.jdbc_url, prefix, **options)
 
 
-def set_external_id(db, execution_id, prefix="TASK_"):
+def row_of(db: LocalScdfDatabase, execution_id: int, prefix: str = "TASK_") -> ExecutionRow:
+    row = db.execution(execution_id, prefix)
+    assert row is not None, f"execution {execution_id} is gone"
+    return row
+
+
+def set_external_id(db: LocalScdfDatabase, execution_id: int, prefix: str = "TASK_") -> None:
     with db.transaction() as connection:
         connection.execute(
             f"UPDATE {prefix}EXECUTION SET EXTERNAL_EXECUTION_ID = 'my-task-pod' WHERE TASK_EXECUTION_ID = ?",
@@ -45,14 +57,14 @@ def set_external_id(db, execution_id, prefix="TASK_"):
         )
 
 
-def test_start_and_success_write_exactly_the_spring_cloud_task_columns(scdf_db):
+def test_start_and_success_write_exactly_the_spring_cloud_task_columns(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution("my-task")
     set_external_id(scdf_db, execution_id)
-    before = scdf_db.execution(execution_id)
+    before = row_of(scdf_db, execution_id)
 
     status = status_for(scdf_db, execution_id, parent_execution_id=41)
     status.running(["--a=1", "--b=x=y"])
-    running = scdf_db.execution(execution_id)
+    running = row_of(scdf_db, execution_id)
     status.completed()
 
     assert running == dataclasses.replace(
@@ -62,18 +74,18 @@ def test_start_and_success_write_exactly_the_spring_cloud_task_columns(scdf_db):
     assert scdf_db.execution(execution_id) == dataclasses.replace(
         running, end_time=END, exit_code=0, exit_message=None, error_message=None, last_updated=END
     )
-    assert scdf_db.execution(execution_id).status == "COMPLETE"
+    assert row_of(scdf_db, execution_id).status == "COMPLETE"
     assert scdf_db.params(execution_id) == ["--a=1", "--b=x=y"]
 
 
-def test_failure_records_code_and_error_and_leaves_exit_message_null(scdf_db):
+def test_failure_records_code_and_error_and_leaves_exit_message_null(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution()
     status = status_for(scdf_db, execution_id)
     status.running()
 
     status.failed(3, error_message="Traceback...\nValueError: bad")
 
-    row = scdf_db.execution(execution_id)
+    row = row_of(scdf_db, execution_id)
     assert (row.end_time, row.exit_code, row.exit_message, row.error_message) == (
         END,
         3,
@@ -84,15 +96,15 @@ def test_failure_records_code_and_error_and_leaves_exit_message_null(scdf_db):
     assert row.status == "ERROR"
 
 
-def test_exit_message_only_when_given_on_purpose(scdf_db):
+def test_exit_message_only_when_given_on_purpose(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution()
     status = status_for(scdf_db, execution_id)
     status.running()
     status.completed(exit_message="SKIPPED")
-    assert scdf_db.execution(execution_id).exit_message == "SKIPPED"
+    assert row_of(scdf_db, execution_id).exit_message == "SKIPPED"
 
 
-def test_secret_arguments_are_masked_in_the_params_table(scdf_db):
+def test_secret_arguments_are_masked_in_the_params_table(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution()
     status = status_for(scdf_db, execution_id)
 
@@ -113,7 +125,7 @@ def test_secret_arguments_are_masked_in_the_params_table(scdf_db):
     ]
 
 
-def test_missing_row_is_a_clear_error_and_nothing_is_written(scdf_db):
+def test_missing_row_is_a_clear_error_and_nothing_is_written(scdf_db: LocalScdfDatabase) -> None:
     other = scdf_db.create_execution()
     before = scdf_db.execution(other)
 
@@ -124,7 +136,7 @@ def test_missing_row_is_a_clear_error_and_nothing_is_written(scdf_db):
     assert scdf_db.params(99) == []
 
 
-def test_ended_row_is_not_started_again(scdf_db):
+def test_ended_row_is_not_started_again(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution()
     first = status_for(scdf_db, execution_id)
     first.running()
@@ -139,12 +151,12 @@ def test_ended_row_is_not_started_again(scdf_db):
 
 
 @pytest.mark.parametrize("prefix", ["TASK_;DELETE", "scdf.TASK_", "", "TASK-"])
-def test_unsafe_table_prefix_is_refused(scdf_db, prefix):
+def test_unsafe_table_prefix_is_refused(scdf_db: LocalScdfDatabase, prefix: str) -> None:
     with pytest.raises(TaskConfigError, match="only contain letters, digits and '_'"):
         TaskStatus(1, scdf_db.jdbc_url, prefix)
 
 
-def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path):
+def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path: Path) -> None:
     db = LocalScdfDatabase(tmp_path / "scdf.db", prefixes=("TASK_", "BOOT3_TASK_"))
     # The two table sets have separate sequences: the same id exists in both.
     db.create_execution("boot2-task", "TASK_", execution_id=1)
@@ -157,7 +169,7 @@ def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path):
 
     assert db.execution(1, "TASK_") == boot2_before
     assert db.params(1, "TASK_") == []
-    boot3 = db.execution(1, "BOOT3_TASK_")
+    boot3 = row_of(db, 1, "BOOT3_TASK_")
     assert (boot3.task_name, boot3.start_time, boot3.end_time, boot3.exit_code) == (
         "boot3-task",
         START,
@@ -168,7 +180,9 @@ def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path):
     db.dispose()
 
 
-def test_one_statement_per_step_and_one_batch_of_parameters(scdf_db, recorded):
+def test_one_statement_per_step_and_one_batch_of_parameters(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded"
+) -> None:
     execution_id = scdf_db.create_execution()
 
     status = status_for(scdf_db, execution_id)
@@ -185,20 +199,22 @@ def test_one_statement_per_step_and_one_batch_of_parameters(scdf_db, recorded):
     assert scdf_db.params(execution_id) == ["--a=1", "--b=2", "--c=3"]
 
 
-def test_no_parameters_no_insert(scdf_db, recorded):
+def test_no_parameters_no_insert(scdf_db: LocalScdfDatabase, recorded: "Recorded") -> None:
     status = status_for(scdf_db, scdf_db.create_execution())
     status.running()
     assert "INSERT INTO TASK_EXECUTION_PARAMS x0" not in recorded.statements
     assert len(recorded.statements) == 2
 
 
-def test_each_write_uses_its_own_connection_and_commits(scdf_db, recorded):
+def test_each_write_uses_its_own_connection_and_commits(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded"
+) -> None:
     execution_id = scdf_db.create_execution()
     status = status_for(scdf_db, execution_id)
 
     status.running()
     # Committed: another connection sees the start before the end is written.
-    assert scdf_db.execution(execution_id).start_time == START
+    assert row_of(scdf_db, execution_id).start_time == START
     status.completed()
 
     assert recorded.connects == 2
@@ -213,8 +229,9 @@ def test_each_write_uses_its_own_connection_and_commits(scdf_db, recorded):
         "a" * 2400 + "€" * 100,
     ],
 )
-def test_long_text_is_cut_to_2500_characters_and_bytes_keeping_the_end(text):
+def test_long_text_is_cut_to_2500_characters_and_bytes_keeping_the_end(text: str) -> None:
     cut = fit_text(text)
+    assert cut is not None
     assert len(cut) <= MAX_TEXT
     assert len(cut.encode()) <= MAX_TEXT
     assert len(cut.encode()) > MAX_TEXT - 4  # nothing cut that would have fitted
@@ -222,23 +239,24 @@ def test_long_text_is_cut_to_2500_characters_and_bytes_keeping_the_end(text):
     assert text.endswith(cut[len(TRUNCATION_MARK) :])
 
 
-def test_text_that_fits_is_kept_whole():
+def test_text_that_fits_is_kept_whole() -> None:
     assert fit_text("y" * MAX_TEXT) == "y" * MAX_TEXT
     assert fit_text(None) is None
 
 
-def test_long_error_is_stored_cut(scdf_db):
+def test_long_error_is_stored_cut(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution()
     status = status_for(scdf_db, execution_id)
     status.running()
     status.failed(1, error_message="ü" * 5000 + "ValueError: last line")
 
-    stored = scdf_db.execution(execution_id).error_message
+    stored = row_of(scdf_db, execution_id).error_message
+    assert stored is not None
     assert len(stored.encode()) <= MAX_TEXT
     assert stored.endswith("ValueError: last line")
 
 
-def test_connection_failure_is_retried_until_the_deadline(tmp_path):
+def test_connection_failure_is_retried_until_the_deadline(tmp_path: Path) -> None:
     missing = tmp_path / "not-yet" / "scdf.db"
     status = TaskStatus(1, f"jdbc:sqlite:{missing}", connect_deadline=0.8)
 
@@ -251,7 +269,7 @@ def test_connection_failure_is_retried_until_the_deadline(tmp_path):
     assert 0.8 <= elapsed < 5
 
 
-def test_database_that_comes_up_during_the_retries_is_used(tmp_path):
+def test_database_that_comes_up_during_the_retries_is_used(tmp_path: Path) -> None:
     staging = tmp_path / "staging"
     staging.mkdir()
     db = LocalScdfDatabase(staging / "scdf.db")
@@ -267,14 +285,16 @@ def test_database_that_comes_up_during_the_retries_is_used(tmp_path):
     finally:
         timer.join()
 
-    assert LocalScdfDatabase(target / "scdf.db").execution(execution_id).status == "RUNNING"
+    assert row_of(LocalScdfDatabase(target / "scdf.db"), execution_id).status == "RUNNING"
 
 
-def test_authentication_failure_is_not_retried(scdf_db, monkeypatch):
+def test_authentication_failure_is_not_retried(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
     status = status_for(scdf_db, scdf_db.create_execution(), connect_deadline=30)
-    attempts = []
+    attempts: list[int] = []
 
-    def refuse(adapter, target, timeouts):
+    def refuse(adapter: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> Connection:
         attempts.append(1)
         refused = sqlite3.OperationalError("authorization denied")
         refused.sqlite_errorcode = 23  # SQLITE_AUTH: a code the adapter marks as a login failure
@@ -289,14 +309,14 @@ def test_authentication_failure_is_not_retried(scdf_db, monkeypatch):
     assert time.monotonic() - started < 5
 
 
-def test_sql_error_is_not_retried_and_names_the_table(scdf_db):
+def test_sql_error_is_not_retried_and_names_the_table(scdf_db: LocalScdfDatabase) -> None:
     status = status_for(scdf_db, 1, "OTHER_")
     with pytest.raises(TaskStatusError, match="no such table: OTHER_EXECUTION"):
         status.running()
 
 
-def test_missing_driver_is_reported_with_the_package_to_install(monkeypatch):
-    def no_driver(target):
+def test_missing_driver_is_reported_with_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_driver(target: DbTarget) -> NoReturn:
         raise ModuleNotFoundError("No module named 'pymysql'", name="pymysql")
 
     monkeypatch.setattr("util.task_status.adapter_for", no_driver)
@@ -306,6 +326,6 @@ def test_missing_driver_is_reported_with_the_package_to_install(monkeypatch):
         TaskStatus(1, DbTarget("mysql+pymysql", "h", database="db"))
 
 
-def test_a_url_of_no_known_form_is_a_clear_error():
+def test_a_url_of_no_known_form_is_a_clear_error() -> None:
     with pytest.raises(TaskStatusError, match=r"The database URL is not usable: .*not a JDBC URL"):
         TaskStatus(1, "sqlite:///x.db")

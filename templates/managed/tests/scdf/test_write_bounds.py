@@ -11,13 +11,16 @@ import ssl
 import sys
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from util.db_api import Fault
 from util.db_sqlite import ADAPTER as SQLITE
+from util.db_sqlite import SqliteAdapter
+from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.redaction import MASK, Redactor
-from util.task_lifecycle import execute, process_exit_code
+from util.task_lifecycle import TaskContext, execute, process_exit_code
 from util.task_status import (
     ARGUMENT_CUT_MARK,
     MAX_TEXT,
@@ -27,13 +30,22 @@ from util.task_status import (
     replace_unstorable,
 )
 
+if TYPE_CHECKING:
+    from tests.scdf.conftest import Recorded
+
 START = datetime(2024, 5, 6, 7, 8, 9)
+
+
+def row_of(db: LocalScdfDatabase, execution_id: int) -> ExecutionRow:
+    row = db.execution(execution_id)
+    assert row is not None, f"execution {execution_id} is gone"
+    return row
 
 
 # --- what errors mean (this project's own driver: tests/scdf/test_db_adapter.py) -----------------
 
 
-def sqlite_error(code, message="error"):
+def sqlite_error(code: int, message: str = "error") -> sqlite3.OperationalError:
     error = sqlite3.OperationalError(message)
     error.sqlite_errorcode = code
     return error
@@ -51,11 +63,11 @@ def sqlite_error(code, message="error"):
         (UnicodeEncodeError("latin-1", "😀", 0, 1, "cannot encode"), Fault.TEXT),
     ],
 )
-def test_sqlite_errors_are_told_apart_by_their_codes(error, fault):
+def test_sqlite_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert SQLITE.classify(error) is fault
 
 
-def test_a_tls_error_anywhere_in_the_chain_is_not_retried():
+def test_a_tls_error_anywhere_in_the_chain_is_not_retried() -> None:
     wrapped = sqlite_error(1, "cannot connect")
     wrapped.__cause__ = ssl.SSLCertVerificationError("certificate verify failed")
     assert SQLITE.classify(wrapped) is Fault.TLS
@@ -71,8 +83,8 @@ def test_a_tls_error_anywhere_in_the_chain_is_not_retried():
         ("numeric", "UPDATE T SET A = :1, B = :2 WHERE C = :3"),
     ],
 )
-def test_statements_are_written_once_in_the_driver_s_parameter_style(style, expected):
-    class Styled(type(SQLITE)):
+def test_statements_are_written_once_in_the_driver_s_parameter_style(style: str, expected: str) -> None:
+    class Styled(SqliteAdapter):
         paramstyle = style
 
     assert Styled().sql("UPDATE T SET A = ?, B = ? WHERE C = ?") == expected
@@ -84,33 +96,36 @@ def test_statements_are_written_once_in_the_driver_s_parameter_style(style, expe
 @pytest.mark.parametrize(
     ("code", "status"), [(0, 0), (1, 1), (255, 255), (256, 1), (512, 1), (257, 1), (-1, 255), (-256, 1)]
 )
-def test_process_exit_status_fails_exactly_when_the_code_does(code, status):
+def test_process_exit_status_fails_exactly_when_the_code_does(code: int, status: int) -> None:
     assert process_exit_code(code) == status
     assert (status == 0) is (code == 0)
 
 
 @pytest.mark.parametrize("code", [256, 512, -1])
-def test_exit_codes_beyond_a_byte_are_recorded_as_given(scdf_db, code):
+def test_exit_codes_beyond_a_byte_are_recorded_as_given(scdf_db: LocalScdfDatabase, code: int) -> None:
     execution_id = scdf_db.create_execution()
 
-    def leave(context):
+    def leave(context: TaskContext) -> NoReturn:
         sys.exit(code)
 
     argv = [f"--spring.datasource.url={scdf_db.jdbc_url}", f"--spring.cloud.task.executionid={execution_id}"]
     assert execute(leave, argv=argv, environ={}) == process_exit_code(code)
-    row = scdf_db.execution(execution_id)
+    row = row_of(scdf_db, execution_id)
     assert (row.exit_code, row.status) == (code, "ERROR")
 
 
 # --- retries and what gets stored ----------------------------------------------------------------
 
 
-def test_a_start_whose_reply_was_lost_is_not_recorded_twice(scdf_db, recorded):
+def test_a_start_whose_reply_was_lost_is_not_recorded_twice(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded"
+) -> None:
     execution_id = scdf_db.create_execution()
     status = TaskStatus(execution_id, scdf_db.jdbc_url, clock=lambda: START, connect_deadline=10)
-    commits = []
+    commits: list[int] = []
 
-    def commit_then_lose_the_reply(connection):
+    def commit_then_lose_the_reply(connection: object) -> None:
+        assert isinstance(connection, sqlite3.Connection)
         commits.append(1)
         connection.commit()
         if len(commits) == 1:
@@ -121,10 +136,10 @@ def test_a_start_whose_reply_was_lost_is_not_recorded_twice(scdf_db, recorded):
 
     assert len(commits) == 2
     assert scdf_db.params(execution_id) == ["--a=1", "--b=2"]
-    assert scdf_db.execution(execution_id).start_time == START
+    assert row_of(scdf_db, execution_id).start_time == START
 
 
-def test_the_end_is_recorded_without_messages_when_they_cannot_be_stored(scdf_db):
+def test_the_end_is_recorded_without_messages_when_they_cannot_be_stored(scdf_db: LocalScdfDatabase) -> None:
     execution_id = scdf_db.create_execution()
     with scdf_db.transaction() as connection:
         connection.execute(
@@ -135,12 +150,12 @@ def test_the_end_is_recorded_without_messages_when_they_cannot_be_stored(scdf_db
     status.running()
     status.failed(7, error_message="Traceback: boom")
 
-    row = scdf_db.execution(execution_id)
+    row = row_of(scdf_db, execution_id)
     assert (row.exit_code, row.error_message, row.status) == (7, None, "ERROR")
     assert row.end_time is not None
 
 
-def test_a_sql_error_is_reported_at_once(scdf_db):
+def test_a_sql_error_is_reported_at_once(scdf_db: LocalScdfDatabase) -> None:
     status = TaskStatus(1, scdf_db.jdbc_url, "OTHER_", connect_deadline=30)
     started = time.monotonic()
     with pytest.raises(TaskStatusError, match="no such table: OTHER_EXECUTION") as raised:
@@ -158,11 +173,11 @@ def test_a_sql_error_is_reported_at_once(scdf_db):
         (3, "? ?? ?"),  # ASCII
     ],
 )
-def test_characters_are_replaced_step_by_step(step, stored):
+def test_characters_are_replaced_step_by_step(step: int, stored: str) -> None:
     assert replace_unstorable("😀 漢字 é", step) == stored
 
 
-def test_a_long_argument_keeps_its_key_and_the_end_of_its_value():
+def test_a_long_argument_keeps_its_key_and_the_end_of_its_value() -> None:
     argument = "--input.files=" + "a" * 3000 + "THE-END"
     cut = fit_argument(argument)
     assert cut.startswith("--input.files=" + ARGUMENT_CUT_MARK)
@@ -170,7 +185,7 @@ def test_a_long_argument_keeps_its_key_and_the_end_of_its_value():
     assert len(cut) == MAX_TEXT
 
 
-def test_a_long_argument_of_wide_characters_fits_in_bytes_too():
+def test_a_long_argument_of_wide_characters_fits_in_bytes_too() -> None:
     cut = fit_argument("--note=" + "漢" * 2000)
     assert cut.startswith("--note=" + ARGUMENT_CUT_MARK)
     assert len(cut.encode()) <= MAX_TEXT
@@ -193,11 +208,11 @@ def test_a_long_argument_of_wide_characters_fits_in_bytes_too():
         ("task", MASK),
     ],
 )
-def test_a_short_password_is_masked_only_where_it_stands_as_a_value(text, masked):
+def test_a_short_password_is_masked_only_where_it_stands_as_a_value(text: str, masked: str) -> None:
     assert Redactor(["task"]).redact(text) == masked
 
 
-def test_a_long_password_is_masked_as_a_word_of_its_own_but_not_inside_words():
+def test_a_long_password_is_masked_as_a_word_of_its_own_but_not_inside_words() -> None:
     redactor = Redactor(["correct-horse"])
     assert redactor.redact("login correct-horse failed.") == f"login {MASK} failed."
     assert redactor.redact("xcorrect-horsex") == "xcorrect-horsex"
