@@ -4,12 +4,14 @@
 `task()`, and records the end whatever happens (return, exception, `sys.exit(n)`, SIGTERM from
 `task execution stop`), then exits with the task's exit code.
 
-Try it locally: `python -m util.local_run --work.seconds=2` or `--error.message=boom`.
+Try it locally: `python -m util.local_run --work.seconds=2` or `--error.message=boom`, and
+`--orders.date=2024-01-01` for the sample batch job (`--orders.fail=boom` fails its second step).
 """
 
 import logging
 import time
 
+from util.batch_job import Step
 from util.task_lifecycle import TaskContext, run_task
 
 log = logging.getLogger("python_task")
@@ -25,7 +27,32 @@ def task(context: TaskContext) -> None:
     error_message = context.get("error.message")
     if error_message:
         raise RuntimeError(error_message)
+    if context.get("orders.date"):
+        import_orders(context)
     print("Python task done", flush=True)
+
+
+def import_orders(context: TaskContext) -> None:
+    """A two-step Spring Batch job, listed in SCDF's Jobs view with its steps and counts.
+
+    Its instance is the job name plus the identifying parameters (here the date): SCDF's
+    "restart" of a failed execution runs it again and skips the steps that completed.
+    """
+    count = int(context.get("orders.count") or "3")
+    with context.job("import-orders", {"date": context.get("orders.date")}) as job:
+
+        @job.step("extract")
+        def extract(step: Step) -> None:
+            step.read_count += count
+            step.write_count += count
+
+        @job.step("load")
+        def load(step: Step) -> None:
+            failure = context.get("orders.fail")
+            if failure:
+                raise RuntimeError(failure)
+            step.read_count += count
+            step.write_count += count
 
 
 if __name__ == "__main__":
