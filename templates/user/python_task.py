@@ -5,11 +5,13 @@
 `task execution stop`), then exits with the task's exit code.
 
 Try it locally: `python -m util.local_run --work.seconds=2` or `--error.message=boom`, and
-`--orders.date=2024-01-01` for the sample batch job (`--orders.fail=boom` fails its second step).
+`--orders.date=2024-01-01` for the sample batch job (`--orders.output=<folder>` that does not
+exist fails its second step).
 """
 
 import logging
 import time
+from pathlib import Path
 
 from util.batch_job import Step
 from util.task_lifecycle import TaskContext, run_task
@@ -39,7 +41,8 @@ def import_orders(context: TaskContext) -> None:
     "restart" of a failed execution runs it again and skips the steps that completed.
     """
     count = int(context.get("orders.count") or "3")
-    with context.job("import-orders", {"date": context.get("orders.date")}) as job:
+    date = context.get("orders.date") or ""
+    with context.job("import-orders", {"date": date}) as job:
 
         @job.step("extract")
         def extract(step: Step) -> None:
@@ -48,9 +51,9 @@ def import_orders(context: TaskContext) -> None:
 
         @job.step("load")
         def load(step: Step) -> None:
-            failure = context.get("orders.fail")
-            if failure:
-                raise RuntimeError(failure)
+            output = context.get("orders.output")
+            if output:  # a folder that is not there fails the step; restart once it is
+                Path(output, f"orders-{date}.csv").write_text("".join(f"{n}\n" for n in range(count)))
             step.read_count += count
             step.write_count += count
 

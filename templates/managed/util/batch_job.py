@@ -396,12 +396,17 @@ class Job:
         return taken[0]
 
     def _read_instance(self) -> _Instance:
-        found: list[_Instance] = []
+        found: list[_Instance | BatchJobError] = []
 
         def read(cursor: Cursor, retry: bool) -> None:
-            found[:] = [self._check_instance(cursor)]
+            try:
+                found[:] = [self._check_instance(cursor)]
+            except BatchJobError as refusal:  # Batch's refusal reaches the body as itself
+                found[:] = [refusal]
 
         self._write("look up the instance", read)
+        if isinstance(found[0], BatchJobError):
+            raise found[0]
         return found[0]
 
     def _check_instance(self, cursor: Cursor) -> _Instance:

@@ -13,6 +13,7 @@ import pytest
 from util.batch_job import (
     BatchJobError,
     BatchSchema,
+    JobInstanceAlreadyCompleteError,
     command_line_parameters,
     job_key,
     restart_arguments,
@@ -296,6 +297,26 @@ def test_a_failed_step_fails_the_job_and_the_task_and_a_restart_skips_the_comple
     )
     assert "If you want to run this job again, change the parameters." in refused
     assert rows(scdf_db, f"SELECT COUNT(*) FROM {p}JOB_EXECUTION") == [(2,)]
+
+
+def test_the_refusal_reaches_the_body_as_batchs_own_error(scdf_db):
+    prepare(scdf_db, "boot2")
+    launch(scdf_db, "boot2", two_steps())
+    refused = []
+
+    def body(context):
+        try:
+            with context.job("import-orders", {"date": "2024-01-01"}):
+                pass
+        except JobInstanceAlreadyCompleteError as error:
+            refused.append(str(error))
+
+    _, code = launch(scdf_db, "boot2", body)
+    assert code == 0
+    assert refused == [
+        "A job instance already exists and is complete for parameters={date=2024-01-01}.  "
+        "If you want to run this job again, change the parameters."
+    ]
 
 
 def test_the_restarts_parameters_win_over_what_the_body_derives(scdf_db):
