@@ -19,7 +19,7 @@ import enum
 import math
 import os
 import socket
-import ssl
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -166,7 +166,9 @@ class Adapter:
 
     def _classify(self, error: BaseException) -> Fault:
         chain = list(causes(error))
-        if any(isinstance(e, ssl.SSLError) for e in chain):
+        # Only a driver that imported ssl can raise its errors: no import of it here (start-up time).
+        ssl = sys.modules.get("ssl")
+        if ssl is not None and any(isinstance(e, ssl.SSLError) for e in chain):
             return Fault.TLS
         if any(isinstance(e, UnicodeEncodeError) for e in chain):
             return Fault.TEXT  # the client's character set cannot carry it to the server at all

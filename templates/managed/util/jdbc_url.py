@@ -14,7 +14,6 @@ Only this project's database has a parser here (`util.jdbc_vendor`), plus SQLite
 from __future__ import annotations
 
 import logging
-import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from util.jdbc_syntax import JdbcUrlError, Params, UrlParts, split_pairs
 from util.jdbc_vendor import PARSERS as PROJECT_PARSERS
 
 if TYPE_CHECKING:
+    import random
+
     # Not a requirement: without SQLAlchemy installed, type checkers see `URL` as Any.
     from sqlalchemy.engine import URL as URL  # type: ignore[import-not-found, unused-ignore]
 
@@ -77,7 +78,11 @@ class ConvertedUrl:
         a random first host and the others in turn after it."""
         found = [self.target, *self.alternates]
         if self.balanced and len(found) > 1:
-            first = (chooser or random).randrange(len(found))
+            if chooser is None:
+                import random  # only load-balanced URLs need it: kept off every launch's start-up
+
+                chooser = random.SystemRandom()
+            first = chooser.randrange(len(found))
             found = found[first:] + found[:first]
         return found
 
