@@ -4,12 +4,16 @@
 `task()`, and records the end whatever happens (return, exception, `sys.exit(n)`, SIGTERM from
 `task execution stop`), then exits with the task's exit code.
 
-Try it locally: `python -m util.local_run --work.seconds=2` or `--error.message=boom`.
+Try it locally: `python -m util.local_run --work.seconds=2` or `--error.message=boom`, and
+`--orders.date=2024-01-01` for the sample batch job (`--orders.output=<folder>` that does not
+exist fails its second step).
 """
 
 import logging
 import time
+from pathlib import Path
 
+from util.batch_job import Step
 from util.task_lifecycle import TaskContext, run_task
 
 log = logging.getLogger("python_task")
@@ -25,7 +29,33 @@ def task(context: TaskContext) -> None:
     error_message = context.get_str("error.message")
     if error_message:
         raise RuntimeError(error_message)
+    if context.get("orders.date"):
+        import_orders(context)
     print("Python task done", flush=True)
+
+
+def import_orders(context: TaskContext) -> None:
+    """A two-step Spring Batch job, listed in SCDF's Jobs view with its steps and counts.
+
+    Its instance is the job name plus the identifying parameters (here the date): SCDF's
+    "restart" of a failed execution runs it again and skips the steps that completed.
+    """
+    count = int(context.get("orders.count") or "3")
+    date = context.get("orders.date") or ""
+    with context.job("import-orders", {"date": date}) as job:
+
+        @job.step("extract")
+        def extract(step: Step) -> None:
+            step.read_count += count
+            step.write_count += count
+
+        @job.step("load")
+        def load(step: Step) -> None:
+            output = context.get("orders.output")
+            if output:  # a folder that is not there fails the step; restart once it is
+                Path(output, f"orders-{date}.csv").write_text("".join(f"{n}\n" for n in range(count)))
+            step.read_count += count
+            step.write_count += count
 
 
 if __name__ == "__main__":

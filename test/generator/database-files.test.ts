@@ -9,11 +9,13 @@ import { FRONT_ENDS, generateProject, readTree, runFrontEnd } from '../support/c
 // Every project's utilities: the database-neutral ones and SQLite's (local runs and tests).
 const SHARED_UTIL = [
   'util/__init__.py',
+  'util/batch_job.py',
   'util/db_adapter.py',
   'util/db_api.py',
   'util/db_sqlite.py',
   'util/execution_creation.py',
   'util/execution_ids.py',
+  'util/java_context.py',
   'util/jdbc_syntax.py',
   'util/jdbc_url.py',
   'util/jdbc_vendor.py',

@@ -27,6 +27,8 @@ import time
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from conftest import Deployment
 from scdf_rest import ENDED, ShellCommandFailed, ShellFile, shell_options, shell_words
 from servers import CTR_IMAGE, docker_run_env, docker_run_image, rows
@@ -277,6 +279,172 @@ def test_app_registered_again_as_boot3_ends_its_boot3_row_only(deployment: Deplo
     assert execution["schemaTarget"] == "boot3"
     after = rows(d.engine, "SELECT * FROM TASK_EXECUTION ORDER BY TASK_EXECUTION_ID")
     assert after == before
+
+
+BATCH = {"2": ("boot2", "TASK_", "BATCH_"), "3": ("boot3", "BOOT3_TASK_", "BOOT3_BATCH_")}
+STEP_COUNTS = ("readCount", "writeCount", "commitCount", "rollbackCount", "filterCount")
+
+
+def job_rows(
+    d: Deployment, prefix: str, job_id: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    [job] = rows(
+        d.engine,
+        f"SELECT E.*, I.JOB_NAME, I.JOB_KEY FROM {prefix}JOB_EXECUTION E "
+        f"JOIN {prefix}JOB_INSTANCE I ON I.JOB_INSTANCE_ID = E.JOB_INSTANCE_ID "
+        "WHERE E.JOB_EXECUTION_ID = :id",
+        id=job_id,
+    )
+    steps = rows(
+        d.engine,
+        f"SELECT * FROM {prefix}STEP_EXECUTION WHERE JOB_EXECUTION_ID = :id "
+        "ORDER BY STEP_EXECUTION_ID",
+        id=job_id,
+    )
+    return job, steps
+
+
+def linked_job(d: Deployment, task_prefix: str, task_id: int) -> int:
+    [link] = rows(
+        d.engine,
+        f"SELECT JOB_EXECUTION_ID FROM {task_prefix}TASK_BATCH WHERE TASK_EXECUTION_ID = :id",
+        id=task_id,
+    )
+    return int(link["JOB_EXECUTION_ID"])
+
+
+def assert_job_shown(
+    d: Deployment, target: str, prefix: str, task_id: int, job_id: int
+) -> dict[str, Any]:
+    """GET /jobs/executions/{id}, its steps, and the list show the job exactly as recorded."""
+    raw, raw_steps = job_rows(d, prefix, job_id)
+    shown_job = d.scdf.get(f"/jobs/executions/{job_id}?schemaTarget={target}")
+    execution = shown_job["jobExecution"]
+    assert {
+        "name": shown_job["name"],
+        "executionId": shown_job["executionId"],
+        "jobId": shown_job["jobId"],
+        "taskExecutionId": shown_job["taskExecutionId"],
+        "schemaTarget": shown_job["schemaTarget"],
+        "stepExecutionCount": shown_job["stepExecutionCount"],
+        "status": execution["status"],
+        "exitCode": execution["exitStatus"]["exitCode"],
+        "exitDescription": execution["exitStatus"]["exitDescription"],
+    } == {
+        "name": "import-orders",
+        "executionId": job_id,
+        "jobId": raw["JOB_INSTANCE_ID"],
+        "taskExecutionId": task_id,
+        "schemaTarget": target,
+        "stepExecutionCount": len(raw_steps),
+        "status": raw["STATUS"],
+        "exitCode": raw["EXIT_CODE"],
+        "exitDescription": raw["EXIT_MESSAGE"],
+    }
+    steps = d.scdf.get(f"/jobs/executions/{job_id}/steps?schemaTarget={target}")
+    listed = steps["_embedded"]["stepExecutionResourceList"]
+    assert [
+        {"name": s["stepExecution"]["stepName"], "status": s["stepExecution"]["status"]}
+        | {c: s["stepExecution"][c] for c in STEP_COUNTS}
+        for s in listed
+    ] == [
+        {"name": r["STEP_NAME"], "status": r["STATUS"]}
+        | {c: r[re.sub(r"([A-Z])", r"_\1", c).upper()] for c in STEP_COUNTS}
+        for r in raw_steps
+    ]
+    everything = d.scdf.get("/jobs/executions?size=1000")["_embedded"]["jobExecutionResourceList"]
+    assert [
+        (e["executionId"], e["taskExecutionId"])
+        for e in everything
+        if e["executionId"] == job_id and e["schemaTarget"] == target
+    ] == [(job_id, task_id)]
+    return shown_job
+
+
+@pytest.mark.parametrize("boot", ["2", "3"])
+def test_batch_job_is_shown_by_scdf_and_its_restart_skips_the_completed_step(
+    deployment: Deployment, boot: str
+) -> None:
+    d = deployment
+    target, task_prefix, prefix = BATCH[boot]
+    date = f"2024-05-0{boot}"
+    folder = d.project.directory / f"orders-out-{target}"
+    # The load step writes into a folder that is not there yet: it fails, extract completes.
+    result = rest_script(
+        d,
+        SCDF_BOOT_VERSION=boot,
+        SCDF_ARGUMENTS=f"--orders.date={date} --orders.output={folder.name}",
+    )
+    assert result.returncode == 1, result.stderr
+    task_id, launched_target = launched(result)
+    assert (launched_target or "boot2") == target
+    job_id = linked_job(d, task_prefix, task_id)
+    failed = assert_job_shown(d, target, prefix, task_id, job_id)
+    assert (failed["jobExecution"]["status"], failed["restartable"]) == ("FAILED", True)
+    assert failed["jobParameters"] == {"date": date}
+    _, steps = job_rows(d, prefix, job_id)
+    assert [(s["STEP_NAME"], s["STATUS"], s["READ_COUNT"], s["WRITE_COUNT"]) for s in steps] == [
+        ("extract", "COMPLETED", 3, 3),
+        ("load", "FAILED", 0, 0),
+    ]
+    assert "FileNotFoundError" in failed["jobExecution"]["exitStatus"]["exitDescription"]
+    # SCDF 2.11.5 groups this list by JOB_INSTANCE_ID alone (JobInstanceExecutionsExtractor):
+    # instance 1 of boot2 and instance 1 of boot3 show as one, their executions side by side.
+    instances = d.scdf.get("/jobs/instances?name=import-orders&size=1000")
+    listed = instances["_embedded"]["jobInstanceResourceList"]
+    assert [
+        [e["executionId"] for e in i["jobExecutions"] if e["schemaTarget"] == target]
+        for i in listed
+        if i["jobInstanceId"] == failed["jobId"]
+    ] == [[job_id]], listed
+
+    folder.mkdir()
+    [last] = rows(d.engine, f"SELECT MAX(TASK_EXECUTION_ID) AS ID FROM {task_prefix}EXECUTION")
+    d.scdf.request("PUT", f"/jobs/executions/{job_id}?restart=true&schemaTarget={target}")
+    deadline = time.monotonic() + 60
+    while True:
+        [newest] = rows(
+            d.engine, f"SELECT MAX(TASK_EXECUTION_ID) AS ID FROM {task_prefix}EXECUTION"
+        )
+        if newest["ID"] != last["ID"]:
+            break
+        assert time.monotonic() < deadline, "the restart launched no task"
+        time.sleep(0.25)
+    restart_id = int(newest["ID"])
+    assert_ended(
+        d.scdf.wait_for(restart_id, schema_target=target),
+        row(d, restart_id, task_prefix),
+        "COMPLETE",
+        0,
+    )
+    # What SCDF relaunched the task with: the original arguments plus the job parameter.
+    # The two generations' execution ids overlap: the run is the one of this schema target.
+    [run] = [
+        argv
+        for argv in d.server.docker_runs()
+        if f"--spring.cloud.task.executionid={restart_id}" in argv
+        and any(a.endswith(f"spring.cloud.task.schemaTarget={target}") for a in argv)
+    ]
+    _, arguments = docker_run_image(run)
+    expected = f"date={date},java.lang.String" if boot == "3" else f"date(string)={date}"
+    assert expected in arguments
+    restarted_job = linked_job(d, task_prefix, restart_id)
+    restarted = assert_job_shown(d, target, prefix, restart_id, restarted_job)
+    assert restarted["jobId"] == failed["jobId"]
+    assert (restarted["jobExecution"]["status"], restarted["restartable"]) == ("COMPLETED", False)
+    _, steps = job_rows(d, prefix, restarted_job)
+    assert [(s["STEP_NAME"], s["STATUS"], s["READ_COUNT"], s["WRITE_COUNT"]) for s in steps] == [
+        ("load", "COMPLETED", 3, 3)
+    ]
+    assert (folder / f"orders-{date}.csv").read_text() == "0\n1\n2\n"
+    refused = d.scdf.request(
+        "PUT", f"/jobs/executions/{restarted_job}?restart=true&schemaTarget={target}", check=False
+    )
+    assert refused.status >= 400
+    assert (
+        f"JobExecution with Id '{restarted_job}' and state 'COMPLETED' is not restartable"
+        in refused.body
+    )
 
 
 def test_cleanup_after_register_alone_then_register_shell(deployment: Deployment) -> None:

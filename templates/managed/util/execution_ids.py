@@ -33,6 +33,16 @@ def next_execution_id(adapter: Adapter, cursor: Cursor, table_prefix: str) -> in
     table form holds a row lock on `<prefix>SEQ` until the commit.
     """
     name = sequence_name(table_prefix)
+    if adapter.dialect == "sqlite":  # the local stand-in's one-row form
+        return int(_one_row_table(cursor, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}"))
+    return next_value(adapter, cursor, name)
+
+
+def next_value(adapter: Adapter, cursor: Cursor, name: str) -> int:
+    """The next value of the incrementer `name` (a sequence, or a table standing in for one).
+
+    Spring Batch's `<prefix>JOB_SEQ` and the others are drawn the same way as `<prefix>SEQ`.
+    """
     dialect = adapter.dialect
     if dialect == "mysql":
         value = _mysql(adapter, cursor, name)
@@ -45,7 +55,7 @@ def next_execution_id(adapter: Adapter, cursor: Cursor, table_prefix: str) -> in
     elif dialect == "db2":
         value = _scalar(cursor, f"VALUES NEXTVAL FOR {name}")
     elif dialect == "sqlite":
-        value = _one_row_table(cursor, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}")
+        value = _sqlite(cursor, name)
     else:
         raise SequenceError(f"No execution id incrementer known for the {dialect} database")
     if value is None:
@@ -69,7 +79,7 @@ def _mysql(adapter: Adapter, cursor: Cursor, name: str) -> Any:
         (name,),
     )
     if kind is None:
-        raise SequenceError(f"{name} does not exist: create the task tables (Spring Cloud Task's DDL)")
+        raise SequenceError(f"{name} does not exist: create the tables (SCDF's schema or Spring's DDL)")
     if kind == "SEQUENCE":  # MariaDB 10.3+
         return _scalar(cursor, f"SELECT NEXT VALUE FOR {name}")
     # MySQLMaxValueIncrementer's form: LAST_INSERT_ID(expr) is per connection, so concurrent
@@ -77,6 +87,20 @@ def _mysql(adapter: Adapter, cursor: Cursor, name: str) -> Any:
     return _one_row_table(
         cursor, name, f"UPDATE {name} SET ID = LAST_INSERT_ID(ID + 1)", "SELECT LAST_INSERT_ID()"
     )
+
+
+def _sqlite(cursor: Cursor, name: str) -> Any:
+    cursor.execute(f"SELECT name FROM pragma_table_info('{name}')")
+    columns = {str(c).upper() for (c,) in cursor.fetchall()}
+    if not columns:
+        raise SequenceError(f"{name} does not exist: create the tables first")
+    if "UNIQUE_KEY" in columns:  # the one-row form the local stand-in gives `<prefix>SEQ`
+        return _one_row_table(cursor, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}")
+    # Spring's SqliteMaxValueIncrementer: a row per value, the older ones deleted.
+    cursor.execute(f"INSERT INTO {name} VALUES (NULL)")
+    value = _scalar(cursor, f"SELECT MAX(rowid) FROM {name}")
+    cursor.execute(f"DELETE FROM {name} WHERE ID < ?", (value,))
+    return value
 
 
 def _sqlserver(adapter: Adapter, cursor: Cursor, name: str) -> Any:

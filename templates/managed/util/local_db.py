@@ -68,6 +68,29 @@ class ExecutionRow:
         return scdf_status(self.start_time, self.end_time, self.exit_code)
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    name: str
+    status: str
+    read_count: int
+    write_count: int
+    commit_count: int
+    exit_code: str
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One `<batch prefix>JOB_EXECUTION` row linked to the task execution, with its steps."""
+
+    execution_id: int
+    instance_id: int
+    name: str
+    status: str
+    exit_code: str
+    exit_message: str | None
+    steps: list[StepRecord]
+
+
 class LocalScdfDatabase:
     """A SQLite file with SCDF's task tables."""
 
@@ -114,6 +137,96 @@ class LocalScdfDatabase:
                 "REGION VARCHAR(100) NOT NULL, CLIENT_ID CHAR(36), CREATED_DATE DATETIME NOT NULL, "
                 "PRIMARY KEY (LOCK_KEY, REGION))"
             )
+
+    def create_batch_tables(
+        self, batch_prefix: str, *, batch5: bool, task_prefix: str = DEFAULT_TABLE_PREFIX
+    ) -> None:
+        """Spring Batch's SQLite tables (4.3's, or 5.0's with `batch5`) and the task link table."""
+        p = validate_table_prefix(batch_prefix)
+        params = (
+            "PARAMETER_NAME VARCHAR(100) NOT NULL, PARAMETER_TYPE VARCHAR(100) NOT NULL, "
+            "PARAMETER_VALUE VARCHAR(2500)"
+            if batch5
+            else "TYPE_CD VARCHAR(6) NOT NULL, KEY_NAME VARCHAR(100) NOT NULL, STRING_VAL VARCHAR(250), "
+            "DATE_VAL TIMESTAMP DEFAULT NULL, LONG_VAL INTEGER, DOUBLE_VAL DOUBLE PRECISION"
+        )
+        step_times = (
+            "CREATE_TIME TIMESTAMP NOT NULL, START_TIME TIMESTAMP DEFAULT NULL"
+            if batch5
+            else "START_TIME TIMESTAMP NOT NULL"
+        )
+        counts = ", ".join(
+            f"{c}_COUNT INTEGER"
+            for c in (
+                "COMMIT",
+                "READ",
+                "FILTER",
+                "WRITE",
+                "READ_SKIP",
+                "WRITE_SKIP",
+                "PROCESS_SKIP",
+                "ROLLBACK",
+            )
+        )
+        statements = [
+            f"{p}JOB_INSTANCE (JOB_INSTANCE_ID INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, VERSION INTEGER, "
+            "JOB_NAME VARCHAR(100) NOT NULL, JOB_KEY VARCHAR(32) NOT NULL, UNIQUE (JOB_NAME, JOB_KEY))",
+            f"{p}JOB_EXECUTION (JOB_EXECUTION_ID INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
+            "VERSION INTEGER, JOB_INSTANCE_ID INTEGER NOT NULL, CREATE_TIME TIMESTAMP NOT NULL, "
+            "START_TIME TIMESTAMP DEFAULT NULL, END_TIME TIMESTAMP DEFAULT NULL, STATUS VARCHAR(10), "
+            "EXIT_CODE VARCHAR(100), EXIT_MESSAGE VARCHAR(2500), LAST_UPDATED TIMESTAMP"
+            + ("" if batch5 else ", JOB_CONFIGURATION_LOCATION VARCHAR(2500)")
+            + f", FOREIGN KEY (JOB_INSTANCE_ID) REFERENCES {p}JOB_INSTANCE(JOB_INSTANCE_ID))",
+            f"{p}JOB_EXECUTION_PARAMS (JOB_EXECUTION_ID INTEGER NOT NULL, {params}, "
+            "IDENTIFYING CHAR(1) NOT NULL, "
+            f"FOREIGN KEY (JOB_EXECUTION_ID) REFERENCES {p}JOB_EXECUTION(JOB_EXECUTION_ID))",
+            f"{p}STEP_EXECUTION (STEP_EXECUTION_ID INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
+            f"VERSION INTEGER NOT NULL, STEP_NAME VARCHAR(100) NOT NULL, JOB_EXECUTION_ID INTEGER NOT NULL, "
+            f"{step_times}, END_TIME TIMESTAMP DEFAULT NULL, STATUS VARCHAR(10), {counts}, "
+            "EXIT_CODE VARCHAR(100), EXIT_MESSAGE VARCHAR(2500), LAST_UPDATED TIMESTAMP, "
+            f"FOREIGN KEY (JOB_EXECUTION_ID) REFERENCES {p}JOB_EXECUTION(JOB_EXECUTION_ID))",
+            f"{p}STEP_EXECUTION_CONTEXT (STEP_EXECUTION_ID INTEGER NOT NULL PRIMARY KEY, "
+            "SHORT_CONTEXT VARCHAR(2500) NOT NULL, SERIALIZED_CONTEXT CLOB)",
+            f"{p}JOB_EXECUTION_CONTEXT (JOB_EXECUTION_ID INTEGER NOT NULL PRIMARY KEY, "
+            "SHORT_CONTEXT VARCHAR(2500) NOT NULL, SERIALIZED_CONTEXT CLOB)",
+            *(
+                f"{p}{seq}_SEQ (ID INTEGER PRIMARY KEY AUTOINCREMENT)"
+                for seq in ("STEP_EXECUTION", "JOB_EXECUTION", "JOB")
+            ),
+            f"{validate_table_prefix(task_prefix)}TASK_BATCH (TASK_EXECUTION_ID BIGINT NOT NULL, "
+            "JOB_EXECUTION_ID BIGINT NOT NULL)",
+        ]
+        with self.transaction() as connection:
+            for statement in statements:
+                connection.execute(f"CREATE TABLE IF NOT EXISTS {statement}")
+
+    def jobs(
+        self, task_execution_id: int, batch_prefix: str, task_prefix: str = DEFAULT_TABLE_PREFIX
+    ) -> list[JobRecord]:
+        """The job executions linked to a task execution, with their steps, as SCDF lists them."""
+        p, t = validate_table_prefix(batch_prefix), validate_table_prefix(task_prefix)
+        found = []
+        with self.transaction() as connection:
+            rows = connection.execute(
+                "SELECT E.JOB_EXECUTION_ID, I.JOB_INSTANCE_ID, I.JOB_NAME, E.STATUS, E.EXIT_CODE, "
+                "E.EXIT_MESSAGE "
+                f"FROM {t}TASK_BATCH B JOIN {p}JOB_EXECUTION E ON E.JOB_EXECUTION_ID = B.JOB_EXECUTION_ID "
+                f"JOIN {p}JOB_INSTANCE I ON I.JOB_INSTANCE_ID = E.JOB_INSTANCE_ID "
+                "WHERE B.TASK_EXECUTION_ID = ? ORDER BY E.JOB_EXECUTION_ID",
+                (task_execution_id,),
+            ).fetchall()
+            for job_id, instance_id, name, status, code, message in rows:
+                steps = connection.execute(
+                    "SELECT STEP_NAME, STATUS, READ_COUNT, WRITE_COUNT, COMMIT_COUNT, EXIT_CODE "
+                    f"FROM {p}STEP_EXECUTION WHERE JOB_EXECUTION_ID = ? ORDER BY STEP_EXECUTION_ID",
+                    (job_id,),
+                ).fetchall()
+                found.append(
+                    JobRecord(
+                        job_id, instance_id, name, status, code, message, [StepRecord(*s) for s in steps]
+                    )
+                )
+        return found
 
     def create_execution(
         self,

@@ -20,10 +20,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from util.local_db import ExecutionRow, LocalScdfDatabase
+from util.batch_job import BatchSchema
+from util.local_db import ExecutionRow, JobRecord, LocalScdfDatabase
 from util.task_args import LaunchSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,8 @@ class LocalRun:
     params: list[str]
     stdout: str | None = None
     stderr: str | None = None
+    #: The Spring Batch job executions the run recorded (`context.job()`), with their steps.
+    jobs: list[JobRecord] = field(default_factory=list)
 
 
 def launch(
@@ -67,8 +70,11 @@ def launch(
     """
     base_env = {k: v for k, v in (os.environ if environ is None else environ).items()}
     base_env.pop("SPRING_APPLICATION_JSON", None)
-    prefix = LaunchSettings.parse(arguments, base_env).table_prefix()
+    settings = LaunchSettings.parse(arguments, base_env)
+    prefix = settings.table_prefix()
     db.create_tables(prefix)
+    batch = BatchSchema.from_settings(settings)
+    db.create_batch_tables(batch.prefix, batch5=batch.batch5, task_prefix=prefix)
     properties = {
         "spring.cloud.task.name": task_name,
         "spring.datasource.url": db.jdbc_url,
@@ -113,7 +119,8 @@ def launch(
     row = db.execution(execution_id, prefix)
     if row is None:
         raise RuntimeError(f"execution {execution_id} was deleted from {prefix}EXECUTION during the run")
-    return LocalRun(execution_id, prefix, code, row, db.params(execution_id, prefix), stdout, stderr)
+    jobs = db.jobs(execution_id, batch.prefix, prefix)
+    return LocalRun(execution_id, prefix, code, row, db.params(execution_id, prefix), stdout, stderr, jobs)
 
 
 def _channels(
@@ -158,6 +165,16 @@ def report(run: LocalRun) -> str:
         f"  parameters:    {' '.join(run.params) if run.params else '(none)'}",
         f"  process exit code: {run.returncode}",
     ]
+    for job in run.jobs:
+        lines.append(
+            f"Job execution {job.execution_id} ({job.name}, instance {job.instance_id}): "
+            f"{job.status}, exit code {job.exit_code}"
+        )
+        lines += [
+            f"  step {s.name}: {s.status}, read {s.read_count}, written {s.write_count}, "
+            f"commits {s.commit_count}"
+            for s in job.steps
+        ]
     return "\n".join(lines)
 
 

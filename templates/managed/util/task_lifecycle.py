@@ -23,13 +23,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from util.jdbc_url import JdbcUrlError
 from util.redaction import Redactor, install_log_redaction
 from util.single_instance import LockError, LockSettings, SingleInstanceLock, TaskAlreadyRunningError
 from util.task_args import LaunchSettings, TaskConfigError, TypedSettings
 from util.task_status import TaskStatus, TaskStatusError
+
+if TYPE_CHECKING:
+    from util.batch_job import Job
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +71,42 @@ class TaskContext(TypedSettings):
     #: (`mytask 'SKIPPED' -> other`): any value becomes the step's status.
     exit_message: str | None = None
 
+    #: What `job()` records through: set by `execute()` for the body.
+    _job_hooks: _JobHooks | None = field(default=None, repr=False)
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """A launch setting or argument, in any of Spring's relaxed forms."""
         return self.settings.get(name, default)
 
     def _launch_settings(self) -> LaunchSettings:
         return self.settings
+
+    def job(self, name: str, parameters: Mapping[str, object] | None = None) -> Job:
+        """A Spring Batch job execution for SCDF's Jobs view: `with context.job(name, params) as job:`.
+
+        See `util.batch_job`: steps, counts, restart.
+        """
+        from util.batch_job import open_job
+
+        hooks = self._job_hooks
+        if hooks is None:
+            raise RuntimeError("context.job() records into the task execution: run the body with run_task()")
+        return open_job(
+            hooks.status,
+            self.settings,
+            name,
+            parameters,
+            resume=hooks.signals.allow,
+            on_stop=lambda: hooks.status.stop_within(self.settings.stop_grace()),
+            redact=hooks.redactor.redact,
+        )
+
+
+@dataclass(frozen=True)
+class _JobHooks:
+    status: TaskStatus
+    signals: _StopSignals
+    redactor: Redactor
 
 
 @dataclass
@@ -160,7 +193,9 @@ def execute(
                 task_name=settings.resolved_task_name(),
                 external_execution_id=settings.external_execution_id(),
             )
-            context = TaskContext(settings, execution_id, settings.task_name())
+            context = TaskContext(
+                settings, execution_id, settings.task_name(), _job_hooks=_JobHooks(status, signals, redactor)
+            )
             if lock_settings is not None:
                 lock = _single_instance(status, settings, lock_settings, redactor)
         except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:

@@ -391,6 +391,14 @@ class TaskStatus:
         )
         self._write("record the end", until, last_resort)
 
+    def write(self, purpose: str, work: Callable[[Cursor, bool], None]) -> None:
+        """Runs `work(cursor, retry)` as one bounded write, like the row's own (`util.batch_job`'s)."""
+        self._write(purpose, self._new_deadline(), work)
+
+    def now(self) -> datetime:
+        """The clock the row's times come from."""
+        return self._clock()
+
     def dispose(self) -> None:
         self._watchdog.close()
 
