@@ -29,7 +29,7 @@ def task(context: TaskContext) -> None:
     error_message = context.get_str("error.message")
     if error_message:
         raise RuntimeError(error_message)
-    if context.get("orders.date"):
+    if context.get_str("orders.date"):
         import_orders(context)
     print("Python task done", flush=True)
 
@@ -40,8 +40,8 @@ def import_orders(context: TaskContext) -> None:
     Its instance is the job name plus the identifying parameters (here the date): SCDF's
     "restart" of a failed execution runs it again and skips the steps that completed.
     """
-    count = int(context.get("orders.count") or "3")
-    date = context.get("orders.date") or ""
+    count = context.get_int("orders.count", 3)
+    date = context.get_str("orders.date", "")
     with context.job("import-orders", {"date": date}) as job:
 
         @job.step("extract")
@@ -51,7 +51,7 @@ def import_orders(context: TaskContext) -> None:
 
         @job.step("load")
         def load(step: Step) -> None:
-            output = context.get("orders.output")
+            output = context.get_str("orders.output")
             if output:  # a folder that is not there fails the step; restart once it is
                 Path(output, f"orders-{date}.csv").write_text("".join(f"{n}\n" for n in range(count)))
             step.read_count += count
