@@ -7,7 +7,7 @@
  *
  * - floor: bench/task-overhead/floor.py, the bare driver doing FLOOR_PLAN's connections and
  *   statements, with no utilities;
- * - ours: a generated project's `python_task.py` in a venv of its own requirements.txt, with the
+ * - ours: a generated project's `python_task.py` in a venv of its lock and requirements.txt, with the
  *   arguments SCDF's exec entry point style passes;
  * - recipe: bench/task-overhead/recipe_peer.py, a peer of the "Python/Docker as SCDF Task"
  *   recipe under SQLAlchemy 1.4 (see that file).
@@ -35,11 +35,12 @@ const LAUNCH_ARGS = ['--work.seconds=0'];
 /**
  * The floor's database work: one list of statements per connection, each connection committed
  * and closed. It is what the generated task does for a launch with an execution id: the start
- * (UPDATE, then the launch arguments into the params table, one executemany) on one connection,
+ * (the check that the row is not ended, the UPDATE, then the launch arguments into the params table, one executemany) on one connection,
  * the end on another. Override with BENCH_FLOOR_PLAN (the same JSON shape).
  */
 const FLOOR_PLAN = [
   [
+    'SELECT END_TIME, START_TIME FROM TASK_EXECUTION WHERE TASK_EXECUTION_ID = %(id)s',
     'UPDATE TASK_EXECUTION SET START_TIME = %(now)s, LAST_UPDATED = %(now)s WHERE TASK_EXECUTION_ID = %(id)s',
     'INSERT INTO TASK_EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) VALUES (%(id)s, %(param)s)',
   ],
@@ -127,11 +128,17 @@ function generatedProject(database) {
     );
     rmSync(venvDir, { recursive: true, force: true });
     run('python3', ['-m', 'venv', venvDir]);
-    run(
+    // As the image installs them: the lock alone with its hashes, then the user's own pins.
+    const pip = [
       path.join(venvDir, 'bin/pip'),
-      ['install', '--quiet', '--disable-pip-version-check', '-r', 'requirements.txt'],
-      { cwd: project },
-    );
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+    ];
+    run(pip[0], [...pip.slice(1), '--require-hashes', '-r', 'requirements-scdf.txt'], {
+      cwd: project,
+    });
+    run(pip[0], [...pip.slice(1), '-r', 'requirements.txt'], { cwd: project });
     writeFileSync(stamp, requirements);
   }
   return { project, python: path.join(venvDir, 'bin/python') };

@@ -626,5 +626,5 @@ def _load_adapter(target: DbTarget) -> Adapter:
         package = _DRIVER_PACKAGES.get(module, module)
         raise TaskStatusError(
             f"The database driver is not installed ({module}): install {package} "
-            "with `pip install -r requirements.txt`"
+            "with `pip install --require-hashes -r requirements-scdf.txt`"
         ) from None
