@@ -35,8 +35,8 @@ const LAUNCH_ARGS = ['--work.seconds=0'];
 /**
  * The floor's database work: one list of statements per connection, each connection committed
  * and closed. It is what the generated task does for a launch with an execution id: the start
- * (the check that the row is not ended, the UPDATE, then the launch arguments into the params table, one executemany) on one connection,
- * the end on another. Override with BENCH_FLOOR_PLAN (the same JSON shape).
+ * (the check that the row is not ended, the UPDATE, then the launch arguments into the params
+ * table, one executemany) on one connection, the end on another. Override with BENCH_FLOOR_PLAN (the same JSON shape).
  */
 const FLOOR_PLAN = [
   [
