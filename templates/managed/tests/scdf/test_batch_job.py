@@ -6,7 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,14 +16,17 @@ from util.batch_job import (
     BatchJobError,
     BatchSchema,
     JobInstanceAlreadyCompleteError,
+    ParameterValue,
+    Step,
     command_line_parameters,
     job_key,
     restart_arguments,
     split_context,
 )
 from util.java_context import ContextError, to_java_base64, to_json
+from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.task_args import LaunchSettings, TaskConfigError
-from util.task_lifecycle import execute
+from util.task_lifecycle import TaskContext, execute
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BOOT2 = BatchSchema("boot2", "BATCH_")
@@ -64,11 +69,13 @@ JDK_MIXED = (
         (BOOT3, {"rate": 1.5}, "2b6647e8082de8df7ae27a2d559383e3"),
     ],
 )
-def test_job_key_is_batchs_md5_of_the_identifying_parameters(schema, parameters, key):
+def test_job_key_is_batchs_md5_of_the_identifying_parameters(
+    schema: BatchSchema, parameters: dict[str, ParameterValue], key: str
+) -> None:
     assert job_key(parameters, schema) == key
 
 
-def test_contexts_in_both_forms():
+def test_contexts_in_both_forms() -> None:
     assert to_json({}) == '{"@class":"java.util.HashMap"}'
     assert to_json({"name": "x", "count": 5, "rate": 1.5, "ok": True}) == (
         '{"@class":"java.util.HashMap","name":"x","count":["java.lang.Long",5],"rate":1.5,"ok":true}'
@@ -79,7 +86,7 @@ def test_contexts_in_both_forms():
         to_json({"when": __import__("datetime").datetime(2024, 1, 1)})
 
 
-def test_long_context_is_split_as_batch_splits_it():
+def test_long_context_is_split_as_batch_splits_it() -> None:
     assert split_context("x" * 2500) == ("x" * 2500, None)
     assert split_context("y" * 2501) == ("y" * 2492 + " ...", "y" * 2501)
 
@@ -96,12 +103,14 @@ def test_long_context_is_split_as_batch_splits_it():
         (BOOT3, ["plain=text", "other=1,java.lang.Long,false"], {"plain": "text"}),
     ],
 )  # fmt: skip
-def test_job_parameters_on_the_command_line_as_scdfs_restart_passes_them(schema, arguments, expected):
+def test_job_parameters_on_the_command_line_as_scdfs_restart_passes_them(
+    schema: BatchSchema, arguments: list[str], expected: dict[str, ParameterValue]
+) -> None:
     assert command_line_parameters(arguments, schema) == expected
 
 
-def test_restart_arguments_are_scdfs_forms():
-    parameters = {"date": "2024-01-01", "count": 5}
+def test_restart_arguments_are_scdfs_forms() -> None:
+    parameters: dict[str, ParameterValue] = {"date": "2024-01-01", "count": 5}
     assert restart_arguments(parameters, BOOT2) == ["date(string)=2024-01-01", "count(long)=5"]
     assert restart_arguments(parameters, BOOT3) == [
         "date=2024-01-01,java.lang.String",
@@ -119,11 +128,11 @@ def test_restart_arguments_are_scdfs_forms():
         (["--task.batch.schema=boot2", "--spring.batch.jdbc.table-prefix=MY_"], BatchSchema("boot2", "MY_")),
     ],
 )
-def test_generation_from_the_settings_scdf_passes(arguments, expected):
+def test_generation_from_the_settings_scdf_passes(arguments: list[str], expected: BatchSchema) -> None:
     assert BatchSchema.from_settings(LaunchSettings.parse(arguments, {})) == expected
 
 
-def test_unknown_generation_is_refused_by_name():
+def test_unknown_generation_is_refused_by_name() -> None:
     with pytest.raises(TaskConfigError, match=r"task.batch.schema must be boot2 or boot3, got 'boot4'"):
         BatchSchema.from_settings(LaunchSettings.parse(["--task.batch.schema=boot4"], {}))
 
@@ -131,19 +140,33 @@ def test_unknown_generation_is_refused_by_name():
 # --- runs against the SQLite stand-in ------------------------------------------------------
 
 
-def rows(db, statement, *parameters):
+def rows(db: LocalScdfDatabase, statement: str, *parameters: object) -> list[Any]:
     with sqlite3.connect(db.path) as connection:
         return connection.execute(statement, parameters).fetchall()
 
 
-def prepare(db, generation):
+def row_of(db: LocalScdfDatabase, execution_id: int, prefix: str) -> ExecutionRow:
+    row = db.execution(execution_id, prefix)
+    assert row is not None, f"execution {execution_id} is gone"
+    return row
+
+
+def error_of(db: LocalScdfDatabase, execution_id: int, prefix: str) -> str:
+    message = row_of(db, execution_id, prefix).error_message
+    assert message is not None, f"execution {execution_id} has no error message"
+    return message
+
+
+def prepare(db: LocalScdfDatabase, generation: str) -> tuple[str, str]:
     task_prefix, schema = GENERATIONS[generation]
     db.create_tables(task_prefix)
     db.create_batch_tables(schema.prefix, batch5=schema.batch5, task_prefix=task_prefix)
     return task_prefix, schema.prefix
 
 
-def launch(db, generation, body, *arguments):
+def launch(
+    db: LocalScdfDatabase, generation: str, body: Callable[[TaskContext], object], *arguments: str
+) -> tuple[int, int]:
     task_prefix, _ = GENERATIONS[generation]
     execution_id = db.create_execution("my-task", task_prefix)
     argv = [
@@ -155,19 +178,19 @@ def launch(db, generation, body, *arguments):
     return execution_id, execute(body, argv=argv, environ={})
 
 
-def two_steps(fail=None):
-    def body(context):
+def two_steps(fail: str | None = None) -> Callable[[TaskContext], None]:
+    def body(context: TaskContext) -> None:
         with context.job("import-orders", {"date": "2024-01-01"}) as job:
 
             @job.step("extract")
-            def extract(step):
+            def extract(step: Step) -> None:
                 step.read_count += 3
                 step.write_count += 2
                 step.filter_count += 1
                 step.context["last.id"] = 42
 
             @job.step("load")
-            def load(step):
+            def load(step: Step) -> None:
                 step.read_count += 2
                 step.write_count += 2
                 if fail:
@@ -184,12 +207,14 @@ STEP_COLUMNS = (
 
 
 @pytest.mark.parametrize("generation", ["boot2", "boot3"])
-def test_a_two_step_job_is_recorded_as_spring_batch_records_it(scdf_db, generation):
+def test_a_two_step_job_is_recorded_as_spring_batch_records_it(
+    scdf_db: LocalScdfDatabase, generation: str
+) -> None:
     task_prefix, p = prepare(scdf_db, generation)
     task_id, code = launch(scdf_db, generation, two_steps())
 
     assert code == 0
-    assert scdf_db.execution(task_id, task_prefix).status == "COMPLETE"
+    assert row_of(scdf_db, task_id, task_prefix).status == "COMPLETE"
     key = "8ed8b3f310e8c41741c82ef5290069ba" if generation == "boot3" else "287f6e65fa3a5500ad35ccb51fb798e1"
     assert rows(scdf_db, f"SELECT JOB_INSTANCE_ID, VERSION, JOB_NAME, JOB_KEY FROM {p}JOB_INSTANCE") == [
         (1, 0, "import-orders", key)
@@ -238,14 +263,16 @@ def test_a_two_step_job_is_recorded_as_spring_batch_records_it(scdf_db, generati
 
 
 @pytest.mark.parametrize("generation", ["boot2", "boot3"])
-def test_a_failed_step_fails_the_job_and_the_task_and_a_restart_skips_the_completed_step(scdf_db, generation):
+def test_a_failed_step_fails_the_job_and_the_task_and_a_restart_skips_the_completed_step(
+    scdf_db: LocalScdfDatabase, generation: str
+) -> None:
     task_prefix, p = prepare(scdf_db, generation)
     first, code = launch(scdf_db, generation, two_steps(fail="no such order file"))
 
     assert code == 1
-    task = scdf_db.execution(first, task_prefix)
+    task = row_of(scdf_db, first, task_prefix)
     assert (task.status, task.exit_code) == ("ERROR", 1)
-    assert task.error_message.rstrip().endswith("RuntimeError: no such order file")
+    assert error_of(scdf_db, first, task_prefix).rstrip().endswith("RuntimeError: no such order file")
     (job,) = rows(scdf_db, f"SELECT STATUS, EXIT_CODE, EXIT_MESSAGE, VERSION FROM {p}JOB_EXECUTION")
     assert job[:2] == ("FAILED", "FAILED")
     assert job[2].rstrip().endswith("RuntimeError: no such order file")
@@ -263,7 +290,7 @@ def test_a_failed_step_fails_the_job_and_the_task_and_a_restart_skips_the_comple
     )
 
     assert code == 0
-    assert scdf_db.execution(second, task_prefix).status == "COMPLETE"
+    assert row_of(scdf_db, second, task_prefix).status == "COMPLETE"
     assert rows(
         scdf_db, f"SELECT JOB_EXECUTION_ID, JOB_INSTANCE_ID, STATUS, EXIT_CODE FROM {p}JOB_EXECUTION"
     ) == [
@@ -285,7 +312,7 @@ def test_a_failed_step_fails_the_job_and_the_task_and_a_restart_skips_the_comple
     # Completed: the same parameters are refused, with Batch's message, and the task fails.
     third, code = launch(scdf_db, generation, two_steps())
     assert code == 1
-    refused = scdf_db.execution(third, task_prefix).error_message
+    refused = error_of(scdf_db, third, task_prefix)
     shown = (
         "identifying parameters={'date':'{value=2024-01-01, type=class java.lang.String, identifying=true}'}"
         if generation == "boot3"
@@ -299,12 +326,12 @@ def test_a_failed_step_fails_the_job_and_the_task_and_a_restart_skips_the_comple
     assert rows(scdf_db, f"SELECT COUNT(*) FROM {p}JOB_EXECUTION") == [(2,)]
 
 
-def test_the_refusal_reaches_the_body_as_batchs_own_error(scdf_db):
+def test_the_refusal_reaches_the_body_as_batchs_own_error(scdf_db: LocalScdfDatabase) -> None:
     prepare(scdf_db, "boot2")
     launch(scdf_db, "boot2", two_steps())
-    refused = []
+    refused: list[str] = []
 
-    def body(context):
+    def body(context: TaskContext) -> None:
         try:
             with context.job("import-orders", {"date": "2024-01-01"}):
                 pass
@@ -319,11 +346,11 @@ def test_the_refusal_reaches_the_body_as_batchs_own_error(scdf_db):
     ]
 
 
-def test_the_restarts_parameters_win_over_what_the_body_derives(scdf_db):
+def test_the_restarts_parameters_win_over_what_the_body_derives(scdf_db: LocalScdfDatabase) -> None:
     _, p = prepare(scdf_db, "boot2")
     launch(scdf_db, "boot2", two_steps(fail="boom"))
 
-    def derived(context):
+    def derived(context: TaskContext) -> None:
         # As a body that takes today's date: the restart must still find the failed instance.
         with context.job("import-orders", {"date": "2099-12-31"}) as job:
             job.run_step("extract", lambda step: None)
@@ -338,10 +365,10 @@ def test_the_restarts_parameters_win_over_what_the_body_derives(scdf_db):
     assert rows(scdf_db, f"SELECT STEP_NAME FROM {p}STEP_EXECUTION WHERE JOB_EXECUTION_ID = 2") == [("load",)]
 
 
-def test_without_identifying_parameters_a_rerun_finds_every_step_done(scdf_db):
+def test_without_identifying_parameters_a_rerun_finds_every_step_done(scdf_db: LocalScdfDatabase) -> None:
     _, p = prepare(scdf_db, "boot2")
 
-    def body(context):
+    def body(context: TaskContext) -> None:
         with context.job("cleanup") as job:
             job.run_step("purge", lambda step: None)
 
@@ -354,42 +381,42 @@ def test_without_identifying_parameters_a_rerun_finds_every_step_done(scdf_db):
     ]
 
 
-def test_a_job_left_running_blocks_its_instance_with_a_clear_message(scdf_db):
+def test_a_job_left_running_blocks_its_instance_with_a_clear_message(scdf_db: LocalScdfDatabase) -> None:
     task_prefix, p = prepare(scdf_db, "boot2")
     launch(scdf_db, "boot2", two_steps(fail="boom"))
     with sqlite3.connect(scdf_db.path) as connection:
         connection.execute(f"UPDATE {p}JOB_EXECUTION SET STATUS = 'STARTED', END_TIME = NULL")
     task_id, code = launch(scdf_db, "boot2", two_steps())
     assert code == 1
-    message = scdf_db.execution(task_id, task_prefix).error_message
+    message = error_of(scdf_db, task_id, task_prefix)
     assert (
         "A job execution for this job is already running: JobInstance: id=1, version=0, Job=[import-orders]"
         in message
     )
 
 
-def test_unusable_parameters_are_refused_by_name(scdf_db):
+def test_unusable_parameters_are_refused_by_name(scdf_db: LocalScdfDatabase) -> None:
     task_prefix, _ = prepare(scdf_db, "boot2")
 
-    def body(context):
+    def body(context: TaskContext) -> None:
         with context.job("import-orders", {"when": True}):
             pass
 
     task_id, code = launch(scdf_db, "boot2", body)
     assert code == 1
-    assert "Job parameter 'when' is a bool" in scdf_db.execution(task_id, task_prefix).error_message
+    assert "Job parameter 'when' is a bool" in error_of(scdf_db, task_id, task_prefix)
     with pytest.raises(BatchJobError, match=r"type 'java\.time\.Instant' is not supported"):
         command_line_parameters(["at=1,java.time.Instant"], BOOT3)
 
 
-def test_a_stop_from_scdf_between_steps_stops_the_job(scdf_db):
+def test_a_stop_from_scdf_between_steps_stops_the_job(scdf_db: LocalScdfDatabase) -> None:
     task_prefix, p = prepare(scdf_db, "boot2")
 
-    def body(context):
+    def body(context: TaskContext) -> None:
         with context.job("import-orders", {"date": "2024-01-01"}) as job:
 
             @job.step("extract")
-            def extract(step):
+            def extract(step: Step) -> None:
                 # What SCDF's PUT /jobs/executions/{id}?stop=true writes: STOPPING, VERSION + 1.
                 with sqlite3.connect(scdf_db.path) as connection:
                     connection.execute(
@@ -400,7 +427,7 @@ def test_a_stop_from_scdf_between_steps_stops_the_job(scdf_db):
 
     task_id, code = launch(scdf_db, "boot2", body)
     assert code == 1
-    assert "JobExecution interrupted." in scdf_db.execution(task_id, task_prefix).error_message
+    assert "JobExecution interrupted." in error_of(scdf_db, task_id, task_prefix)
     assert rows(scdf_db, f"SELECT STATUS, EXIT_CODE, EXIT_MESSAGE, VERSION FROM {p}JOB_EXECUTION") == [
         ("STOPPED", "STOPPED", "org.springframework.batch.core.JobInterruptedException", 3)
     ]
@@ -427,7 +454,9 @@ SLOW_JOB = textwrap.dedent(
 
 
 @pytest.mark.parametrize("generation", ["boot2", "boot3"])
-def test_sigterm_stops_the_step_and_the_job_and_ends_the_task_with_143(tmp_path, scdf_db, generation):
+def test_sigterm_stops_the_step_and_the_job_and_ends_the_task_with_143(
+    tmp_path: Path, scdf_db: LocalScdfDatabase, generation: str
+) -> None:
     task_prefix, p = prepare(scdf_db, generation)
     script = tmp_path / "slow_job.py"
     script.write_text(SLOW_JOB)
@@ -447,6 +476,7 @@ def test_sigterm_stops_the_step_and_the_job_and_ends_the_task_with_143(tmp_path,
         text=True,
     )
     try:
+        assert process.stdout is not None
         assert process.stdout.readline() == "working\n"
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
@@ -454,7 +484,7 @@ def test_sigterm_stops_the_step_and_the_job_and_ends_the_task_with_143(tmp_path,
         process.kill()
 
     assert process.returncode == 143, stderr
-    task = scdf_db.execution(task_id, task_prefix)
+    task = row_of(scdf_db, task_id, task_prefix)
     assert (task.status, task.exit_code) == ("ERROR", 143)
     interrupted = "org.springframework.batch.core.JobInterruptedException"
     assert rows(
@@ -466,7 +496,7 @@ def test_sigterm_stops_the_step_and_the_job_and_ends_the_task_with_143(tmp_path,
     ) == [("STOPPED", "STOPPED", interrupted, 1, 1)]
 
 
-def test_local_run_prints_the_job_and_its_steps():
+def test_local_run_prints_the_job_and_its_steps() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "util.local_run", "--work.seconds=0", "--orders.date=2024-01-01"],
         cwd=PROJECT_ROOT,
