@@ -117,8 +117,10 @@ function generatedProject(database) {
     cwd: parent,
   });
   const project = path.join(parent, 'bench-task');
+  // The stamp names the way of installing too, so a venv made another way is made again.
   const requirements = ['requirements.txt', 'requirements-scdf.txt']
     .map((file) => readFileSync(path.join(project, file), 'utf8'))
+    .concat('installed: the lock with --require-hashes, then requirements.txt')
     .join('\n');
   const venvDir = path.join(tools, `ours-${database}`);
   const stamp = path.join(venvDir, 'requirements.stamp');
