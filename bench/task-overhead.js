@@ -113,9 +113,17 @@ function generatedProject(database) {
   const parent = path.join(tools, `project-${database}`);
   rmSync(parent, { recursive: true, force: true });
   mkdirSync(parent, { recursive: true });
-  run(process.execPath, [BIN, 'bench-task', '--database', database, '--defaults'], {
-    cwd: parent,
-  });
+  // The lock is per Python version: the one of the python3 the venvs are made with.
+  const pythonVersion = execFileSync(
+    'python3',
+    ['-c', 'import sys; print(*sys.version_info[:2], sep=".")'],
+    { encoding: 'utf8' },
+  ).trim();
+  run(
+    process.execPath,
+    [BIN, 'bench-task', '--database', database, '--python-version', pythonVersion, '--defaults'],
+    { cwd: parent },
+  );
   const project = path.join(parent, 'bench-task');
   // The stamp names the way of installing too, so a venv made another way is made again.
   const requirements = ['requirements.txt', 'requirements-scdf.txt']
