@@ -219,7 +219,8 @@ for (const server of servers) {
       python: oursPython,
       script: path.join(project, 'python_task.py'),
       cwd: project,
-      requirements: ['-r', path.join(project, 'requirements.txt')],
+      // What the image installs for the task: its lock (requirements.txt adds only the user's).
+      requirements: ['--require-hashes', '-r', path.join(project, 'requirements-scdf.txt')],
       shown: pins,
     },
     {
