@@ -121,7 +121,7 @@ describe.each(FRONT_ENDS)('%s front end: switching --database on update', (front
       expect(after[file]).toBe(contentOf('mariadb', file));
       expect(after[file]).not.toBe(contentOf('postgresql', file));
     }
-    expect(after['util/db_adapter.py']).toContain('\nimport pymysql\n');
+    expect(after['util/db_adapter.py']).toMatch(/^import pymysql\b/m);
     expect(after['util/db_adapter.py']).not.toContain('psycopg');
     expect(after['util/task_status.py']).toBe(
       `${contentOf('mariadb', 'util/task_status.py')}# local note\n`,

@@ -168,7 +168,7 @@ describe('lock files', () => {
 describe.each(PYTHON_VERSIONS)('the locks for Python %s', (version) => {
   const python = findPython(version);
 
-  if (python || process.env.CI === 'true') {
+  if (python || (process.env.CI === 'true' && INSTALLED_ON_CI.includes(version))) {
     test('each installs from PyPI with --require-hashes into a fresh venv, and its driver imports', async () => {
       if (!python)
         throw new Error(`CI: no Python ${version} on this machine (pyenv builds expected)`);
