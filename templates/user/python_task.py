@@ -9,12 +9,17 @@ Try it locally: `python -m util.local_run --work.seconds=2` or `--error.message=
 exist fails its second step).
 """
 
+from __future__ import annotations
+
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from util.batch_job import Step
 from util.task_lifecycle import TaskContext, run_task
+
+if TYPE_CHECKING:  # every launch pays its imports: the job module loads only when a job runs
+    from util.batch_job import Step
 
 log = logging.getLogger("python_task")
 

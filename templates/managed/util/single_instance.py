@@ -31,7 +31,6 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,6 +81,9 @@ class LockError(RuntimeError):
 def lock_uuid(value: str) -> str:
     """Spring Integration's UUIDConverter for a string: itself if it is a UUID, else its
     name-based UUID (java.util.UUID.nameUUIDFromBytes of the UTF-8 bytes)."""
+    # Imported here: uuid loads platform, and only single-instance launches need it.
+    import uuid
+
     if _UUID_FORM.fullmatch(value):
         return str(uuid.UUID(value))
     digest = hashlib.md5(value.encode("utf-8"), usedforsecurity=False).digest()
