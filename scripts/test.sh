@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [[ $(id -u) -eq 0 ]]; then
   bash scripts/setup-system.sh
+  # podman and the stand-in base images the image tests build on
+  bash scripts/setup-containers.sh
 else
   echo "test: not root, so no system set-up: the real-server suites use what is configured" >&2
 fi
