@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, with its own set-up: as root, the system packages and the database servers
-# (scripts/setup-system.sh); lint, types, build, the Python tools the tests use; the generator and
-# generated-project tests (Jest); the real-database contract suite, again under a time zone far
-# from UTC; the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
+# (scripts/setup-system.sh), podman and the stand-in base images (scripts/setup-containers.sh);
+# lint, types, build, the Python tools the tests use; the generator and generated-project tests
+# (Jest, the image built for every database among them); the real-database contract suite, again
+# under a time zone far from UTC; the image suite (the built image run as SCDF and Kubernetes run
+# it); the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
 # PostgreSQL); the fault suite (Toxiproxy between the generated task and the real servers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,5 +27,6 @@ bash test/contract/run.sh
 # task writing UTC (or the server's clock) fails.
 TZ=Asia/Tokyo bash test/contract/run.sh -q \
   -k "test_success or test_scheduled_launch or test_second_run_is_refused or test_python_and_java_runs"
+bash test/image/run.sh
 bash test/scdf-server/run.sh
 bash test/faults/run.sh
