@@ -14,96 +14,31 @@
  *
  * Needs the database settings `npm test`'s set-up writes (.cache/databases.env) or SCDF_TEST_*.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DATABASE_PROFILES } from '../lib/core/databases.js';
+import {
+  BIN,
+  driverClass,
+  here,
+  median,
+  plan,
+  root,
+  run,
+  scratchDb as scratchDbOf,
+  serverSettings,
+  tools,
+  venv,
+} from './support.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const here = path.join(root, 'bench/task-overhead');
-const tools = path.join(root, '.tools/bench-task');
 const runs = Number.parseInt(process.env.BENCH_RUNS ?? '15', 10);
-const BIN = path.join(root, 'lib/bin/create-scdf-task.js');
 // The recipe's own pins are "sqlalchemy" and "mysqlclient", unversioned; it predates 2.0, so it
 // runs on the last 1.4 release. psycopg2 because 1.4 has no psycopg 3 dialect.
 const RECIPE_SQLALCHEMY = 'SQLAlchemy==1.4.54';
 const RECIPE_PSYCOPG2 = 'psycopg2-binary==2.9.13';
 const LAUNCH_ARGS = ['--work.seconds=0'];
-
-/**
- * The floor's database work: one list of statements per connection, each connection committed
- * and closed. It is what the generated task does for a launch with an execution id: the start
- * (the check that the row is not ended, the UPDATE, then the launch arguments into the params
- * table, one executemany) on one connection, the end on another. Override with BENCH_FLOOR_PLAN (the same JSON shape).
- */
-const FLOOR_PLAN = [
-  [
-    'SELECT END_TIME, START_TIME FROM TASK_EXECUTION WHERE TASK_EXECUTION_ID = %(id)s',
-    'UPDATE TASK_EXECUTION SET START_TIME = %(now)s, LAST_UPDATED = %(now)s WHERE TASK_EXECUTION_ID = %(id)s',
-    'INSERT INTO TASK_EXECUTION_PARAMS (TASK_EXECUTION_ID, TASK_PARAM) VALUES (%(id)s, %(param)s)',
-  ],
-  [
-    'UPDATE TASK_EXECUTION SET END_TIME = %(now)s, EXIT_CODE = 0, EXIT_MESSAGE = NULL, ' +
-      'ERROR_MESSAGE = NULL, LAST_UPDATED = %(now)s WHERE TASK_EXECUTION_ID = %(id)s',
-  ],
-];
-const plan = process.env.BENCH_FLOOR_PLAN ?? JSON.stringify(FLOOR_PLAN);
-
-/** The servers, read the way test/contract/run.sh reads them. */
-function serverSettings() {
-  const file = path.join(root, '.cache/databases.env');
-  const script = `${existsSync(file) ? `. '${file}'; ` : ''}env -0`;
-  const env = Object.fromEntries(
-    execFileSync('bash', ['-c', script], { encoding: 'utf8', env: process.env })
-      .split('\0')
-      .filter(Boolean)
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
-  const server = (prefix, vendor) => {
-    const get = (name) => env[`SCDF_TEST_${prefix}_${name}`];
-    if (!get('HOST')) throw new Error(`no ${vendor} server: run npm test's set-up first`);
-    return {
-      vendor,
-      host: get('HOST'),
-      port: get('PORT'),
-      user: get('USER'),
-      password: get('PASSWORD'),
-      adminDatabase: get('DATABASE'),
-    };
-  };
-  return [server('PG', 'postgresql'), server('MARIADB', 'mariadb')];
-}
-
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
-  if (result.status !== 0)
-    throw new Error(
-      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`,
-    );
-  return result.stdout;
-}
-
-/** A venv under .tools/bench-task with `requirements`, made again when they change. */
-function venv(name, requirements) {
-  const dir = path.join(tools, name);
-  const stamp = path.join(dir, 'requirements.stamp');
-  const wanted = requirements.join('\n');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return path.join(dir, 'bin');
-  console.log(`installing ${requirements.join(', ')} into .tools/bench-task/${name} ...`);
-  rmSync(dir, { recursive: true, force: true });
-  run('python3', ['-m', 'venv', dir]);
-  run(path.join(dir, 'bin/pip'), [
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    '--only-binary=:all:',
-    ...requirements,
-  ]);
-  writeFileSync(stamp, wanted);
-  return path.join(dir, 'bin');
-}
 
 /**
  * A generated project for `database`, freshly generated into .tools/bench-task/project-<db>, with
@@ -182,12 +117,6 @@ function timeOnce(command, args, env, cwd) {
   return result;
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const servers = serverSettings();
 const variants = [];
 for (const server of servers) {
@@ -238,20 +167,8 @@ for (const server of servers) {
 // `<database>_*` databases.
 const scratchName = (server) => `${server.adminDatabase}_bench_task_${process.pid}`;
 function scratchDb(server, command, ...args) {
-  run(
-    path.join(variants.find((v) => v.server === server).floorBin, 'python'),
-    [path.join(here, 'scratch_db.py'), server.vendor, command, scratchName(server), ...args],
-    {
-      env: {
-        ...process.env,
-        BENCH_DB_HOST: server.host,
-        BENCH_DB_PORT: server.port,
-        BENCH_DB_USER: server.user,
-        BENCH_DB_PASSWORD: server.password,
-        BENCH_DB_ADMIN_DATABASE: server.adminDatabase,
-      },
-    },
-  );
+  const python = path.join(variants.find((v) => v.server === server).floorBin, 'python');
+  scratchDbOf(server, python, scratchName(server), command, ...args);
 }
 
 const perServer = variants.length / servers.length;
@@ -269,7 +186,7 @@ function launch(variant) {
     `--spring.datasource.url=${vendorUrl}`,
     `--spring.datasource.username=${server.user}`,
     `--spring.datasource.password=${server.password}`,
-    `--spring.datasource.driverClassName=${server.vendor === 'postgresql' ? 'org.postgresql.Driver' : 'org.mariadb.jdbc.Driver'}`,
+    `--spring.datasource.driverClassName=${driverClass(server.vendor)}`,
     '--spring.cloud.task.name=bench-task',
     ...LAUNCH_ARGS,
     `--spring.cloud.task.executionid=${id}`,
