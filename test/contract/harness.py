@@ -104,6 +104,27 @@ class ServerSettings:
     password: str
 
 
+def required_server_settings(prefix: str, default_port: int, what: str) -> ServerSettings:
+    """A real server's settings from ``<prefix>_HOST``, ``_PORT``, ``_DATABASE``, ``_USER`` and
+    ``_PASSWORD``, for a suite that cannot run without it: missing ones fail the test."""
+    missing = [k for k in ("HOST", "DATABASE", "USER") if not os.environ.get(f"{prefix}_{k}")]
+    if missing:
+        import pytest
+
+        pytest.fail(
+            f"{', '.join(prefix + '_' + k for k in missing)} not set; {what} needs the real "
+            "server (bash .ci/provision-databases.sh writes .cache/databases.env)",
+            pytrace=False,
+        )
+    return ServerSettings(
+        host=os.environ[f"{prefix}_HOST"],
+        port=int(os.environ.get(f"{prefix}_PORT") or default_port),
+        database=os.environ[f"{prefix}_DATABASE"],
+        user=os.environ[f"{prefix}_USER"],
+        password=os.environ.get(f"{prefix}_PASSWORD", ""),
+    )
+
+
 class Backend:
     """One database the suite runs against: a scratch database (or file) it owns for a session.
 

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from harness import Backend, MariadbBackend, PostgresBackend, Project, ServerSettings
+from harness import (
+    Backend,
+    MariadbBackend,
+    PostgresBackend,
+    Project,
+    ServerSettings,
+    required_server_settings,
+)
 from toxiproxy import Proxy, Toxiproxy
 
 BACKENDS: dict[str, tuple[type[Backend], str, int]] = {
@@ -40,20 +47,7 @@ if __name__ == "__main__":
 
 def server_settings(name: str) -> ServerSettings:
     prefix, default_port = BACKENDS[name][1:]
-    missing = [k for k in ("HOST", "DATABASE", "USER") if not os.environ.get(f"{prefix}_{k}")]
-    if missing:
-        pytest.fail(
-            f"{name}: {', '.join(prefix + '_' + k for k in missing)} not set; the fault suite "
-            "needs the real server (bash .ci/provision-databases.sh writes .cache/databases.env)",
-            pytrace=False,
-        )
-    return ServerSettings(
-        host=os.environ[f"{prefix}_HOST"],
-        port=int(os.environ.get(f"{prefix}_PORT") or default_port),
-        database=os.environ[f"{prefix}_DATABASE"],
-        user=os.environ[f"{prefix}_USER"],
-        password=os.environ.get(f"{prefix}_PASSWORD", ""),
-    )
+    return required_server_settings(prefix, default_port, f"{name}: the fault suite")
 
 
 def open_backend(name: str, kind: type[Backend] | None = None) -> Backend:

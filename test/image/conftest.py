@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from engine import build, podman
-from harness import Backend, MariadbBackend, PostgresBackend, ServerSettings
+from harness import (
+    Backend,
+    MariadbBackend,
+    PostgresBackend,
+    ServerSettings,
+    required_server_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "lib" / "bin" / "create-scdf-task.js"
@@ -32,20 +38,7 @@ BACKENDS: dict[str, tuple[type[Backend], str, int]] = {
 
 def server_settings(name: str) -> ServerSettings:
     prefix, default_port = BACKENDS[name][1:]
-    missing = [k for k in ("HOST", "DATABASE", "USER") if not os.environ.get(f"{prefix}_{k}")]
-    if missing:
-        pytest.fail(
-            f"{name}: {', '.join(prefix + '_' + k for k in missing)} not set; the image suite "
-            "needs the real server (bash .ci/provision-databases.sh writes .cache/databases.env)",
-            pytrace=False,
-        )
-    return ServerSettings(
-        host=os.environ[f"{prefix}_HOST"],
-        port=int(os.environ.get(f"{prefix}_PORT") or default_port),
-        database=os.environ[f"{prefix}_DATABASE"],
-        user=os.environ[f"{prefix}_USER"],
-        password=os.environ.get(f"{prefix}_PASSWORD", ""),
-    )
+    return required_server_settings(prefix, default_port, f"{name}: the image suite")
 
 
 @pytest.fixture(scope="session", params=list(BACKENDS))
