@@ -24,12 +24,12 @@ import { DATABASE_PROFILES } from '../lib/core/databases.js';
 import {
   BIN,
   cachedEnv,
-  driverClass,
   here,
   median,
   plan,
   root,
   run,
+  scdfArguments,
   scratchDb,
   serverSettings,
   venv,
@@ -183,17 +183,7 @@ function containerRun(args) {
   return ms;
 }
 
-function launchArgs(server, id) {
-  return [
-    `--spring.datasource.url=jdbc:${server.vendor}://${server.host}:${server.port}/${scratchName(server)}`,
-    `--spring.datasource.username=${server.user}`,
-    `--spring.datasource.password=${server.password}`,
-    `--spring.datasource.driverClassName=${driverClass(server.vendor)}`,
-    '--spring.cloud.task.name=bench-image',
-    '--work.seconds=0',
-    `--spring.cloud.task.executionid=${id}`,
-  ];
-}
+const launchArgs = (server, id) => scdfArguments(server, scratchName(server), 'bench-image', id);
 
 const variants = servers.flatMap((server) => {
   const image = images.get(server.vendor);

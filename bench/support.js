@@ -115,5 +115,21 @@ export function scratchDb(server, python, name, command, ...args) {
   });
 }
 
-export const driverClass = (vendor) =>
+const driverClass = (vendor) =>
   vendor === 'postgresql' ? 'org.postgresql.Driver' : 'org.mariadb.jdbc.Driver';
+
+/**
+ * The arguments SCDF's exec entry point style passes for execution `id` of `task` in `database`
+ * on `server`, with the sample's 0-second body.
+ */
+export function scdfArguments(server, database, task, id) {
+  return [
+    `--spring.datasource.url=jdbc:${server.vendor}://${server.host}:${server.port}/${database}`,
+    `--spring.datasource.username=${server.user}`,
+    `--spring.datasource.password=${server.password}`,
+    `--spring.datasource.driverClassName=${driverClass(server.vendor)}`,
+    `--spring.cloud.task.name=${task}`,
+    '--work.seconds=0',
+    `--spring.cloud.task.executionid=${id}`,
+  ];
+}

@@ -21,12 +21,12 @@ import path from 'node:path';
 import { DATABASE_PROFILES } from '../lib/core/databases.js';
 import {
   BIN,
-  driverClass,
   here,
   median,
   plan,
   root,
   run,
+  scdfArguments,
   scratchDb as scratchDbOf,
   serverSettings,
   tools,
@@ -38,7 +38,6 @@ const runs = Number.parseInt(process.env.BENCH_RUNS ?? '15', 10);
 // runs on the last 1.4 release. psycopg2 because 1.4 has no psycopg 3 dialect.
 const RECIPE_SQLALCHEMY = 'SQLAlchemy==1.4.54';
 const RECIPE_PSYCOPG2 = 'psycopg2-binary==2.9.13';
-const LAUNCH_ARGS = ['--work.seconds=0'];
 
 /**
  * A generated project for `database`, freshly generated into .tools/bench-task/project-<db>, with
@@ -180,17 +179,7 @@ function launch(variant) {
   const { server } = variant;
   const id = nextId.get(server);
   nextId.set(server, id + 1);
-  const vendorUrl = `jdbc:${server.vendor}://${server.host}:${server.port}/${scratchName(server)}`;
-  const args = [
-    variant.script,
-    `--spring.datasource.url=${vendorUrl}`,
-    `--spring.datasource.username=${server.user}`,
-    `--spring.datasource.password=${server.password}`,
-    `--spring.datasource.driverClassName=${driverClass(server.vendor)}`,
-    '--spring.cloud.task.name=bench-task',
-    ...LAUNCH_ARGS,
-    `--spring.cloud.task.executionid=${id}`,
-  ];
+  const args = [variant.script, ...scdfArguments(server, scratchName(server), 'bench-task', id)];
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: os.tmpdir(),
@@ -266,7 +255,7 @@ const shape = JSON.parse(plan).map((statements) =>
 );
 console.log(
   `floor: ${shape.length} connections (${shape.map((c) => c.join(' + ')).join('; ')}); ` +
-    `launch arguments: the ${6 + LAUNCH_ARGS.length} SCDF passes`,
+    'launch arguments: the 6 SCDF passes and --work.seconds=0',
 );
 console.log('\ngoals:');
 for (const line of goals) console.log(line);
