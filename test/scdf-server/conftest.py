@@ -12,11 +12,9 @@ so does the session if anything skipped.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +24,15 @@ import pytest
 from sqlalchemy import Engine
 
 from scdf_rest import Scdf, ShellFile, shell_options, shell_words
-from servers import ROOT, DataFlowServer, ScratchDatabase, running_server, server_jar
+from servers import (
+    ROOT,
+    DataFlowServer,
+    ScratchDatabase,
+    build_image,
+    running_server,
+    server_jar,
+    timestamp_image,
+)
 
 DATABASES = ("mariadb", "postgresql")
 # Settings prefix and default port of each database server, and the port of its SCDF server.
@@ -35,9 +41,8 @@ SETTINGS = {
     "postgresql": ("SCDF_TEST_PG", 5432, 19394),
 }
 BIN = ROOT / "lib" / "bin" / "create-scdf-task.js"
-VENVS = ROOT / ".cache" / "scdf-server" / "venvs"
-# The projects' venvs are made with python3, the interpreter this suite's own venv comes from.
-PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+# The stand-in base image (Debian trixie) has Python 3.13: the project's lock is made for it.
+PYTHON_VERSION = "3.13"
 
 
 def servers_required() -> bool:
@@ -55,7 +60,7 @@ def unavailable(reason: str) -> None:
 
 @dataclass(frozen=True)
 class Project:
-    """A project made by the generator's bin, with a venv of its own requirements."""
+    """A project made by the generator's bin, and its image built with podman."""
 
     directory: Path
     task_name: str
@@ -75,25 +80,6 @@ class Deployment:
     engine: Engine
 
 
-def _venv(project: Path) -> None:
-    """Links project/.venv to a venv of its requirements from PyPI, cached by their hash."""
-    requirements = sorted(project.glob("requirements*.txt"))
-    key = hashlib.sha256(b"".join(p.read_bytes() for p in requirements) + sys.version.encode())
-    venv = VENVS / key.hexdigest()[:16]
-    if not (venv / ".complete").exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
-        # As the image installs them: the lock alone with its hashes, from PyPI only, then the
-        # project's own requirements.
-        pypi_only = {**os.environ, "PIP_FIND_LINKS": "", "PIP_NO_INDEX": ""}
-        lock = [*pip, "--require-hashes", "--only-binary=:all:", "-r", "requirements-scdf.txt"]
-        subprocess.run(lock, cwd=project, check=True, env=pypi_only)
-        subprocess.run([*pip, "-r", "requirements.txt"], cwd=project, check=True)
-        (venv / ".complete").touch()
-    (project / ".venv").symlink_to(venv)
-
-
 def _generate(kind: str, parent: Path) -> Project:
     name = f"real-{kind}"
     result = subprocess.run(
@@ -110,18 +96,20 @@ def _generate(kind: str, parent: Path) -> Project:
     if result.returncode != 0:
         raise AssertionError(f"generating {name} failed:\n{result.stdout}\n{result.stderr}")
     directory = parent / name
-    _venv(directory)
     # The image the generated register.shell registers (docker:<image>).
     register = ShellFile(directory / "scdf" / "register.shell").commands[0]
     uri = shell_options(shell_words(register))["uri"]
     assert isinstance(uri, str), register
     assert uri.startswith("docker:"), register
-    return Project(directory, name, uri.removeprefix("docker:"))
+    image = uri.removeprefix("docker:")
+    # The image SCDF will run, built from the generated Dockerfile as the project's README says.
+    build_image(directory, image)
+    return Project(directory, name, image)
 
 
 @pytest.fixture(scope="session")
 def jar() -> Path:
-    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
+    missing = [tool for tool in ("java", "mvn", "podman") if shutil.which(tool) is None]
     if missing:
         unavailable(f"{' and '.join(missing)} not installed")
     return server_jar()
@@ -144,7 +132,8 @@ def deployment(
     project = _generate(kind, work)
     database = ScratchDatabase(kind, host, int(os.environ.get(f"{prefix}_PORT") or default_port))
     database.create()
-    server = DataFlowServer(jar, database, scdf_port, {project.image: project.directory}, work)
+    timestamp_image()
+    server = DataFlowServer(jar, database, scdf_port, work)
     engine = database.engine()
     try:
         with running_server(server):
@@ -211,7 +200,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         run = t["passed"] + t["failed"]
         terminalreporter.write_line(
             f"scdf-server {kind}: {run} run, {t['passed']} passed, {t['failed']} failed, "
-            f"{t['skipped']} skipped (real SCDF 2.11.5 server, local deployer, docker stand-in)"
+            f"{t['skipped']} skipped (real SCDF 2.11.5 server, local deployer, podman)"
         )
     for problem in _problems():
         terminalreporter.write_line(

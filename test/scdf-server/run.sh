@@ -8,7 +8,8 @@
 # missing, reads the database servers from .cache/databases.env (.ci/provision-databases.sh
 # writes it), lints the suite and runs it. The tests build the server jar with Maven (cached in
 # .cache/scdf-server/), generate the projects, and start and stop the servers themselves.
-# Needs root (scratch logins), Java 17 and Maven. SCDF_TEST_REQUIRE_DATABASES=1 or CI=true turns
+# Needs root (scratch logins and podman), Java 17 and Maven; the tests build the generated image
+# and the timestamp app's image with podman. SCDF_TEST_REQUIRE_DATABASES=1 or CI=true turns
 # every skip into a failure.
 set -euo pipefail
 
@@ -24,6 +25,15 @@ source "$ROOT/test/support/suite.sh"
 ensure_venv "$VENV" "$HERE/requirements.txt"
 
 ensure_built
+
+# podman and the stand-in base images (scripts/setup-containers.sh writes this file)
+ENGINE_FILE=$ROOT/.cache/containers.env
+if [[ -f $ENGINE_FILE ]]; then
+  # shellcheck disable=SC1090
+  source "$ENGINE_FILE"
+else
+  log "no $ENGINE_FILE: run bash scripts/setup-containers.sh as root"
+fi
 
 if [[ -f $ENV_FILE ]]; then
   # shellcheck disable=SC1090

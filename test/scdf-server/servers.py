@@ -1,14 +1,19 @@
-"""What the real-server suite sets up: the SCDF server jar, scratch databases, running servers.
+"""What the real-server suite sets up: the jars, the images, scratch databases, running servers.
 
-- ``server_jar`` builds ``server/`` (a Spring Boot 2.7.18 app with ``@EnableDataFlowServer``,
-  dependencies from Maven Central) with Maven once, and caches the jar under
-  ``.cache/scdf-server/`` keyed by a hash of the module's files.
+- ``maven_jar`` builds a Maven module of this folder once and caches its jar under
+  ``.cache/scdf-server/`` keyed by a hash of the module's files: ``server/`` (a Spring Boot 2.7.18
+  app with ``@EnableDataFlowServer``, dependencies from Maven Central) and ``timestamp/`` (the
+  timestamp task of ``composed-sequence.shell``, written here: SCDF's sample is on Docker Hub).
+- ``build_image`` and ``timestamp_image`` build real images with podman (set up by
+  scripts/setup-containers.sh, with stand-in bases made by debootstrap): the generated project's
+  own Dockerfile, and the timestamp jar on Debian's JRE.
 - ``ScratchDatabase`` creates a database and a login of its own on a running PostgreSQL or MariaDB
   server (as root, through the servers' own admin clients) and drops both afterwards. The
   login's password is full of characters that break hand-built URLs.
 - ``DataFlowServer`` starts the jar on loopback, tasks on and streams and schedules off, against
-  that database (SCDF's own Flyway migrations create the schema), with the ``docker`` stand-in in
-  ``standin/`` first on its PATH, and stops it.
+  that database (SCDF's own Flyway migrations create the schema), with ``docker/docker`` first on
+  its PATH (it logs SCDF's argv and runs podman) and the local platform's containers on the host
+  network, and stops it.
 """
 
 from __future__ import annotations
@@ -37,37 +42,48 @@ from sqlalchemy.pool import NullPool
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SERVER_MODULE = HERE / "server"
-STANDIN_DIR = HERE / "standin"
+TIMESTAMP_MODULE = HERE / "timestamp"
+DOCKER_DIR = HERE / "docker"
 CACHE = ROOT / ".cache" / "scdf-server"
 
-# The Composed Task Runner image SCDF hands to the local deployer for a composed launch. No such
-# image runs here; the stand-in logs the launch and refuses it, and the tests start the steps.
+# The Composed Task Runner image SCDF hands to the local deployer for a composed launch. It is not
+# on Maven Central nor reachable on Docker Hub: podman refuses to run it (exit 125), and the tests
+# start the steps as the runner would.
 CTR_IMAGE = "springcloud/spring-cloud-dataflow-composed-task-runner:2.11.5"
+# The name composed-sequence.shell registers the timestamp app under.
+TIMESTAMP_IMAGE = "springcloudtask/timestamp-task:2.0.2"
+PODMAN = shutil.which("podman") or "/usr/bin/podman"
+LOCAL_ACCOUNT = "spring.cloud.dataflow.task.platform.local.accounts.default"
+# Where a task container launched with the volume-mounts deployer property sees
+# DataFlowServer.shared.
+SHARED_MOUNT = "/shared"
 
 # '@ : / % # ? & = ; { }' each break a URL, a JDBC property list or an argv split built by hand;
 # '%25' turns into '%' when a value is URL-decoded once too often (as .ci/provision-databases.sh).
 PASSWORD_CHARACTERS = "@:/%25#?&=;{}"
 
 
-def _module_hash() -> str:
+def _module_hash(module: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(
-        p for p in SERVER_MODULE.rglob("*") if p.is_file() and "target" not in p.parts
-    ):
-        digest.update(str(path.relative_to(SERVER_MODULE)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(p for p in module.rglob("*") if p.is_file() and "target" not in p.parts):
+        digest.update(str(path.relative_to(module)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def server_jar() -> Path:
-    """The server's executable jar, built with Maven in a scratch copy unless cached."""
-    jar = CACHE / f"scdf-test-server-{_module_hash()}.jar"
+    """The server's executable jar."""
+    return maven_jar(SERVER_MODULE, "scdf-test-server")
+
+
+def maven_jar(module: Path, name: str) -> Path:
+    """A module's executable jar (its finalName is ``name``), built with Maven in a scratch copy
+    unless cached."""
+    jar = CACHE / f"{name}-{_module_hash(module)}.jar"
     if jar.exists():
         return jar
     CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="scdf-server-build-") as build:
-        shutil.copytree(
-            SERVER_MODULE, build, dirs_exist_ok=True, ignore=shutil.ignore_patterns("target")
-        )
+    with tempfile.TemporaryDirectory(prefix=f"{name}-build-") as build:
+        shutil.copytree(module, build, dirs_exist_ok=True, ignore=shutil.ignore_patterns("target"))
         result = subprocess.run(
             ["mvn", "-B", "-q", "-DskipTests", "package"],
             cwd=build,
@@ -78,14 +94,63 @@ def server_jar() -> Path:
         )
         if result.returncode != 0:
             raise AssertionError(
-                f"mvn package of {SERVER_MODULE} failed ({result.returncode}):\n"
+                f"mvn package of {module} failed ({result.returncode}):\n"
                 f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
             )
-        built = Path(build) / "target" / "scdf-test-server.jar"
+        built = Path(build) / "target" / f"{name}.jar"
         partial = jar.with_suffix(".partial")
         shutil.copyfile(built, partial)
         partial.replace(jar)
     return jar
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def podman(*args: str, timeout: float = 600) -> str:
+    result = subprocess.run(
+        [PODMAN, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"podman {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
+    return result.stdout
+
+
+def build_image(context: Path, tag: str) -> None:
+    """``docker build -t TAG CONTEXT`` as a user runs it, plus only what this machine needs to
+    reach PyPI: the host network and its CA bundle for pip, mounted, never baked in."""
+    ca = os.environ.get("SCDF_TEST_BUILD_CA", "/etc/ssl/certs/ca-certificates.crt")
+    pip_conf = os.environ.get("SCDF_TEST_BUILD_PIP_CONF", "")
+    if not pip_conf:
+        raise AssertionError("SCDF_TEST_BUILD_PIP_CONF not set: run scripts/setup-containers.sh")
+    mounts = ["-v", f"{ca}:{ca}:ro", "-v", f"{pip_conf}:/etc/pip.conf:ro"]
+    podman("build", "--network=host", *mounts, "-t", tag, str(context))
+
+
+def timestamp_image() -> str:
+    """The timestamp app's image under the name the shell file registers, built unless the image
+    there already holds this jar (a label carries the jar's name, which carries its hash)."""
+    jar = maven_jar(TIMESTAMP_MODULE, "timestamp-task")
+    label = "scdf-task-test.jar"
+    with contextlib.suppress(AssertionError):
+        held = podman("image", "inspect", "--format", f"{{{{ index .Labels \"{label}\" }}}}",
+                      TIMESTAMP_IMAGE)  # fmt: skip
+        if held.strip() == jar.name:
+            return TIMESTAMP_IMAGE
+    base = os.environ.get("SCDF_TEST_JRE_BASE", "")
+    if not base:
+        raise AssertionError("SCDF_TEST_JRE_BASE not set: run bash scripts/setup-containers.sh")
+    with tempfile.TemporaryDirectory(prefix="timestamp-image-") as context:
+        shutil.copyfile(jar, Path(context) / "app.jar")
+        (Path(context) / "Dockerfile").write_text(
+            f"FROM {base}\nCOPY app.jar /app.jar\nLABEL {label}={jar.name}\n"
+            'USER 10001:10001\nENTRYPOINT ["java", "-jar", "/app.jar"]\n',
+            encoding="utf-8",
+        )
+        podman("build", "-t", TIMESTAMP_IMAGE, context)
+    return TIMESTAMP_IMAGE
 
 
 # --- scratch databases ------------------------------------------------------------------------
@@ -187,7 +252,6 @@ class DataFlowServer:
     jar: Path
     database: ScratchDatabase
     port: int
-    images: dict[str, Path]  # image reference -> generated project folder
     workdir: Path
     process: subprocess.Popen[bytes] | None = None
 
@@ -204,18 +268,24 @@ class DataFlowServer:
         return self.workdir / "docker-argv.jsonl"
 
     @property
+    def shared(self) -> Path:
+        """A host folder a task container can mount at SHARED_MOUNT, for files a task writes."""
+        return self.workdir / "shared"
+
+    @property
     def task_dirs(self) -> Path:
         """Where the local deployer puts each launch's stdout.log and stderr.log."""
         return self.workdir / "tmp"
 
     def start(self, timeout: float = 240) -> None:
         self.task_dirs.mkdir(parents=True, exist_ok=True)
+        self.shared.mkdir(exist_ok=True)
+        self.shared.chmod(0o777)
         env = {
             **os.environ,
-            "PATH": f"{STANDIN_DIR}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{DOCKER_DIR}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "TZ": "UTC",
-            "SCDF_STANDIN_DOCKER_LOG": str(self.docker_log),
-            "SCDF_STANDIN_DOCKER_IMAGES": json.dumps({k: str(v) for k, v in self.images.items()}),
+            "SCDF_TEST_DOCKER_LOG": str(self.docker_log),
             # In the environment, not on the command line that `ps` shows.
             "SPRING_DATASOURCE_PASSWORD": self.database.password,
         }
@@ -229,6 +299,10 @@ class DataFlowServer:
             "--spring.cloud.dataflow.features.streams-enabled=false",
             "--spring.cloud.dataflow.features.schedules-enabled=false",
             f"--spring.cloud.dataflow.task.composed-task-runner.uri=docker:{CTR_IMAGE}",
+            # The task reaches the database on 127.0.0.1 only from the host's network (the local
+            # deployer's default is a bridge network). The platform account's own property: the
+            # plain spring.cloud.deployer.local.docker.network does not reach task launches.
+            f"--{LOCAL_ACCOUNT}.docker.network=host",
         ]  # fmt: skip
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(

@@ -1,15 +1,16 @@
 """A generated project against a real SCDF 2.11.5 server, on MariaDB and on PostgreSQL.
 
 The server is SCDF's own server code (``server/``), run with the local deployer: it launches the
-task through ``docker run``, which the stand-in ``standin/docker`` turns into the project's
-Dockerfile ENTRYPOINT in the project's venv. Each scenario checks what SCDF itself shows
-(``GET /tasks/executions/{id}``) and the raw ``<prefix>EXECUTION`` row.
+task with its own ``docker run`` command line, which podman runs (``docker/docker`` logs it as
+evidence) with the project's image, built from its generated Dockerfile. Each scenario checks
+what SCDF itself shows (``GET /tasks/executions/{id}``) and the raw ``<prefix>EXECUTION`` row.
 
 The generated files are what is tested: ``scripts/scdf-rest.sh`` runs as it is, and each line of
 the ``scdf/*.shell`` files becomes the REST call the Data Flow shell 2.11 sends for it
 (``scdf_rest.ShellFile``), because the shell is not on Maven Central. Neither is the Composed
-Task Runner: its launch is logged by the stand-in and refused, and each step is then launched
-the way its TaskLauncherTasklet does (``Scdf.launch_step``).
+Task Runner (nor its image): podman refuses its launch, and each step is then launched the way
+its TaskLauncherTasklet does (``Scdf.launch_step``). The timestamp steps run a timestamp app
+written here (``timestamp/``), in an image on Debian's JRE.
 
 The scenarios run in order against one server per database, as a user works through the files:
 the REST script, the launch files, stop, Boot 3, then cleanup.shell, register.shell, the
@@ -31,9 +32,15 @@ import pytest
 
 from conftest import Deployment
 from scdf_rest import ENDED, ShellCommandFailed, ShellFile, shell_options, shell_words
-from servers import CTR_IMAGE, docker_run_env, docker_run_image, rows
+from servers import (
+    CTR_IMAGE,
+    SHARED_MOUNT,
+    TIMESTAMP_IMAGE,
+    docker_run_env,
+    docker_run_image,
+    rows,
+)
 
-TIMESTAMP_IMAGE = "springcloudtask/timestamp-task:2.0.2"
 LAUNCHED = re.compile(r"launched \S+: execution (\d+)(?: \(schema target (\w+)\))?")
 
 
@@ -368,12 +375,19 @@ def test_batch_job_is_shown_by_scdf_and_its_restart_skips_the_completed_step(
     d = deployment
     target, task_prefix, prefix = BATCH[boot]
     date = f"2024-05-0{boot}"
-    folder = d.project.directory / f"orders-out-{target}"
+    # The task runs in a container: its output folder is on the volume the server mounts.
+    folder = d.server.shared / f"orders-out-{target}"
     # The load step writes into a folder that is not there yet: it fails, extract completes.
     result = rest_script(
         d,
         SCDF_BOOT_VERSION=boot,
-        SCDF_ARGUMENTS=f"--orders.date={date} --orders.output={folder.name}",
+        SCDF_ARGUMENTS=f"--orders.date={date} --orders.output={SHARED_MOUNT}/{folder.name}",
+        # Per launch: deployer 2.9.5 drops the platform account's docker.volume-mounts (its
+        # LocalDeployerProperties copy keeps only network, port range and delete-on-exit).
+        SCDF_PROPERTIES=(
+            f"deployer.{d.project.task_name}.local.docker.volume-mounts="
+            f"{d.server.shared}:{SHARED_MOUNT}"
+        ),
     )
     assert result.returncode == 1, result.stderr
     task_id, launched_target = launched(result)
@@ -399,6 +413,7 @@ def test_batch_job_is_shown_by_scdf_and_its_restart_skips_the_completed_step(
     ] == [[job_id]], listed
 
     folder.mkdir()
+    folder.chmod(0o777)  # the task's user, 10001, writes into it
     [last] = rows(d.engine, f"SELECT MAX(TASK_EXECUTION_ID) AS ID FROM {task_prefix}EXECUTION")
     d.scdf.request("PUT", f"/jobs/executions/{job_id}?restart=true&schemaTarget={target}")
     deadline = time.monotonic() + 60
@@ -529,13 +544,22 @@ def test_composed_sequence_right_after_register_shell(deployment: Deployment) ->
         f"deployer.{task}.kubernetes.entryPointStyle": "exec",
     }
     launch_and_check_step(d, f"{task}-sequence-{task}", composed_id)
-    # The timestamp steps are accepted and handed to docker, which has no such image here: their
-    # rows stay as SCDF made them (UNKNOWN), which is what a step that cannot start looks like.
-    for step in (steps[0], steps[2]):
-        execution_id = d.scdf.launch_step(step, composed_id)
-        image, _ = docker_run_image(docker_run_of(d, execution_id))
+    # The timestamp steps run the Java timestamp task in its own image: Spring Cloud Task ends
+    # their rows, as the Composed Task Runner would see them end.
+    for step, label in ((steps[0], "t1"), (steps[2], "t2")):
+        fmt = ctr_properties(settings)[f"app.{label}.timestamp.format"]
+        execution_id, _ = d.scdf.launch(
+            step,
+            arguments=f"--spring.cloud.task.parent-execution-id={composed_id} "
+            f"--timestamp.format={fmt}",
+        )
+        execution = d.scdf.wait_for(execution_id)
+        raw = row(d, execution_id)
+        assert_ended(execution, raw, "COMPLETE", 0)
+        assert raw["PARENT_EXECUTION_ID"] == composed_id
+        image, args = docker_run_image(docker_run_of(d, execution_id))
         assert image == TIMESTAMP_IMAGE
-        assert d.scdf.execution(execution_id)["taskExecutionStatus"] == "UNKNOWN"
+        assert f"--timestamp.format={fmt}" in args
 
 
 def test_cleanup_shell_removes_everything_the_shell_files_made(deployment: Deployment) -> None:
