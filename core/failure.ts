@@ -29,7 +29,7 @@ export function describeFailure(error: unknown): { message: string; fixable: boo
   const err = error instanceof Error ? error : new Error(String(error));
   if (err instanceof InputError || err.name === 'InputError')
     return { message: err.message, fixable: true };
-  const denied = deniedMessage(err as NodeJS.ErrnoException);
+  const denied = deniedMessage(err);
   if (denied !== undefined) return { message: denied, fixable: true };
   return { message: `unexpected error: ${err.message}`, fixable: false };
 }
