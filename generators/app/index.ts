@@ -3,7 +3,7 @@ import { runCommand } from '../../core/command.js';
 import { InputError } from '../../core/errors.js';
 import { reportFailure } from '../../core/failure.js';
 import { INPUTS, RUN_FLAGS, type AnswerKey } from '../../core/inputs.js';
-import { camelCase, checkOptionNames, kebabCase } from '../../core/options.js';
+import { camelCase, checkOptionNames, kebabCase, missingValueError } from '../../core/options.js';
 import { yeomanAsker } from './prompts.js';
 
 /** How errors are prefixed, as the messages of every Yeoman generator name their package. */
@@ -97,6 +97,10 @@ export default class ScdfTaskGenerator extends Generator {
     // yo parses the command line before it knows the generator, so it takes the word after a
     // flag as the flag's value (`--check a b`: check="a"); Yeoman then turns it into `true`.
     const initial = (this as unknown as { _initOptions: Record<string, unknown> })._initOptions;
+    // yo makes an input option given without a value `true`, which Yeoman turns into "true".
+    for (const input of INPUTS)
+      if (initial[input.option] === true || initial[camelCase(input.option)] === true)
+        throw missingValueError(input.option);
     for (const flag of RUN_FLAGS) {
       const value = initial[flag.option];
       if (typeof value === 'string')

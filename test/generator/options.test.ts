@@ -126,6 +126,17 @@ describe('the real yo', () => {
     }
   });
 
+  test('an input option without its value is named, with what the value may be', () => {
+    const cwd = tempDirForYo();
+    const result = runYo(['my-task', '--defaults', '--database'], cwd);
+    expect(result.stderr).toBe(
+      'generator-scdf-task: --database needs a value (one of mysql, mariadb, postgresql, ' +
+        'sqlserver, oracle, db2): give it as --database=<value> or --database <value>\n',
+    );
+    expect(result.status).toBe(2);
+    expect(snapshotTree(cwd)).toEqual({});
+  });
+
   test("a flag before the task name: yo takes the name as the flag's value, and is told so", () => {
     const cwd = tempDirForYo();
     const result = runYo(['--defaults', 'my-task'], cwd);
