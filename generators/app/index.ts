@@ -94,13 +94,15 @@ export default class ScdfTaskGenerator extends Generator {
       .filter((name) => !FRAMEWORK_KEYS.has(name))
       .map((name) => (name.length === 1 ? { name, short: true } : { name }));
     checkOptionNames(given, 'yo scdf-task', { hidden: YEOMAN_OPTIONS, short: ['h'] });
-    // yo parses the command line before it knows the generator, so it takes the word after a
-    // flag as the flag's value (`--check a b`: check="a"); Yeoman then turns it into `true`.
+    // What yo parsed, before Yeoman converted it to the declared types: yo reads the command
+    // line without knowing them.
     const initial = (this as unknown as { _initOptions: Record<string, unknown> })._initOptions;
-    // yo makes an input option given without a value `true`, which Yeoman turns into "true".
+    // An input option without a value is `true` there, which Yeoman would turn into "true".
     for (const input of INPUTS)
       if (initial[input.option] === true || initial[camelCase(input.option)] === true)
         throw missingValueError(input.option);
+    // The word after a flag is the flag's value there (`--check a b`: check="a"), which Yeoman
+    // would turn into `true`, losing the word.
     for (const flag of RUN_FLAGS) {
       const value = initial[flag.option];
       if (typeof value === 'string')
