@@ -1,32 +1,25 @@
 #!/usr/bin/env node
 /**
  * `create-scdf-task` (what `npm init scdf-task` runs): the command-line front end of the core.
- * It loads neither yeoman-environment nor yeoman-generator, and the prompt library only when a
- * question must be asked, so a run costs little more than starting Node. With `--check` or
- * `--update` it takes many project folders and works through them in one process.
+ * It only translates its argv into the core's command; it loads neither yeoman-environment nor
+ * yeoman-generator, and the prompt library only when a question must be asked, so a run costs
+ * little more than starting Node.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EXIT, InputError, worstExitCode, type ExitCode } from '../core/errors.js';
+import { runCommand, type Command } from '../core/command.js';
+import { EXIT, type ExitCode } from '../core/errors.js';
 import { reportFailure } from '../core/failure.js';
-import { INPUTS, RUN_FLAGS, type AnswerKey, type Answers, type RunFlag } from '../core/inputs.js';
+import { INPUTS, RUN_FLAGS, type AnswerKey, type Answers } from '../core/inputs.js';
+import {
+  checkOptionNames,
+  flagValueError,
+  missingValueError,
+  type OptionName,
+} from '../core/options.js';
 import { GENERATOR_VERSION } from '../core/project-files.js';
 import type { Asker } from '../core/questions.js';
-import { runProject, type RunRequest } from '../core/run.js';
 
 const NAME = 'create-scdf-task';
-
-const FLEET_FLAGS: readonly RunFlag[] = [
-  {
-    option: 'update',
-    description: 'Update the projects in the folders given as arguments (default: this one)',
-  },
-  {
-    option: 'stdin',
-    description:
-      'With --check or --update: also read project folders, one per line, from stdin (or give "-")',
-  },
-];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -36,7 +29,7 @@ function cliOptions(): Options {
     version: { type: 'boolean', short: 'v' },
   };
   for (const input of INPUTS) options[input.option] = { type: 'string' };
-  for (const flag of [...RUN_FLAGS, ...FLEET_FLAGS]) options[flag.option] = { type: 'boolean' };
+  for (const flag of RUN_FLAGS) options[flag.option] = { type: 'boolean' };
   return options;
 }
 
@@ -45,8 +38,7 @@ export function helpText(): string {
     `--${input.option} <value>`,
     `${input.description}${input.choices ? ` (${input.choices.join(', ')})` : ''}; default: ${input.default}`,
   ]);
-  for (const flag of [...RUN_FLAGS, ...FLEET_FLAGS])
-    rows.push([`--${flag.option}`, flag.description]);
+  for (const flag of RUN_FLAGS) rows.push([`--${flag.option}`, flag.description]);
   rows.push(['-h, --help', 'Show this help'], ['-v, --version', 'Show the version']);
   const width = Math.max(...rows.map(([left]) => left.length));
   return [
@@ -79,120 +71,86 @@ const terminalAsker: Asker = {
             choices: question.choices.map((value) => ({ value })),
             default: question.default,
           })
-        : (
-            await input({
-              message: question.message,
-              default: question.default,
-              validate: question.validate,
-            })
-          ).trim();
+        : await input({
+            message: question.message,
+            default: question.default,
+            validate: question.validate,
+          });
     }
     return answers as Partial<Answers>;
   },
 };
 
-function readFolderList(): string[] {
-  return readFileSync(0, 'utf8')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-async function runMany(
-  base: RunRequest,
-  folders: readonly string[],
-  debug: boolean,
-): Promise<ExitCode> {
-  const codes: ExitCode[] = [];
-  for (const folder of folders) {
-    try {
-      const outcome = await runProject(
-        { ...base, project: folder },
-        { ...terminalAsker, canAsk: false },
-      );
-      process.stdout.write(`${outcome.line}\n`);
-      codes.push(outcome.exitCode);
-    } catch (error) {
-      if (debug) reportFailure(NAME, error, true);
-      const message =
-        error instanceof InputError ? error.message : `unexpected error: ${String(error)}`;
-      process.stdout.write(`${folder}: error: ${message}\n`);
-      codes.push(EXIT.error);
-    }
+/**
+ * The command line in the core's terms. Node's own parser is run leniently, and what it would
+ * reject is reported here in the core's words: an unknown option with the closest known one, an
+ * input option without its value, a flag with one.
+ */
+function parseCommandLine(argv: string[]): { command: Command; help: boolean; version: boolean } {
+  const config = cliOptions();
+  const { values, positionals, tokens } = parseArgs({
+    args: argv,
+    options: config,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const given: OptionName[] = tokens
+    .filter((token) => token.kind === 'option')
+    .map((token) =>
+      token.rawName.startsWith('--')
+        ? { name: token.name }
+        : { name: token.rawName.slice(1), short: true },
+    );
+  checkOptionNames(given, NAME, { also: ['version'], short: ['h', 'v'] });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const type = config[token.name]?.type;
+    // Without strict parsing, an input option followed by another option takes it as its value.
+    if (
+      type === 'string' &&
+      (token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))
+    )
+      throw missingValueError(token.name);
+    if (type === 'boolean' && token.value !== undefined) throw flagValueError(token.name);
   }
-  const count = (code: ExitCode) => codes.filter((c) => c === code).length;
-  const worst = worstExitCode(codes);
-  process.stdout.write(
-    `${folders.length} projects: ${count(EXIT.ok)} ${base.check ? 'up to date' : 'done'}, ` +
-      (base.check ? `${count(EXIT.drift)} would change, ` : '') +
-      `${count(EXIT.conflict)} with conflicts, ${count(EXIT.error)} failed; exit ${worst}\n`,
-  );
-  return worst;
+  const flag = (name: string) => values[name] === true;
+  const options: Partial<Record<AnswerKey, unknown>> = {};
+  for (const input of INPUTS)
+    if (values[input.option] !== undefined) options[input.key] = values[input.option];
+  return {
+    command: {
+      cwd: process.cwd(),
+      positionals,
+      options,
+      defaults: flag('defaults'),
+      check: flag('check'),
+      update: flag('update'),
+      force: flag('force'),
+      stdin: flag('stdin'),
+      debug: flag('debug'),
+    },
+    help: flag('help'),
+    version: flag('version'),
+  };
 }
 
 async function main(argv: string[]): Promise<ExitCode> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: cliOptions(), allowPositionals: true, strict: true });
+    parsed = parseCommandLine(argv);
   } catch (error) {
-    process.stderr.write(`${NAME}: ${(error as Error).message}\nTry --help.\n`);
-    return EXIT.error;
+    return reportFailure(NAME, error, false);
   }
-  const { values, positionals } = parsed;
-  const flag = (name: string) => values[name] === true;
-  if (flag('help')) {
+  if (parsed.help) {
     process.stdout.write(`${helpText()}\n`);
     return EXIT.ok;
   }
-  if (flag('version')) {
+  if (parsed.version) {
     process.stdout.write(`${GENERATOR_VERSION}\n`);
     return EXIT.ok;
   }
-  const options: Partial<Record<AnswerKey, unknown>> = {};
-  for (const input of INPUTS)
-    if (values[input.option] !== undefined) options[input.key] = values[input.option];
-  const request: RunRequest = {
-    cwd: process.cwd(),
-    options,
-    defaults: flag('defaults'),
-    check: flag('check'),
-    force: flag('force'),
-  };
-  const debug = flag('debug');
-  try {
-    if (flag('check') || flag('update')) {
-      const fromStdin = flag('stdin') || positionals.includes('-');
-      const folders = [
-        ...positionals.filter((p) => p !== '-'),
-        ...(fromStdin ? readFolderList() : []),
-      ];
-      if (folders.length > 1 || fromStdin) {
-        if (options.taskName !== undefined)
-          throw new InputError('--task-name cannot be given for many projects at once');
-        return await runMany(request, folders, debug);
-      }
-      const [folder] = folders;
-      const outcome = await runProject(
-        folder === undefined ? request : { ...request, project: folder },
-        terminalAsker,
-      );
-      process.stdout.write(`${outcome.report}\n`);
-      return outcome.exitCode;
-    }
-    if (flag('stdin'))
-      throw new InputError('--stdin reads project folders for --check or --update');
-    if (positionals.length > 1)
-      throw new InputError(`expected at most one task name, got: ${positionals.join(' ')}`);
-    const [name] = positionals;
-    const outcome = await runProject(
-      name === undefined ? request : { ...request, positionalName: name },
-      terminalAsker,
-    );
-    process.stdout.write(`${outcome.report}\n`);
-    return outcome.exitCode;
-  } catch (error) {
-    return reportFailure(NAME, error, debug);
-  }
+  return runCommand(parsed.command, { program: NAME, asker: terminalAsker });
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -123,4 +123,13 @@ export const RUN_FLAGS: readonly RunFlag[] = [
       'Write into a non-empty folder, replace your edits with the templates, and go back from a newer generator version',
   },
   { option: 'debug', description: 'Show stack traces of unexpected errors' },
+  {
+    option: 'update',
+    description: 'Update the projects in the folders given as arguments (default: this one)',
+  },
+  {
+    option: 'stdin',
+    description:
+      'With --check or --update: also read project folders, one per line, from stdin (or give "-")',
+  },
 ];

@@ -3,7 +3,7 @@ import type { ValidationResult } from './validators.js';
 
 /**
  * A question in no library's shape: the Yeoman front end hands it to `this.prompt()`, the bin to
- * `@inquirer/prompts`. Free text is validated with the input's own rule after trimming.
+ * `@inquirer/prompts`. Free text is validated with the input's own rule after normalizing.
  */
 export interface Question {
   readonly name: AnswerKey;
@@ -14,13 +14,21 @@ export interface Question {
   readonly validate: (value: string) => ValidationResult;
 }
 
+/**
+ * The one rule for typed answers, applied by the prompt's validation and by the core to what was
+ * asked: blanks around a value are not part of it. Values given as options are taken as typed.
+ */
+export function normalizeAnswer(value: string): string {
+  return value.trim();
+}
+
 export function questionsFor(keys: readonly AnswerKey[]): Question[] {
   return INPUTS.filter((input) => keys.includes(input.key)).map((input) => ({
     name: input.key,
     message: input.message,
     default: input.default,
     ...(input.choices ? { choices: input.choices } : {}),
-    validate: (value: string) => input.validate(value.trim()),
+    validate: (value: string) => input.validate(normalizeAnswer(value)),
   }));
 }
 

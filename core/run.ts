@@ -9,7 +9,7 @@ import { findProject, projectAt, type Project } from './locate.js';
 import { nextSteps } from './next-steps.js';
 import { GENERATOR_VERSION, planProject, sha256, TEMPLATES_ROOT } from './project-files.js';
 import { renderStoreFile, STORE_FILE } from './project-state.js';
-import { questionsFor, type Asker } from './questions.js';
+import { normalizeAnswer, questionsFor, type Asker } from './questions.js';
 import { isNewer } from './versions.js';
 import { reconcile, writes, type Base, type FileChange } from './reconcile.js';
 import { CHECK_LABELS, checkTable, countsLine, summarize, unifiedDiff } from './report.js';
@@ -107,7 +107,7 @@ async function resolveAnswers(
     if (value !== undefined)
       checked[input.key] = checkValue(
         input,
-        typeof value === 'string' ? value.trim() : value,
+        typeof value === 'string' ? normalizeAnswer(value) : value,
         'answer',
       );
   }

@@ -60,13 +60,20 @@ const DOCKER_NAME_MAX = 255;
  * "localhost"; otherwise it is the first path component and follows the path grammar.
  */
 export function validateDockerPrefix(value: string): ValidationResult {
-  const rule =
-    'use a registry and/or namespace such as "springcloud", "ghcr.io/acme" or ' +
-    '"registry.example.com:5000/team/batch": lower case, no tag or digest, no trailing "/"';
+  const examples =
+    'a registry and/or namespace such as "springcloud", "ghcr.io/acme" or ' +
+    '"registry.example.com:5000/team/batch"';
+  const rule = `use ${examples}: lower case, no tag or digest, no trailing "/"`;
   if (value.length === 0) return `must not be empty; ${rule}`;
   if (value.endsWith('/')) return `must not end with "/"; ${rule}`;
   if (value.includes('@')) return `must not contain a digest; ${rule}`;
-  if (value !== value.toLowerCase()) return `must be lower case; ${rule}`;
+  if (value !== value.toLowerCase()) {
+    const lower = value.toLowerCase();
+    // Say the rule once: the lower-case spelling is the fix when it is valid itself.
+    return validateDockerPrefix(lower) === true
+      ? `has upper-case letters; a registry and/or namespace is lower case: ${JSON.stringify(lower)}`
+      : `has upper-case letters; ${rule}`;
+  }
   // Longest possible task name plus "/": keeps the full repository name within Docker's limit.
   if (value.length + 1 + TASK_NAME_MAX > DOCKER_NAME_MAX)
     return `is too long for a Docker repository name; ${rule}`;

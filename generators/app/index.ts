@@ -1,18 +1,43 @@
 import Generator from 'yeoman-generator';
+import { runCommand } from '../../core/command.js';
 import { InputError } from '../../core/errors.js';
-import { INPUTS, RUN_FLAGS, type AnswerKey } from '../../core/inputs.js';
-import { runProject } from '../../core/run.js';
 import { reportFailure } from '../../core/failure.js';
+import { INPUTS, RUN_FLAGS, type AnswerKey } from '../../core/inputs.js';
+import { camelCase, checkOptionNames, kebabCase, missingValueError } from '../../core/options.js';
 import { yeomanAsker } from './prompts.js';
 
-function camelCase(kebab: string): string {
-  return kebab.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
-}
+/** How errors are prefixed, as the messages of every Yeoman generator name their package. */
+const PROGRAM = 'generator-scdf-task';
+
+/** yeoman-generator's own options: they steer npm installs and prompt caching, which never run. */
+const YEOMAN_OPTIONS = ['skip-cache', 'skip-install', 'force-install', 'ask-answered'];
 
 /**
- * The Yeoman front end, for `yo scdf-task` and yeoman-test: it declares the options, then hands
- * the whole run to the core. The core writes the files itself (staged, all or nothing), so
- * Yeoman's in-memory file system and conflicter are never involved and print nothing.
+ * Keys in `this.options` that yo, yeoman-environment and yeoman-test put there themselves; every
+ * other key is an option the user typed.
+ */
+const FRAMEWORK_KEYS = new Set([
+  '_',
+  '_meta',
+  'env',
+  'resolved',
+  'namespace',
+  'shared-data',
+  'forward-error-to-environment',
+  'skip-local-cache',
+  'skip-parse-options',
+  'local-config-only',
+  // yo's own flags (`yo --local-only scdf-task`): yo acts on them before the generator runs.
+  'local-only',
+  'generators',
+  'environment-version',
+]);
+
+/**
+ * The Yeoman front end, for `yo scdf-task` and yeoman-test: it declares the options, translates
+ * what Yeoman parsed into the core's command and hands the whole run to the core. The core writes
+ * the files itself (staged, all or nothing), so Yeoman's in-memory file system and conflicter are
+ * never involved and print nothing.
  */
 export default class ScdfTaskGenerator extends Generator {
   constructor(args: string[], options: Generator['options']) {
@@ -39,6 +64,12 @@ export default class ScdfTaskGenerator extends Generator {
         this.option(flag.option, { type: Boolean, description: flag.description });
       }
     }
+    // Accepted, since people pass them to every generator out of habit, but not offered in --help.
+    const declared = this._options as Record<string, { hide?: boolean } | undefined>;
+    for (const name of YEOMAN_OPTIONS) {
+      const spec = declared[name];
+      if (spec) spec.hide = true;
+    }
   }
 
   // Helpers are #private: Yeoman runs every public prototype method as a lifecycle task.
@@ -51,17 +82,46 @@ export default class ScdfTaskGenerator extends Generator {
     return this.#optionValue(name) === true;
   }
 
-  /** Yeoman ignores options it does not know; a typo must not silently fall back to a default. */
-  #unknownOptions(): string[] {
-    const declared = this._options as Record<string, unknown>;
-    return this._args
-      .filter((arg) => arg.startsWith('--'))
-      .map((arg) => (arg.slice(2).split('=')[0] ?? '').replace(/^no-/, ''))
-      .filter((name) => !(name in declared) && !(camelCase(name) in declared))
-      .map((name) => `'--${name}'`);
+  /**
+   * Yeoman takes any option, known or not, into `this.options` (yo camelCases them besides); a
+   * typo must not fall back to a default silently.
+   */
+  #checkOptionNames(): void {
+    const positional = this._arguments.map((argument) => argument.name);
+    const given = Object.keys(this.options as Record<string, unknown>)
+      .filter((key) => !positional.includes(key))
+      .map((key) => kebabCase(key))
+      .filter((name) => !FRAMEWORK_KEYS.has(name))
+      .map((name) => (name.length === 1 ? { name, short: true } : { name }));
+    checkOptionNames(given, 'yo scdf-task', { hidden: YEOMAN_OPTIONS, short: ['h'] });
+    // What yo parsed, before Yeoman converted it to the declared types: yo reads the command
+    // line without knowing them.
+    const initial = (this as unknown as { _initOptions: Record<string, unknown> })._initOptions;
+    // An input option without a value is `true` there, which Yeoman would turn into "true".
+    for (const input of INPUTS)
+      if (initial[input.option] === true || initial[camelCase(input.option)] === true)
+        throw missingValueError(input.option);
+    // The word after a flag is the flag's value there (`--check a b`: check="a"), which Yeoman
+    // would turn into `true`, losing the word.
+    for (const flag of RUN_FLAGS) {
+      const value = initial[flag.option];
+      if (typeof value === 'string')
+        throw new InputError(
+          `yo took ${JSON.stringify(value)} as the value of --${flag.option}, which takes none: ` +
+            `put the task name or project folders before the options ` +
+            `(yo scdf-task ${value} --${flag.option})`,
+        );
+    }
   }
 
   async writing(): Promise<void> {
+    const debug = this.#flag('debug');
+    try {
+      this.#checkOptionNames();
+    } catch (error) {
+      process.exitCode = reportFailure(PROGRAM, error, debug);
+      return;
+    }
     const options: Partial<Record<AnswerKey, unknown>> = {};
     for (const input of INPUTS) {
       if (input.positional) continue;
@@ -70,28 +130,22 @@ export default class ScdfTaskGenerator extends Generator {
     }
     // The positional argument and a camelCased `--task-name` (as `yo` passes options) share one
     // key in this.options; this.args holds only the positional one.
-    const positional = this.args[0];
+    const positionals = this.args.filter((arg) => !arg.startsWith('--'));
     const taskName = this.#optionValue('task-name');
-    if (taskName !== undefined && taskName !== positional) options.taskName = taskName;
-    try {
-      const unknown = this.#unknownOptions();
-      if (unknown.length > 0)
-        throw new InputError(`unknown option ${unknown.join(', ')}; see yo scdf-task --help`);
-      const outcome = await runProject(
-        {
-          cwd: this.env.cwd,
-          options,
-          ...(positional === undefined ? {} : { positionalName: positional }),
-          defaults: this.#flag('defaults'),
-          check: this.#flag('check'),
-          force: this.#flag('force'),
-        },
-        yeomanAsker(this),
-      );
-      process.stdout.write(`${outcome.report}\n`);
-      process.exitCode = outcome.exitCode;
-    } catch (error) {
-      process.exitCode = reportFailure('generator-scdf-task', error, this.#flag('debug'));
-    }
+    if (taskName !== undefined && taskName !== positionals[0]) options.taskName = taskName;
+    process.exitCode = await runCommand(
+      {
+        cwd: this.env.cwd,
+        positionals,
+        options,
+        defaults: this.#flag('defaults'),
+        check: this.#flag('check'),
+        update: this.#flag('update'),
+        force: this.#flag('force'),
+        stdin: this.#flag('stdin'),
+        debug,
+      },
+      { program: PROGRAM, asker: yeomanAsker(this) },
+    );
   }
 }

@@ -36,7 +36,6 @@ export function toYeomanQuestion(question: Question): PromptQuestion<Partial<Ans
         message: question.message,
         default: question.default,
         validate: question.validate,
-        filter: (value: string) => value.trim(),
       };
 }
 

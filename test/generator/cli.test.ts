@@ -117,7 +117,7 @@ describe.each(FRONT_ENDS)('%s front end, non-interactive', (frontEnd) => {
     const cwd = tempDir();
     const result = runBin(['my-task', '--databse', 'mysql', '--defaults'], cwd);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("'--databse'");
+    expect(result.stderr).toContain('unknown option --databse (closest known option: --database)');
     expect(snapshotTree(cwd)).toEqual({});
   });
 });
@@ -161,7 +161,11 @@ const BAD_OPTIONS: [option: string, value: string, rule: string][] = [
   ['database', 'h2', 'must be one of'],
   ['docker-prefix', 'ghcr.io/acme/', 'must not end with "/"'],
   ['docker-prefix', 'ghcr.io/acme:1.0', 'must not contain a tag'],
-  ['docker-prefix', 'GHCR.io/Acme', 'must be lower case'],
+  [
+    'docker-prefix',
+    'GHCR.io/Acme',
+    'has upper-case letters; a registry and/or namespace is lower case: "ghcr.io/acme"',
+  ],
   ['docker-prefix', 'acme;rm -rf', 'registry and/or namespace'],
   ['image-tag', '.hidden', 'letters, digits'],
   ['image-tag', '1.0 beta', 'letters, digits'],

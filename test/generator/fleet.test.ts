@@ -2,11 +2,18 @@ import { describe, expect, test } from '@jest/globals';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GENERATOR_VERSION } from '../../core/project-files.js';
-import { runBin, snapshotTree, tempDir } from '../support/cli.js';
+import {
+  FRONT_ENDS,
+  runBin,
+  runFrontEnd,
+  runYo,
+  snapshotTree,
+  tempDir,
+  tempDirForYo,
+} from '../support/cli.js';
 
 /** Three projects side by side: one untouched, one edited by its team, one with drift. */
-function smallFleet(): { root: string; names: string[] } {
-  const root = tempDir('scdf-fleet-');
+function smallFleet(root = tempDir('scdf-fleet-')): { root: string; names: string[] } {
   const names = ['alpha-etl', 'beta-etl', 'gamma-etl'];
   for (const name of names) expect(runBin([name, '--defaults'], root).status).toBe(0);
   appendFileSync(path.join(root, 'beta-etl', 'python_task.py'), '# team edit\n');
@@ -18,7 +25,10 @@ function smallFleet(): { root: string; names: string[] } {
   return { root, names };
 }
 
-describe('create-scdf-task over many projects in one process', () => {
+describe.each(FRONT_ENDS)('%s front end over many projects in one process', (frontEnd) => {
+  const runBin = (args: readonly string[], cwd: string, options = {}) =>
+    runFrontEnd(frontEnd, args, cwd, options);
+
   test('--check DIR...: one line per project, a total, the worst exit code; nothing written', () => {
     const { root, names } = smallFleet();
     writeFileSync(path.join(root, 'not-a-project.txt'), 'x\n');
@@ -52,7 +62,9 @@ describe('create-scdf-task over many projects in one process', () => {
       );
     }
   });
+});
 
+describe('create-scdf-task over many projects in one process', () => {
   test('--update DIR... updates each project in place and prints one line each', () => {
     const { root, names } = smallFleet();
     const result = runBin(['--update', ...names.map((name) => path.join(root, name))], root);
@@ -80,4 +92,16 @@ describe('create-scdf-task over many projects in one process', () => {
     expect(result.stderr).toContain('--task-name cannot be given for many projects at once');
     expect(snapshotTree(root)).toEqual(before);
   });
+});
+
+test('the real yo checks many projects in one run, with the summary line', () => {
+  const { root, names } = smallFleet(tempDirForYo('scdf-fleet-'));
+  const before = snapshotTree(root);
+  const result = runYo([...names, '--check'], root);
+  expect(result.stderr).toBe('');
+  expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+    '3 projects: 2 up to date, 1 would change, 0 with conflicts, 0 failed; exit 1',
+  );
+  expect(result.status).toBe(1);
+  expect(snapshotTree(root)).toEqual(before);
 });

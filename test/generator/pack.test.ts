@@ -24,6 +24,7 @@ const TEMPLATE_FILES = [
 
 let packed: PackedFile[] = [];
 let prefix = '';
+let tarball = '';
 
 // One pack and one install for the whole file: installing from the registry is the slow part.
 beforeAll(() => {
@@ -42,6 +43,7 @@ beforeAll(() => {
   const [info] = JSON.parse(json) as { filename: string; files: PackedFile[] }[];
   if (!info) throw new Error('npm pack printed no result');
   packed = info.files;
+  tarball = path.join(out, info.filename);
   // `npm init scdf-task` runs the package named create-scdf-task: the forwarding package.
   execFileSync('npm', ['pack', '--pack-destination', out], {
     cwd: path.join(REPO_ROOT, 'packages/create-scdf-task'),
@@ -159,5 +161,31 @@ describe('installed from the tarball', () => {
       expect(result.stdout).toContain(input.description);
     }
     for (const flag of ['--defaults', '--check', '--force']) expect(result.stdout).toContain(flag);
+  });
+});
+
+describe('installed globally from the tarball, as the README says to before publication', () => {
+  test('create-scdf-task is on the global bin and yo scdf-task finds the generator', () => {
+    const globalPrefix = tempDir('scdf-global-');
+    // yo, run as root, continues as uid 1000: it must be able to read the install.
+    chmodSync(globalPrefix, 0o755);
+    const env = { NPM_CONFIG_PREFIX: globalPrefix };
+    const install = run(
+      'npm',
+      ['install', '-g', '--no-audit', '--no-fund', tarball],
+      REPO_ROOT,
+      env,
+    );
+    expect({ status: install.status, stderr: install.stderr }).toMatchObject({ status: 0 });
+    const viaBin = workDir('global-bin');
+    const bin = run(path.join(globalPrefix, 'bin', 'create-scdf-task'), ARGS, viaBin, env);
+    expect(bin.stderr).toBe('');
+    expect(bin.status).toBe(0);
+    const viaYo = workDir('global-yo');
+    const yo = path.join(REPO_ROOT, 'node_modules/.bin/yo');
+    const result = run(yo, ['scdf-task', ...ARGS], viaYo, { ...env, HOME: workDir('home-global') });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(readTree(path.join(viaYo, 'my-task'))).toEqual(readTree(path.join(viaBin, 'my-task')));
   });
 });

@@ -9,11 +9,12 @@
  * module in it imports there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { DATABASE_PROFILES } from '../../core/databases.js';
 import { DATABASES } from '../../core/validators.js';
-import { generateProject } from '../support/cli.js';
+import { generateProject, git } from '../support/cli.js';
 import { createProjectVenv } from '../support/venv.js';
 import { simulateImage } from './fixture.js';
 
@@ -90,8 +91,18 @@ describe.each(DATABASES)('generated project for %s', (database) => {
         expect(pytest.stdout).toContain('needs `unshare --pid`');
       }
 
+      const help = run(python, ['-m', 'util.local_run', '--help'], project);
+      expect(help).toMatchObject({ status: 0, stderr: '' });
+      expect(help.stdout).toMatch(
+        /^usage: python -m util\.local_run \[--db PATH\] \[--scheduled\]/,
+      );
+      expect(existsSync(path.join(project, 'local-scdf.db'))).toBe(false);
+
       const completed = run(python, ['-m', 'util.local_run', '--work.seconds=0'], project);
       expect(completed).toMatchObject({ status: 0 });
+      expect(completed.stdout).toContain(
+        `SCDF's database stood in for by ${path.join(project, 'local-scdf.db')}\n`,
+      );
       expect(completed.stdout).toContain('Task execution 1 (python-task): COMPLETE\n');
       expect(completed.stdout).toContain('  exit code:     0\n');
       expect(completed.stdout).toContain('  error message: (null)\n');
@@ -102,10 +113,16 @@ describe.each(DATABASES)('generated project for %s', (database) => {
         project,
       );
       expect(failed).toMatchObject({ status: 1 });
-      expect(failed.stdout).toContain('Task execution 1 (python-task): ERROR\n');
+      // The SQLite file stays between runs, as SCDF's database does: the second run is 2.
+      expect(failed.stdout).toContain('Task execution 2 (python-task): ERROR\n');
       expect(failed.stdout).toContain('  exit code:     1\n');
       expect(failed.stdout).toContain('  exit message:  (null)\n');
       expect(failed.stdout).toMatch(/^ +RuntimeError: boom$/m);
+      // The file stays in the project, out of git and out of the image.
+      git(project, 'init', '--quiet');
+      expect(git(project, 'status', '--porcelain', '--ignored', '--', 'local-scdf.db')).toBe(
+        '!! local-scdf.db\n',
+      );
 
       // Only what the image gets: each of its modules imports with nothing else on the path, so
       // none needs a development-only one (test/project/entrypoint.test.ts runs the entry point
@@ -117,6 +134,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
         .map((file) => path.posix.relative('/app', file).replace(/\.py$/, '').replace(/\//g, '.'))
         .map((module) => module.replace(/\.__init__$/, ''));
       expect(modules).toContain('python_task');
+      expect(image.copied).not.toContain('/app/local-scdf.db');
       const imports = run(
         python,
         ['-E', '-s', '-c', `import ${modules.join(', ')}; print("imported")`],

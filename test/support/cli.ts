@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, REPO_ROOT } from './paths.js';
@@ -47,6 +56,48 @@ export function runFrontEnd(
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let yoModules: string | undefined;
+
+/**
+ * The real `yo`, finding this checkout as it finds an installed generator (through NODE_PATH,
+ * one of the places its lookup searches). Run as root, yo switches to uid 1000 (or $SUDO_UID):
+ * `cwd` must be writable by that user (see tempDirForYo).
+ */
+export function runYo(
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): RunResult {
+  if (yoModules === undefined) {
+    yoModules = path.join(tempDirForYo('scdf-yo-modules-'), 'node_modules');
+    mkdirSync(yoModules);
+    symlinkSync(REPO_ROOT, path.join(yoModules, 'generator-scdf-task'));
+  }
+  const result = spawnSync(path.join(REPO_ROOT, 'node_modules/.bin/yo'), ['scdf-task', ...args], {
+    cwd,
+    encoding: 'utf8',
+    input: '',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      NODE_PATH: yoModules,
+      HOME: tempDirForYo('scdf-yo-home-'),
+      NO_UPDATE_NOTIFIER: '1',
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+      ...env,
+    },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A temp folder the unprivileged user `yo` switches to when run as root may write. */
+export function tempDirForYo(prefix = 'scdf-yo-'): string {
+  const dir = tempDir(prefix);
+  chmodSync(dir, 0o777);
+  return dir;
 }
 
 /** Runs create-scdf-task as CI would: no terminal on stdin. */

@@ -1,9 +1,13 @@
-"""`python -m util.local_run [--scheduled] [task arguments...]`: runs the task as SCDF would, locally.
+"""`python -m util.local_run [--db PATH] [--scheduled] [args...]`: runs the task as SCDF would, locally.
 
 It stands in for SCDF on a SQLite file: creates the task tables, inserts the execution row as
 SCDF does before a launch, starts `python_task.py` in a new process with the settings passed the
 way SCDF passes them, then prints the status SCDF would show (COMPLETE, ERROR, RUNNING or
 UNKNOWN), the exit code and the messages. It exits with the task's exit code.
+
+The SQLite file stays (`local-scdf.db` in the project unless `--db` names another), so runs
+accumulate as in SCDF's database: execution ids count up, and a batch job that failed restarts
+when it is launched again with the same job parameters.
 
 With `--scheduled` it launches as a schedule does (`task schedule create`): no row and no
 execution id, so the task creates its own row from `<prefix>SEQ`.
@@ -18,7 +22,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,68 @@ DEFAULT_TASK_NAME = "python-task"
 STYLES = ("local", "exec", "shell", "boot")
 #: local_run's own option: launch without an execution id, as a schedule does.
 SCHEDULED_OPTION = "--scheduled"
+#: The SQLite file standing in for SCDF's database when `--db` is not given; `.gitignore` and
+#: `.dockerignore` keep it out of the repository and the image (`*.db`).
+DEFAULT_DB = PROJECT_ROOT / "local-scdf.db"
+
+USAGE = f"""usage: python -m util.local_run [--db PATH] [--scheduled] [--] [task arguments...]
+
+Runs python_task.py as SCDF launches it, against a SQLite file standing in for SCDF's database,
+and prints what SCDF would show for the execution (status, times, exit code, messages, batch
+jobs). Exits with the task's exit code.
+
+options (before the task's arguments):
+  -h, --help   show this help and exit
+  --db PATH    the SQLite file (default: {DEFAULT_DB.name} in the project, ignored by git and
+               left out of the image). It stays between runs: execution ids count up, and a
+               batch job that failed restarts when launched again with the same parameters.
+               Delete the file to start afresh.
+  --scheduled  launch as a schedule does: no row and no execution id; the task creates its row
+  --           everything after it goes to the task, even --db, --scheduled or --help
+
+Every other argument goes to the task as SCDF appends it, for example:
+  python -m util.local_run --work.seconds=2
+  python -m util.local_run --error.message=boom
+  python -m util.local_run --orders.date=2024-01-01 --orders.output=missing-folder
+"""
+
+
+class UsageError(Exception):
+    """A local_run option used wrongly: printed with a pointer to `--help`, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """local_run's own options, read from the front of its command line."""
+
+    db: Path
+    scheduled: bool
+    help: bool
+    task_arguments: list[str]
+
+
+def parse_options(arguments: Sequence[str]) -> Options:
+    """Takes local_run's options from the front; the first other argument starts the task's."""
+    db, scheduled, show_help = DEFAULT_DB, False, False
+    rest = list(arguments)
+    while rest:
+        argument = rest[0]
+        if argument == "--":
+            rest.pop(0)
+            break
+        if argument in ("-h", "--help"):
+            show_help = True
+        elif argument == SCHEDULED_OPTION:
+            scheduled = True
+        elif argument == "--db" or argument.startswith("--db="):
+            value = argument.partition("=")[2] if "=" in argument else (rest.pop(1) if len(rest) > 1 else "")
+            if not value:
+                raise UsageError("--db needs a path: --db PATH or --db=PATH")
+            db = Path(value).resolve()
+        else:
+            break
+        rest.pop(0)
+    return Options(db=db, scheduled=scheduled, help=show_help, task_arguments=rest)
 
 
 @dataclass(frozen=True)
@@ -179,17 +244,21 @@ def report(run: LocalRun) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    scheduled = bool(arguments) and arguments[0] == SCHEDULED_OPTION
-    if scheduled:
-        arguments = arguments[1:]
-    with tempfile.TemporaryDirectory(prefix="scdf-local-run-") as folder:
-        db = LocalScdfDatabase(Path(folder) / "scdf.db", prefixes=())
-        try:
-            run = launch(db, arguments, scheduled=scheduled)
-        finally:
-            db.dispose()
-    print(report(run), flush=True)
+    try:
+        options = parse_options(sys.argv[1:] if argv is None else argv)
+    except UsageError as error:
+        print(f"local_run: {error}; see python -m util.local_run --help", file=sys.stderr)
+        return 2
+    if options.help:
+        print(USAGE, end="")
+        return 0
+    options.db.parent.mkdir(parents=True, exist_ok=True)
+    db = LocalScdfDatabase(options.db, prefixes=())
+    try:
+        run = launch(db, options.task_arguments, scheduled=options.scheduled)
+    finally:
+        db.dispose()
+    print(f"SCDF's database stood in for by {options.db}", report(run), sep="\n", flush=True)
     return run.returncode
 
 

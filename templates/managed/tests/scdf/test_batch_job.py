@@ -496,9 +496,10 @@ def test_sigterm_stops_the_step_and_the_job_and_ends_the_task_with_143(
     ) == [("STOPPED", "STOPPED", interrupted, 1, 1)]
 
 
-def test_local_run_prints_the_job_and_its_steps() -> None:
+def test_local_run_prints_the_job_and_its_steps(tmp_path: Path) -> None:
+    db = str(tmp_path / "scdf.db")  # local_run keeps its file: a fresh one makes this execution 1
     completed = subprocess.run(
-        [sys.executable, "-m", "util.local_run", "--work.seconds=0", "--orders.date=2024-01-01"],
+        [sys.executable, "-m", "util.local_run", "--db", db, "--work.seconds=0", "--orders.date=2024-01-01"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

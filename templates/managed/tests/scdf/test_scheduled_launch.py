@@ -140,9 +140,10 @@ def test_without_the_setting_scdf_s_external_execution_id_is_left_alone(scdf_db:
     assert row_of(scdf_db, execution_id).external_execution_id == "pod-1"
 
 
-def test_local_run_runs_as_a_schedule() -> None:
+def test_local_run_runs_as_a_schedule(tmp_path: Path) -> None:
+    db = str(tmp_path / "scdf.db")  # local_run keeps its file: a fresh one makes this execution 1
     result = subprocess.run(
-        [sys.executable, "-m", "util.local_run", "--scheduled", "--work.seconds=0"],
+        [sys.executable, "-m", "util.local_run", "--db", db, "--scheduled", "--work.seconds=0"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
