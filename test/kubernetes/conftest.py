@@ -1,0 +1,301 @@
+"""Fixtures of the Kubernetes suite: the generated image, a real SCDF 2.11.5 server with a
+Kubernetes platform account, the mock Kubernetes API it talks to and the stand-in kubelet that
+runs its pods with podman. One of each per database, MariaDB then PostgreSQL.
+
+Database servers come from SCDF_TEST_MARIADB_HOST/PORT and SCDF_TEST_PG_HOST/PORT
+(.cache/databases.env); the suite makes a scratch database and login on each, as root. podman's
+settings come from .cache/containers.env (scripts/setup-containers.sh). Without a database
+server, Java, Maven, podman or root the scenarios skip, unless CI=true or
+SCDF_TEST_REQUIRE_DATABASES=1: then they fail.
+
+The server, the scratch databases and the Scdf REST client are the real-server suite's
+(test/scdf-server); only the platform differs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from cluster import CACHE, FABRIC8, Kubelet, MockApi, mock_api_jar
+from scdf_rest import Scdf, ShellFile, shell_options, shell_words
+from servers import ROOT, ScratchDatabase, server_jar
+
+DATABASES = ("mariadb", "postgresql")
+# Settings prefix and default port of each database server, and the port of its SCDF server
+# (the real-server suite uses 19393/19394).
+SETTINGS = {
+    "mariadb": ("SCDF_TEST_MARIADB", 3306, 19493),
+    "postgresql": ("SCDF_TEST_PG", 5432, 19494),
+}
+BIN = ROOT / "lib" / "bin" / "create-scdf-task.js"
+PLATFORM = "kubernetes"
+NAMESPACE = "scdf-tasks"
+# Where the platform account's pods take the database login from.
+DB_SECRET = "scdf-db"
+EVIDENCE = CACHE / "evidence"
+# The generated image's Python: the one the stand-in base image has.
+PYTHON_VERSION = "3.13"
+
+
+def required() -> bool:
+    return (
+        os.environ.get("SCDF_TEST_REQUIRE_DATABASES", "") == "1"
+        or os.environ.get("CI", "").lower() == "true"
+    )
+
+
+def unavailable(reason: str) -> None:
+    if required():
+        pytest.fail(f"{reason}, but the Kubernetes tests are required here", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run(command: list[str], what: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{what} failed ({result.returncode}):\n"
+            f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path
+    task_name: str
+    image: str
+
+
+def generate_and_build(kind: str, parent: Path) -> Project:
+    """A generated project and its image, built with podman from the project's own Dockerfile."""
+    name = f"k8s-{kind}"
+    run(
+        [
+            *("node", str(BIN), name, "--database", kind),
+            *("--python-version", PYTHON_VERSION, "--defaults"),
+        ],
+        f"generating {name}",
+        cwd=parent,
+    )
+    directory = parent / name
+    register = ShellFile(directory / "scdf" / "register.shell").commands[0]
+    uri = shell_options(shell_words(register))["uri"]
+    assert isinstance(uri, str), register
+    assert uri.startswith("docker:"), register
+    image = uri.removeprefix("docker:")
+    # FROM python:3.13-slim-trixie resolves to the stand-in base scripts/setup-containers.sh
+    # made with debootstrap (no Docker Hub here), not the official image.
+    ca = os.environ["SCDF_TEST_BUILD_CA"]
+    run(
+        [
+            *("podman", "build", "--network=host", "-q"),
+            *("-v", f"{ca}:{ca}:ro"),
+            *("-v", f"{os.environ['SCDF_TEST_BUILD_PIP_CONF']}:/etc/pip.conf:ro"),
+            *("-t", image, str(directory)),
+        ],
+        f"podman build of {name}",
+    )
+    return Project(directory, name, image)
+
+
+@dataclass
+class KubernetesDataFlowServer:
+    """SCDF 2.11.5 with one Kubernetes platform account, ``kubernetes``, on the mock API."""
+
+    jar: Path
+    database: ScratchDatabase
+    port: int
+    api_url: str
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "server.log"
+
+    def command(self) -> list[str]:
+        account = f"--spring.cloud.dataflow.task.platform.kubernetes.accounts.{PLATFORM}"
+        refs = [
+            (f"{account}.secretKeyRefs[{i}].{key}", value)
+            for i, env in enumerate(("SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD"))
+            for key, value in (
+                ("envVarName", env),
+                ("secretName", DB_SECRET),
+                ("dataKey", env.rsplit("_", 1)[1].lower()),
+            )
+        ]
+        return [
+            *("java", "-Xmx1g", "-jar", str(self.jar)),
+            "--server.address=127.0.0.1",
+            f"--server.port={self.port}",
+            f"--spring.datasource.url={self.database.jdbc_url}",
+            f"--spring.datasource.username={self.database.user}",
+            f"--spring.datasource.driver-class-name={self.database.driver_class}",
+            "--spring.cloud.dataflow.features.tasks-enabled=true",
+            "--spring.cloud.dataflow.features.streams-enabled=false",
+            "--spring.cloud.dataflow.features.schedules-enabled=true",
+            # The login reaches the pods from a Kubernetes secret, never as an argument.
+            "--spring.cloud.dataflow.task.use-kubernetes-secrets-for-db-credentials=true",
+            f"{account}.fabric8.masterUrl={self.api_url}",
+            f"{account}.namespace={NAMESPACE}",
+            *(f"{key}={value}" for key, value in refs),
+        ]
+
+    def start(self, timeout: float = 240) -> None:
+        env = {
+            **os.environ,
+            "TZ": "UTC",
+            # In the environment, not on the command line that `ps` shows.
+            "SPRING_DATASOURCE_PASSWORD": self.database.password,
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"SCDF server exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/about", timeout=5) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(1)
+        self.stop()
+        raise AssertionError(f"SCDF server not up after {timeout}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, 15)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+            self.process.wait()
+
+    def log_tail(self, lines: int = 80) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:]).replace(self.database.password, "<password>")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kind: str
+    server: KubernetesDataFlowServer
+    scdf: Scdf
+    api: MockApi
+    kubelet: Kubelet
+    project: Project
+    database: ScratchDatabase
+    engine: Engine
+
+    @property
+    def task(self) -> str:
+        return self.project.task_name
+
+
+def save_evidence(kind: str, api: MockApi) -> Path:
+    """Every pod, job and CronJob SCDF's deployer created, as it sent them, one file each."""
+    target = EVIDENCE / kind
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for n, write in enumerate(api.writes(FABRIC8), 1):
+        if write["method"] != "POST" or not write["body"]:
+            continue
+        body = json.loads(write["body"])
+        name = body.get("metadata", {}).get("name", "unnamed")
+        path = target / f"{n:03d}-{body.get('kind', 'Object')}-{name}.json"
+        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    return target
+
+
+@pytest.fixture(scope="session")
+def jars() -> tuple[Path, Path]:
+    missing = [tool for tool in ("java", "mvn", "podman") if shutil.which(tool) is None]
+    if missing:
+        unavailable(f"{' and '.join(missing)} not installed")
+    if "SCDF_TEST_BUILD_PIP_CONF" not in os.environ:
+        unavailable("no container settings: run scripts/setup-containers.sh (as root)")
+    return server_jar(), mock_api_jar()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def cluster(
+    request: pytest.FixtureRequest,
+    jars: tuple[Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    kind: str = request.param
+    prefix, default_port, scdf_port = SETTINGS[kind]
+    host = os.environ.get(f"{prefix}_HOST", "")
+    if not host:
+        unavailable(f"{kind}: no database server configured ({prefix}_HOST unset)")
+    if os.geteuid() != 0:
+        unavailable(f"{kind}: a scratch database and podman need root")
+    if not BIN.exists():
+        pytest.fail(f"{BIN} missing: run the suite through test/kubernetes/run.sh", pytrace=False)
+    work = tmp_path_factory.mktemp(kind)
+    project = generate_and_build(kind, work)
+    database = ScratchDatabase(kind, host, int(os.environ.get(f"{prefix}_PORT") or default_port))
+    database.create()
+    api = MockApi(jars[1], free_port(), work / "api")
+    kubelet = Kubelet(api, NAMESPACE)
+    server = KubernetesDataFlowServer(jars[0], database, scdf_port, api.url, work)
+    engine = database.engine()
+    try:
+        api.start()
+        api.create_secret(
+            NAMESPACE, DB_SECRET, {"username": database.user, "password": database.password}
+        )
+        kubelet.start()
+        server.start()
+        scdf = Scdf(server.url)
+        ShellFile(project.directory / "scdf" / "register.shell").run(scdf)
+        yield Cluster(kind, server, scdf, api, kubelet, project, database, engine)
+    finally:
+        try:
+            save_evidence(kind, api)
+        finally:
+            server.stop()
+            kubelet.stop()
+            api.stop()
+            engine.dispose()
+            database.drop()
+
+
+def pytest_report_header() -> list[str]:
+    return [f"kubernetes suite: python {sys.version.split()[0]}, evidence in {EVIDENCE}"]
