@@ -395,6 +395,10 @@ class Kubelet:
         for key in ("CONTAINERS_CONF", "HOME"):
             if key in os.environ:
                 env[key] = os.environ[key]
+        for source in container.get("envFrom") or []:
+            for key, value in self._env_from(source).items():
+                env[key] = value
+                argv += ["-e", key]
         for variable in container.get("env") or []:
             env[variable["name"]] = self._env_value(pod, variable)
             argv += ["-e", variable["name"]]
@@ -403,6 +407,27 @@ class Kubelet:
         argv.append(container["image"])
         argv += [str(a) for a in container.get("args") or []]
         return argv, env
+
+    def _env_from(self, source: dict[str, Any]) -> dict[str, str]:
+        """Every key of a secret or config map (envFrom), with the source's prefix."""
+        for kind, path in (("secretRef", "secrets"), ("configMapRef", "configmaps")):
+            ref = source.get(kind)
+            if ref is None:
+                continue
+            try:
+                found = self.api.request(
+                    "GET", f"/api/v1/namespaces/{self.namespace}/{path}/{ref['name']}"
+                )
+            except ApiError as error:
+                raise PodConfigError(
+                    "CreateContainerConfigError", f"{path[:-1]} {ref['name']!r} not found"
+                ) from error
+            data = found.get("data") or {}
+            prefix = source.get("prefix", "")
+            if kind == "secretRef":
+                return {prefix + k: base64.b64decode(v).decode() for k, v in data.items()}
+            return {prefix + k: str(v) for k, v in data.items()}
+        raise PodConfigError("CreateContainerConfigError", f"unsupported envFrom {source}")
 
     def _env_value(self, pod: dict[str, Any], variable: dict[str, Any]) -> str:
         if "value" in variable:
@@ -463,16 +488,15 @@ class Kubelet:
             state = {"running": {"startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
         container = self.runs[name].pod["spec"]["containers"][0]["name"]
         status = {
-            "status": {
-                "phase": phase,
-                "containerStatuses": [
-                    {"name": container, "ready": phase == "Running", "state": state}
-                ],
-            }
+            "phase": phase,
+            "containerStatuses": [{"name": container, "ready": phase == "Running", "state": state}],
         }
         path = f"/api/v1/namespaces/{self.namespace}/pods/{name}/status"
-        with contextlib.suppress(ApiError):  # the pod may be deleted meanwhile
-            self.api.request("PATCH", path, status, "application/merge-patch+json")
+        # A JSON patch replaces the whole status; the mock's merge patch would merge the old
+        # container state into the new one. A deleted pod answers 404 and stays deleted.
+        with contextlib.suppress(ApiError):
+            patch = [{"op": "add", "path": "/status", "value": status}]
+            self.api.request("PATCH", path, patch, "application/json-patch+json")
 
     def _engine(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -490,6 +514,16 @@ class Kubelet:
         if not run.done.wait(max(0.0, deadline - time.monotonic())):
             raise AssertionError(f"pod {name} still running after {timeout}s")
         return run
+
+    def pod_of_job(self, job: str, timeout: float = 60) -> str:
+        """The name of the pod the job controller made for ``job``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for run in list(self.runs.values()):
+                if run.pod["metadata"].get("labels", {}).get("job-name") == job:
+                    return run.name
+            time.sleep(0.1)
+        raise AssertionError(f"no pod for job {job} after {timeout}s; errors: {self.errors}")
 
     def log(self, name: str) -> str:
         path = self.api.log_dir / f"{name}.log"
