@@ -513,6 +513,7 @@ class Kubelet:
         run = self.runs[name]
         if not run.done.wait(max(0.0, deadline - time.monotonic())):
             raise AssertionError(f"pod {name} still running after {timeout}s")
+        assert not self.errors, f"the stand-in kubelet failed: {self.errors}"
         return run
 
     def pod_of_job(self, job: str, timeout: float = 60) -> str:

@@ -299,3 +299,31 @@ def cluster(
 
 def pytest_report_header() -> list[str]:
     return [f"kubernetes suite: python {sys.version.split()[0]}, evidence in {EVIDENCE}"]
+
+
+# --- per-database summary ---------------------------------------------------------------------
+
+_outcomes: dict[str, dict[str, str]] = {kind: {} for kind in DATABASES}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    kind = next((k for k in DATABASES if report.nodeid.endswith(f"[{k}]")), None)
+    if kind is None:
+        return
+    seen = _outcomes[kind]
+    if report.failed:
+        seen[report.nodeid] = "failed"
+    elif report.skipped and seen.get(report.nodeid) != "failed":
+        seen[report.nodeid] = "skipped"
+    elif report.when == "call" and report.passed:
+        seen.setdefault(report.nodeid, "passed")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.section("SCDF 2.11.5 on Kubernetes (mock API, stand-in kubelet): per database")
+    for kind, seen in _outcomes.items():
+        counts = {o: list(seen.values()).count(o) for o in ("passed", "failed", "skipped")}
+        terminalreporter.write_line(
+            f"kubernetes {kind}: {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped"
+        )
