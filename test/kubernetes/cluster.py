@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -33,6 +34,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,6 +218,7 @@ class Kubelet:
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _jobs_seen: set[str] = field(default_factory=set)
+    _fired: Iterator[int] = field(default_factory=itertools.count)
     errors: list[str] = field(default_factory=list)
 
     def start(self) -> None:
@@ -282,8 +285,9 @@ class Kubelet:
         ns = self.namespace
         cron = self.api.request("GET", f"/apis/batch/v1/namespaces/{ns}/cronjobs/{cronjob}")
         template = cron["spec"]["jobTemplate"]
-        # The controller names a job after the CronJob and its scheduled minute.
-        name = f"{cronjob}-{int(time.time() // 60)}{len(self._jobs_seen)}"
+        # The controller names a job after the CronJob and its scheduled minute; a test may fire
+        # twice in a minute, hence a count after it.
+        name = f"{cronjob}-{int(time.time() // 60)}{next(self._fired)}"
         job = {
             "apiVersion": "batch/v1",
             "kind": "Job",

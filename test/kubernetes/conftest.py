@@ -14,6 +14,7 @@ The server, the scratch databases and the Scdf REST client are the real-server s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,7 +24,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -253,48 +256,120 @@ def jars() -> tuple[Path, Path]:
     return server_jar(), mock_api_jar()
 
 
-@pytest.fixture(scope="session", params=DATABASES)
-def cluster(
-    request: pytest.FixtureRequest,
-    jars: tuple[Path, Path],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Cluster]:
-    kind: str = request.param
-    prefix, default_port, scdf_port = SETTINGS[kind]
-    host = os.environ.get(f"{prefix}_HOST", "")
-    if not host:
-        unavailable(f"{kind}: no database server configured ({prefix}_HOST unset)")
+def missing(kind: str) -> str | None:
+    """Why ``kind``'s cluster cannot be set up here, or None."""
+    prefix = SETTINGS[kind][0]
+    if not os.environ.get(f"{prefix}_HOST", ""):
+        return f"{kind}: no database server configured ({prefix}_HOST unset)"
     if os.geteuid() != 0:
-        unavailable(f"{kind}: a scratch database and podman need root")
-    if not BIN.exists():
-        pytest.fail(f"{BIN} missing: run the suite through test/kubernetes/run.sh", pytrace=False)
-    work = tmp_path_factory.mktemp(kind)
+        return f"{kind}: a scratch database and podman need root"
+    return None
+
+
+def bring_up(kind: str, jars: tuple[Path, Path], work: Path, stack: ExitStack) -> Cluster:
+    """Image, scratch database, mock API, kubelet and server of one database; each registered
+    on ``stack`` to be stopped or removed, in reverse order, when it closes."""
+    prefix, default_port, scdf_port = SETTINGS[kind]
+    host = os.environ[f"{prefix}_HOST"]
     project = generate_and_build(kind, work)
     database = ScratchDatabase(kind, host, int(os.environ.get(f"{prefix}_PORT") or default_port))
     database.create()
-    api = MockApi(jars[1], free_port(), work / "api")
-    kubelet = Kubelet(api, NAMESPACE)
-    server = KubernetesDataFlowServer(jars[0], database, scdf_port, api.url, work)
+    stack.callback(database.drop)
     engine = database.engine()
+    stack.callback(engine.dispose)
+    api = MockApi(jars[1], free_port(), work / "api")
+    stack.callback(api.stop)
+    api.start()
+    # Saved last thing before the API stops: everything SCDF sent, also when a scenario failed.
+    stack.callback(save_evidence, kind, api)
+    api.create_secret(
+        NAMESPACE, DB_SECRET, {"username": database.user, "password": database.password}
+    )
+    kubelet = Kubelet(api, NAMESPACE)
+    stack.callback(kubelet.stop)
+    kubelet.start()
+    server = KubernetesDataFlowServer(jars[0], database, scdf_port, api.url, work)
+    stack.callback(server.stop)
+    server.start()
+    scdf = Scdf(server.url)
+    ShellFile(project.directory / "scdf" / "register.shell").run(scdf)
+    return Cluster(kind, server, scdf, api, kubelet, project, database, engine)
+
+
+@dataclass
+class Clusters:
+    """The clusters of the session, each set up in a thread of its own: the next database's
+    server starts (a minute or two of JVM start-up and migrations) while the scenarios of the
+    current one run."""
+
+    jars: tuple[Path, Path]
+    factory: pytest.TempPathFactory
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2))
+    started: dict[str, tuple[Future[Cluster], ExitStack]] = field(default_factory=dict)
+
+    def start(self, kind: str) -> None:
+        if kind in self.started:
+            return
+        stack = ExitStack()
+        work = self.factory.mktemp(kind)
+
+        def up() -> Cluster:
+            try:
+                return bring_up(kind, self.jars, work, stack)
+            except BaseException:
+                stack.close()
+                raise
+
+        self.started[kind] = (self.pool.submit(up), stack)
+
+    def take(self, kind: str) -> Cluster:
+        self.start(kind)
+        return self.started[kind][0].result()
+
+    def close(self, kind: str) -> None:
+        future, stack = self.started.pop(kind)
+        with contextlib.suppress(BaseException):
+            future.result()  # its failure was reported where it was taken
+        stack.close()
+
+    def close_all(self) -> None:
+        for kind in list(self.started):
+            self.close(kind)
+        self.pool.shutdown()
+
+
+@pytest.fixture(scope="session")
+def clusters(
+    jars: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Clusters]:
+    if not BIN.exists():
+        pytest.fail(f"{BIN} missing: run the suite through test/kubernetes/run.sh", pytrace=False)
+    every = Clusters(jars, tmp_path_factory)
     try:
-        api.start()
-        api.create_secret(
-            NAMESPACE, DB_SECRET, {"username": database.user, "password": database.password}
-        )
-        kubelet.start()
-        server.start()
-        scdf = Scdf(server.url)
-        ShellFile(project.directory / "scdf" / "register.shell").run(scdf)
-        yield Cluster(kind, server, scdf, api, kubelet, project, database, engine)
+        yield every
     finally:
-        try:
-            save_evidence(kind, api)
-        finally:
-            server.stop()
-            kubelet.stop()
-            api.stop()
-            engine.dispose()
-            database.drop()
+        every.close_all()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def cluster(request: pytest.FixtureRequest, clusters: Clusters) -> Iterator[Cluster]:
+    kind: str = request.param
+    reason = missing(kind)
+    if reason:
+        unavailable(reason)
+    clusters.start(kind)
+    wanted = {
+        item.callspec.params["cluster"]
+        for item in request.session.items
+        if hasattr(item, "callspec") and "cluster" in item.callspec.params
+    }
+    for later in DATABASES[DATABASES.index(kind) + 1 :]:
+        if later in wanted and missing(later) is None:
+            clusters.start(later)
+    try:
+        yield clusters.take(kind)
+    finally:
+        clusters.close(kind)
 
 
 def pytest_report_header() -> list[str]:
