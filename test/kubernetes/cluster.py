@@ -349,12 +349,16 @@ class Kubelet:
             run.deleted = time.monotonic()
         grace = run.pod["spec"].get("terminationGracePeriodSeconds")
         grace = 30 if grace is None else int(grace)
+        threading.Thread(target=self._stop_container, args=(run, grace), daemon=True).start()
+
+    def _stop_container(self, run: PodRun, grace: int) -> None:
         # podman stop: SIGTERM to the container's PID 1, SIGKILL after the grace, as the kubelet.
-        threading.Thread(
-            target=self._engine,
-            args=("stop", "-t", str(grace), container_name(run.name)),
-            daemon=True,
-        ).start()
+        result = self._engine("stop", "-t", str(grace), container_name(run.name))
+        if result.returncode != 0 and run.ended is None:
+            self.errors.append(
+                f"podman stop of pod {run.name} failed ({result.returncode}): "
+                f"{result.stdout}{result.stderr}"
+            )
 
     def _container_command(self, pod: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
         """The podman run argv for one container, and the environment its -e NAME read from.

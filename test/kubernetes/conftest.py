@@ -1,6 +1,7 @@
 """Fixtures of the Kubernetes suite: the generated image, a real SCDF 2.11.5 server with a
 Kubernetes platform account, the mock Kubernetes API it talks to and the stand-in kubelet that
-runs its pods with podman. One of each per database, MariaDB then PostgreSQL.
+runs its pods with podman. One of each per database, all set up in parallel; the scenarios run
+on MariaDB, then on PostgreSQL.
 
 Database servers come from SCDF_TEST_MARIADB_HOST/PORT and SCDF_TEST_PG_HOST/PORT
 (.cache/databases.env); the suite makes a scratch database and login on each, as root. podman's
@@ -8,8 +9,8 @@ settings come from .cache/containers.env (scripts/setup-containers.sh). Without 
 server, Java, Maven, podman or root the scenarios skip, unless CI=true or
 SCDF_TEST_REQUIRE_DATABASES=1: then they fail.
 
-The server, the scratch databases and the Scdf REST client are the real-server suite's
-(test/scdf-server); only the platform differs.
+The server jar, the scratch databases and the Scdf REST client are the real-server suite's
+(test/scdf-server); the server's platform differs.
 """
 
 from __future__ import annotations
