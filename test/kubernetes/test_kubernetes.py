@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
+
 from cluster import PodRun
 from conftest import DB_SECRET, NAMESPACE, PLATFORM, Cluster
 from scdf_rest import shell_options, shell_words
@@ -400,6 +402,16 @@ def test_overlapping_scheduled_runs_with_single_instance_one_is_refused(
         unschedule(c, name)
 
 
+def set_external_id(c: Cluster, execution_id: int, value: str) -> None:
+    with c.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE TASK_EXECUTION SET EXTERNAL_EXECUTION_ID = :v WHERE TASK_EXECUTION_ID = :id"
+            ),
+            {"v": value, "id": execution_id},
+        )
+
+
 def test_a_scheduled_run_is_shown_and_stopped_by_scdf_through_a_schedule_label(
     cluster: Cluster,
 ) -> None:
@@ -442,6 +454,14 @@ def test_a_scheduled_run_is_shown_and_stopped_by_scdf_through_a_schedule_label(
         ), refused
         log = c.scdf.request("GET", f"/tasks/logs/{name}?platformName={PLATFORM}").body
         assert f"Python task {c.task} started: execution {execution_id}" in log, log
+        # The pod name (HOSTNAME) as the external id instead: SCDF accepts the stop and deletes
+        # no pod, since it selects pods by the spring-app-id label, which carries no pod name.
+        set_external_id(c, execution_id, pod)
+        c.scdf.request("POST", f"/tasks/executions/{execution_id}?platform={PLATFORM}", {})
+        time.sleep(2)
+        assert c.kubelet.runs[pod].deleted is None, "a stop by pod name deleted the pod"
+        assert c.scdf.execution(execution_id)["taskExecutionStatus"] == "RUNNING"
+        set_external_id(c, execution_id, name)
         c.scdf.request("POST", f"/tasks/executions/{execution_id}?platform={PLATFORM}", {})
         run = c.kubelet.wait(pod, timeout=grace + 30)
         assert run.deleted is not None
