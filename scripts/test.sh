@@ -5,7 +5,9 @@
 # (Jest, the image built for every database among them); the real-database contract suite, again
 # under a time zone far from UTC; the image suite (the built image run as SCDF and Kubernetes run
 # it); the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
-# PostgreSQL); the fault suite (Toxiproxy between the generated task and the real servers).
+# PostgreSQL); the Kubernetes suite (the same server's Kubernetes platform on a mock API server,
+# with a stand-in kubelet running the generated image with podman); the fault suite (Toxiproxy
+# between the generated task and the real servers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,4 +31,5 @@ TZ=Asia/Tokyo bash test/contract/run.sh -q \
   -k "test_success or test_scheduled_launch or test_second_run_is_refused or test_python_and_java_runs"
 bash test/image/run.sh
 bash test/scdf-server/run.sh
+bash test/kubernetes/run.sh
 bash test/faults/run.sh

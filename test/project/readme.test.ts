@@ -64,6 +64,13 @@ describe.each(['2', '3'] as const)('README for bootVersion %s', (bootVersion) =>
       'yo scdf-task',
       'PostgreSQL',
       '`psycopg[binary]==',
+      // The Kubernetes section, whose commands test/kubernetes launches as written.
+      '## On Kubernetes',
+      'task launch billing-sync --properties "deployer.billing-sync.kubernetes.imagePullPolicy=IfNotPresent,',
+      'task launch billing-sync --properties "deployer.billing-sync.kubernetes.secretKeyRefs=[',
+      'use-kubernetes-secrets-for-db-credentials=true',
+      'task schedule create --name billing-sync-nightly --definitionName billing-sync',
+      'deploymentLabels=spring-app-id:billing-sync-nightly,app.billing-sync.spring.cloud.task.external-execution-id=billing-sync-nightly',
     ]) {
       expect(readme).toContain(text);
     }
