@@ -6,11 +6,24 @@ from typing import Any
 
 import psycopg
 
-from util.db_api import Adapter, Connection, DbTarget, Fault, Timeouts, given_seconds, whole_seconds
+from util.db_api import (
+    Adapter,
+    Connection,
+    Cursor,
+    DbTarget,
+    Fault,
+    Timeouts,
+    given_seconds,
+    scalar,
+    value_of,
+    whole_seconds,
+)
 
 
 class PsycopgAdapter(Adapter):
     dialect = "postgresql"
+    label = "PostgreSQL"
+    tls_settings = "sslmode, sslrootcert"
     package = "psycopg[binary]"
     paramstyle = "format"
     # Class 08: connection exception; class 53: insufficient resources (too many connections).
@@ -42,6 +55,9 @@ class PsycopgAdapter(Adapter):
         return psycopg.connect(
             dbname=target.database, user=target.username, password=target.password, **settings
         )
+
+    def next_value(self, cursor: Cursor, name: str) -> int:
+        return value_of(name, scalar(cursor, self.sql("SELECT nextval(CAST(? AS regclass))"), (name,)))
 
     def code(self, error: BaseException) -> str | None:
         sqlstate = getattr(error, "sqlstate", None)
