@@ -337,12 +337,16 @@ def test_row_lock_held_by_another_session_at_the_end_write(
     assert_retried(outcome, "record the end")
 
 
+# How messages name the database and its host.
+WHERE = r"the (PostgreSQL|MariaDB) database at \S+:\d+"
+
+
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ("password", r"the (PostgreSQL|MariaDB) database at \S+:\d+ refused the login or does not exist"),
-        ("database", r"the (PostgreSQL|MariaDB) database at \S+:\d+ refused the login or does not exist"),
-        ("tls", r"TLS could not be set up with the (PostgreSQL|MariaDB) database at \S+:\d+"),
+        ("password", rf"{WHERE} refused the login or does not exist"),
+        ("database", rf"{WHERE} refused the login or does not exist"),
+        ("tls", rf"TLS could not be set up with {WHERE}"),
     ],
 )
 def test_errors_that_cannot_heal_fail_at_once(

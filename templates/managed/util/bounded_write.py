@@ -206,7 +206,9 @@ class WriteEngine:
                     except _NoAnswerError as silent:
                         reason, connecting = str(silent), silent.connecting
                     except _ConnectError as failed:
-                        reason = self._fail_or_describe(purpose, target, failed.error, connected=False)
+                        reason = self._fail_or_describe(
+                            f"connect to {purpose}", target, failed.error, connected=False
+                        )
                         connecting = True
                     except Exception as error:  # noqa: BLE001 - classified: only transient ones retried
                         reason = self._fail_or_describe(purpose, target, error, connected=True)

@@ -72,6 +72,8 @@ class PsycopgAdapter(Adapter):
         # libpq sets up TLS itself and reports its failures in words only ("SSL ...", "server
         # certificate for ... does not match"); these two markers are stable across its versions.
         message = str(error)
+        if "invalid response to SSL negotiation" in message:
+            return Fault.OTHER  # no PostgreSQL server answers there: its first reply is foreign
         if "SSL" in message or "certificate" in message:
             return Fault.TLS
         # Otherwise a code-less failure of the connection itself (refused, timed out, cut): by
