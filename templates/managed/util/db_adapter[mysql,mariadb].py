@@ -21,6 +21,7 @@ from util.db_api import (
     value_of,
     whole_seconds,
 )
+from util.task_args import TRUE_WORDS
 
 # TLS settings the JDBC parser writes (named as SQLAlchemy's PyMySQL dialect names them): the
 # first two go into PyMySQL's `ssl` dictionary, the others are its own keyword arguments.
@@ -29,7 +30,7 @@ _SSL_FLAGS = ("ssl_disabled", "ssl_verify_cert", "ssl_verify_identity")
 
 
 def _flag(value: str) -> bool:
-    return value.strip().lower() in ("true", "1", "yes", "on")
+    return value.strip().lower() in TRUE_WORDS
 
 
 class PyMysqlAdapter(Adapter):

@@ -337,17 +337,3 @@ def given_seconds(query: Mapping[str, str], name: str) -> float:
     """A timeout the JDBC URL set (`query[name]`), or infinity."""
     value = query.get(name)
     return float(value) if value else math.inf
-
-
-def adapter_for(target: DbTarget) -> Adapter:
-    """The adapter for `target`: SQLite's for the local stand-in, else the project's database's.
-
-    Imported here, when needed, so that a task never imports a driver it does not use.
-    """
-    if target.drivername == "sqlite":
-        from util.db_sqlite import ADAPTER as SQLITE
-
-        return SQLITE
-    from util.db_adapter import ADAPTER
-
-    return ADAPTER

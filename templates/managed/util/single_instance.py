@@ -38,7 +38,7 @@ from typing import Protocol
 from util.bounded_write import TaskStatusError, WriteEngine
 from util.db_api import Cursor
 from util.redaction import Redactor
-from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
+from util.task_args import FALSE_WORDS, TRUE_WORDS, LaunchSettings, TaskConfigError, validate_table_prefix
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,6 @@ ACQUIRE_IDLE = 0.1
 RENEWALS_PER_TTL = 4
 MAX_RENEW_INTERVAL = 30.0
 
-# Spring's boolean conversion (StringToBooleanConverter).
-_TRUE = {"true", "on", "yes", "1"}
-_FALSE = {"false", "off", "no", "0", ""}
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -102,9 +99,9 @@ class LockSettings:
     def from_launch(cls, settings: LaunchSettings) -> LockSettings | None:
         """The lock this launch asks for, or None when single instance is not enabled."""
         enabled = (settings.get(ENABLED) or "").strip().lower()
-        if enabled not in _TRUE | _FALSE:
+        if enabled and enabled not in TRUE_WORDS | FALSE_WORDS:
             raise TaskConfigError(f"{ENABLED} must be true or false, got {settings.get(ENABLED)!r}")
-        if enabled not in _TRUE:
+        if enabled not in TRUE_WORDS:
             return None
         raw_ttl = (settings.get(TTL) or "").strip()
         try:

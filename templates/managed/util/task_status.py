@@ -29,7 +29,16 @@ from datetime import datetime
 # TaskStatusError is raised by the write engine; it is named here, where callers have found it.
 from util.bounded_write import TaskStatusError as TaskStatusError
 from util.bounded_write import WriteEngine
-from util.db_api import Adapter, Cursor, DbTarget, Fault, Timeouts, adapter_for
+
+# The text-fitting names, here where callers have found them.
+from util.column_text import ARGUMENT_CUT_MARK as ARGUMENT_CUT_MARK
+from util.column_text import MAX_TEXT as MAX_TEXT
+from util.column_text import REPLACED_NOTE, REPLACEMENTS
+from util.column_text import TRUNCATION_MARK as TRUNCATION_MARK
+from util.column_text import fit_argument as fit_argument
+from util.column_text import fit_text as fit_text
+from util.column_text import replace_unstorable as replace_unstorable
+from util.db_api import Adapter, Cursor, DbTarget, Fault, Timeouts
 from util.execution_creation import insert_execution
 from util.execution_ids import SequenceError, next_execution_id
 from util.jdbc_url import JdbcUrlError, targets
@@ -44,15 +53,6 @@ from util.task_args import (
     validate_table_prefix,
 )
 
-#: EXIT_MESSAGE, ERROR_MESSAGE and TASK_PARAM are VARCHAR(2500); some databases count bytes.
-MAX_TEXT = 2500
-TRUNCATION_MARK = "[...]\n"
-#: Marks the cut inside one argument, whose `--key=` is kept in front.
-ARGUMENT_CUT_MARK = "[...]"
-#: Put in front of an error message whose characters had to be replaced to be stored.
-REPLACED_NOTE = "[characters the column's character set cannot store were replaced by '?']\n"
-
-
 log = logging.getLogger(__name__)
 
 # Installed-driver hints for a driver module that is missing.
@@ -63,14 +63,6 @@ _DRIVER_PACKAGES = {
     "oracledb": "oracledb",
     "ibm_db_dbi": "ibm_db",
 }
-
-# From the richest text to the plainest: the characters each step replaces with '?'. A utf8mb3
-# column holds no character beyond U+FFFF, a latin1 one none beyond U+00FF; ASCII fits anywhere.
-_REPLACEMENTS: tuple[tuple[str, int], ...] = (
-    ("beyond U+FFFF", 0xFFFF),
-    ("beyond Latin-1", 0xFF),
-    ("beyond ASCII", 0x7F),
-)
 
 
 class ExecutionNotFoundError(TaskStatusError):
@@ -85,41 +77,6 @@ def local_now() -> datetime:
     """Naive local wall-clock time to the millisecond: what the JVM's `new Date()` writes."""
     now = datetime.now()
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def fit_text(value: str | None, limit: int = MAX_TEXT, mark: str = TRUNCATION_MARK) -> str | None:
-    """`value` cut to `limit` characters and UTF-8 bytes, keeping the end.
-
-    The end is kept because a Python traceback ends with the exception and its message.
-    """
-    if value is None or (len(value) <= limit and len(value.encode()) <= limit):
-        return value
-    budget = limit - len(mark.encode())
-    tail = value[-budget:] if budget > 0 else ""
-    while len(tail.encode()) > budget:
-        # Drop whole characters until the multi-byte ones fit the byte budget too.
-        excess = len(tail.encode()) - budget
-        tail = tail[max(1, excess // 4) :]
-    return mark + tail
-
-
-def fit_argument(argument: str, limit: int = MAX_TEXT) -> str:
-    """An argument cut to fit TASK_PARAM: `--key=` stays in front, the end of the value after it."""
-    if len(argument) <= limit and len(argument.encode()) <= limit:
-        return argument
-    key, sep, value = argument.partition("=")
-    if sep and key.startswith("-") and len(f"{key}=".encode()) <= limit // 2:
-        prefix = f"{key}="
-        return prefix + (fit_text(value, limit - len(prefix.encode()), ARGUMENT_CUT_MARK) or "")
-    return fit_text(argument, limit) or ""
-
-
-def replace_unstorable(value: str | None, step: int) -> str | None:
-    """`value` with the characters of replacement step `step` (0: none) replaced by '?'."""
-    if value is None or step == 0:
-        return value
-    highest = _REPLACEMENTS[step - 1][1]
-    return "".join(c if ord(c) <= highest else "?" for c in value)
 
 
 class TaskStatus:
@@ -251,17 +208,17 @@ class TaskStatus:
         # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
         redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
         params = [fit_argument(redactor.redact_argument(a)) for a in arguments]
-        for step in range(len(_REPLACEMENTS) + 1):
+        for step in range(len(REPLACEMENTS) + 1):
             stored = [replace_unstorable(p, step) or "" for p in params]
             try:
                 self._write(purpose, until, functools.partial(work, params=stored))
             except TaskStatusError as error:
-                if error.fault is not Fault.TEXT or step == len(_REPLACEMENTS):
+                if error.fault is not Fault.TEXT or step == len(REPLACEMENTS):
                     raise
                 log.warning(
                     "An argument does not fit TASK_PARAM as it is; storing it with characters %s "
                     "replaced by '?'",
-                    _REPLACEMENTS[step][0],
+                    REPLACEMENTS[step][0],
                 )
                 continue
             return
@@ -293,7 +250,7 @@ class TaskStatus:
         exit_text = fit_text(self._redact(exit_message))
         error_text = fit_text(self._redact(error_message))
         until = self._new_deadline()
-        for step in range(len(_REPLACEMENTS) + 1):
+        for step in range(len(REPLACEMENTS) + 1):
             stored_exit = replace_unstorable(exit_text, step)
             stored_error = replace_unstorable(error_text, step)
             if step and stored_error is not None and stored_error != error_text:
@@ -303,7 +260,7 @@ class TaskStatus:
                 self._write("record the end", until, functools.partial(end, error_message=stored_error))
                 return
             except TaskStatusError as error:
-                if error.fault is Fault.TEXT and step < len(_REPLACEMENTS):
+                if error.fault is Fault.TEXT and step < len(REPLACEMENTS):
                     log.warning("The messages do not fit their columns as they are: %s", error)
                     continue
                 if error.fault not in (Fault.TEXT, Fault.OTHER) or (exit_text, error_text) == (None, None):
@@ -450,6 +407,20 @@ class TaskStatus:
 
     def _write(self, purpose: str, until: float, work: Callable[[Cursor, bool], None]) -> None:
         self.engine.run(purpose, work, until=until)
+
+
+def adapter_for(target: DbTarget) -> Adapter:
+    """The adapter for `target`: SQLite's for the local stand-in, else the project's database's.
+
+    Imported here, when needed, so that a task never imports a driver it does not use.
+    """
+    if target.drivername == "sqlite":
+        from util.db_sqlite import ADAPTER as SQLITE
+
+        return SQLITE
+    from util.db_adapter import ADAPTER
+
+    return ADAPTER
 
 
 def _load_adapter(target: DbTarget) -> Adapter:
