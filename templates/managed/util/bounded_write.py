@@ -15,8 +15,10 @@ more; Db2's CLI driver keeps trying a refused port for seconds. So each attempt 
 thread while the caller waits on its own clock. At the attempt's limit the connection's socket is
 cut where the driver exposes it (the blocked call then fails at once with the driver's own
 "connection lost" error, which is retried); an attempt that still has not returned is abandoned:
-its daemon thread is left to end by itself, never commits, and never holds the process. Every
-driver releases the GIL while it waits on the network, so the caller keeps its clock.
+its daemon thread is left to end by itself and does not commit when its call returns (a commit
+already under way may still land, as one whose reply was lost does), and it never holds the
+process. Every driver releases the GIL while it waits on the network, so the caller keeps its
+clock.
 """
 
 from __future__ import annotations
