@@ -283,7 +283,7 @@ class TaskStatus:
     def dispose(self) -> None:
         if self.engine.abandoned:
             log.warning(
-                "%d database call(s) that did not answer in time were left behind; they never commit",
+                "%d database call(s) that did not answer in time were left behind; they do not commit",
                 self.engine.abandoned,
             )
 
