@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
-from util.db_api import Adapter, Cursor, DbTarget, Fault, Timeouts, address
+from util.db_api import Adapter, Connection, Cursor, DbTarget, Fault, Timeouts, address
 from util.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class _Attempt:
         self._retry = retry
         self._isolate = isolate
         #: Set once the driver returned a connection: what a cut shuts down.
-        self.connection: object | None = None
+        self.connection: Connection | None = None
         self.error: BaseException | None = None
         #: Set by the caller that stopped waiting: the work's transaction must not be committed.
         self.abandoned = False
@@ -253,7 +253,7 @@ class WriteEngine:
             if cut_at is None and now >= min(limit, hard):
                 cut_at = now
                 connection = attempt.connection
-                if connection is not None and self.adapter.cut(connection):  # type: ignore[arg-type]
+                if connection is not None and self.adapter.cut(connection):
                     log.warning("A database call passed its time limit; the connection was cut")
                     continue
             if cut_at is not None and (now >= cut_at + _CUT_GRACE or now >= hard):
