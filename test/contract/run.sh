@@ -51,5 +51,18 @@ else
   log "no $ENV_FILE: real servers only if SCDF_TEST_PG_* / SCDF_TEST_MARIADB_* are set"
 fi
 
+# --- 4b. servers the user names (test_named_servers.py): a project, with its driver, for each ------
+NAMED=()
+for db in sqlserver oracle db2 postgresql mariadb mysql; do
+  url_var=SCDF_TEST_${db^^}_URL
+  if [[ -n ${!url_var:-} ]]; then NAMED+=("$db"); fi
+done
+if ((${#NAMED[@]})); then
+  log "servers named by SCDF_TEST_<DB>_URL: ${NAMED[*]}"
+  mkdir -p "$WORK/named"
+  generate_projects "$WORK/named" named "$VENV_CACHE" "${NAMED[@]}"
+  export SCDF_NAMED_PROJECTS=$WORK/named/projects
+fi
+
 # --- 5. lint and run ---------------------------------------------------------------------------
 run_suite "$HERE" "$VENV" "$@"

@@ -10,6 +10,8 @@ import { FRONT_ENDS, generateProject, readTree, runFrontEnd } from '../support/c
 const SHARED_UTIL = [
   'util/__init__.py',
   'util/batch_job.py',
+  'util/bounded_write.py',
+  'util/column_text.py',
   'util/db_adapter.py',
   'util/db_api.py',
   'util/db_sqlite.py',

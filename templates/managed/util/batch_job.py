@@ -41,11 +41,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from util.column_text import fit_text
 from util.db_api import Cursor
 from util.execution_ids import next_value
 from util.java_context import ContextValue, check_value, from_json, to_java_base64, to_json
 from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
-from util.task_status import fit_text
 
 if TYPE_CHECKING:
     from util.task_status import TaskStatus

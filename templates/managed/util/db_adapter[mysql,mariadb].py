@@ -8,7 +8,20 @@ from typing import Any
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import CLIENT  # type: ignore[import-untyped]
 
-from util.db_api import Adapter, Connection, DbTarget, Timeouts, given_seconds, whole_seconds
+from util.db_api import (
+    Adapter,
+    Connection,
+    Cursor,
+    DbTarget,
+    SequenceError,
+    Timeouts,
+    given_seconds,
+    one_row_table,
+    scalar,
+    value_of,
+    whole_seconds,
+)
+from util.task_args import TRUE_WORDS
 
 # TLS settings the JDBC parser writes (named as SQLAlchemy's PyMySQL dialect names them): the
 # first two go into PyMySQL's `ssl` dictionary, the others are its own keyword arguments.
@@ -17,11 +30,13 @@ _SSL_FLAGS = ("ssl_disabled", "ssl_verify_cert", "ssl_verify_identity")
 
 
 def _flag(value: str) -> bool:
-    return value.strip().lower() in ("true", "1", "yes", "on")
+    return value.strip().lower() in TRUE_WORDS
 
 
 class PyMysqlAdapter(Adapter):
     dialect = "mysql"
+    label = <%- JSON.stringify(profile.label) %>
+    tls_settings = "sslMode, useSSL, trustServerCertificate"
     package = "PyMySQL[rsa]"
     paramstyle = "format"
     # 0: PyMySQL's own "connection already closed"; 2002/2003/2006/2013/2055: client-side
@@ -75,6 +90,27 @@ class PyMysqlAdapter(Adapter):
             **settings,
         )
         return connection
+
+    def next_value(self, cursor: Cursor, name: str) -> int:
+        # Looked up, not assumed: in the schema SCDF 2.11's migrations create on MariaDB,
+        # `TASK_SEQ` is a one-row table as on MySQL, and `BOOT3_TASK_SEQ` a sequence.
+        kind = scalar(
+            cursor,
+            self.sql(
+                "SELECT TABLE_TYPE FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"
+            ),
+            (name,),
+        )
+        if kind is None:
+            raise SequenceError(f"{name} does not exist: create the tables (SCDF's schema or Spring's DDL)")
+        if kind == "SEQUENCE":  # MariaDB 10.3+
+            return value_of(name, scalar(cursor, f"SELECT NEXT VALUE FOR {name}"))
+        # MySQLMaxValueIncrementer's form: LAST_INSERT_ID(expr) is per connection, so concurrent
+        # runs each read back their own value.
+        return one_row_table(
+            cursor, name, f"UPDATE {name} SET ID = LAST_INSERT_ID(ID + 1)", "SELECT LAST_INSERT_ID()"
+        )
 
     def read_committed(self, connection: Connection) -> None:
         cursor = connection.cursor()

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import oracledb
 
-from util.db_api import Adapter, Connection, DbTarget, Timeouts, given_seconds
+from util.db_api import Adapter, Connection, Cursor, DbTarget, Timeouts, given_seconds, scalar, value_of
+
+# DPY-6000 (the listener refused) carries the server's reason as "(Similar to ORA-12514)".
+_SIMILAR = re.compile(r"\(Similar to (ORA-\d{5})\)")
 
 
 class OracledbAdapter(Adapter):
     dialect = "oracle"
+    label = "Oracle"
+    tls_settings = "the TCPS protocol, ssl_server_dn_match"
     package = "oracledb"
     paramstyle = "numeric"
     transient = frozenset(
@@ -19,11 +26,16 @@ class OracledbAdapter(Adapter):
         {"ORA-00060", "ORA-00054", "ORA-30006", "ORA-02049", "ORA-01033", "ORA-01034", "ORA-01089"}
         | {"ORA-03113", "ORA-03114", "ORA-03135", "ORA-12170", "ORA-12537", "ORA-12541", "ORA-12543"}
         | {"ORA-12528", "ORA-12519", "ORA-12516", "ORA-25408"}
-        # python-oracledb's own: connection closed, cannot connect, call timeout, connect timeout
+        # python-oracledb's own: connection closed; cannot connect (thin mode's one code, with
+        # `code == 0`, for a closed port, a reset, a broken pipe or a silent listener); call
+        # timeout; the listener refused (its reason, when given, decides first).
         | {"DPY-4011", "DPY-6005", "DPY-4024", "DPY-6000"}
     )
-    # invalid credentials, account locked, password expired, unknown service or SID.
-    login = frozenset({"ORA-01017", "ORA-28000", "ORA-28001", "ORA-12514", "ORA-12505"})
+    # Invalid credentials, account locked, password expired, unknown service or SID (the server's
+    # ORA- codes, and thin mode's DPY-6001 and DPY-6003 for the last two).
+    login = frozenset(
+        {"ORA-01017", "ORA-28000", "ORA-28001", "ORA-12514", "ORA-12505", "DPY-6001", "DPY-6003"}
+    )
     # TLS: certificate mismatch, wallet and handshake failures.
     tls = frozenset({"ORA-29024", "ORA-29003", "ORA-28759", "ORA-28860", "DPY-6006", "DPY-4035"})
     # value too large for the column; partial multibyte character.
@@ -45,10 +57,19 @@ class OracledbAdapter(Adapter):
         connection.call_timeout = max(1, int(timeouts.statement * 1000))
         return connection
 
-    def code(self, error: BaseException) -> str | None:
+    def next_value(self, cursor: Cursor, name: str) -> int:
+        return value_of(name, scalar(cursor, f"SELECT {name}.NEXTVAL FROM DUAL"))
+
+    def codes(self, error: BaseException) -> Sequence[str]:
         args = getattr(error, "args", ())
         full_code = getattr(args[0], "full_code", None) if args else None
-        return full_code if isinstance(full_code, str) else None
+        if not isinstance(full_code, str) or not full_code:
+            return ()
+        return [*_SIMILAR.findall(str(error)), full_code]
+
+    def code(self, error: BaseException) -> str | None:
+        codes = self.codes(error)
+        return codes[-1] if codes else None
 
 
 ADAPTER = OracledbAdapter()

@@ -6,11 +6,24 @@ from typing import Any
 
 import psycopg
 
-from util.db_api import Adapter, Connection, DbTarget, Fault, Timeouts, given_seconds, whole_seconds
+from util.db_api import (
+    Adapter,
+    Connection,
+    Cursor,
+    DbTarget,
+    Fault,
+    Timeouts,
+    given_seconds,
+    scalar,
+    value_of,
+    whole_seconds,
+)
 
 
 class PsycopgAdapter(Adapter):
     dialect = "postgresql"
+    label = "PostgreSQL"
+    tls_settings = "sslmode, sslrootcert"
     package = "psycopg[binary]"
     paramstyle = "format"
     # Class 08: connection exception; class 53: insufficient resources (too many connections).
@@ -43,6 +56,9 @@ class PsycopgAdapter(Adapter):
             dbname=target.database, user=target.username, password=target.password, **settings
         )
 
+    def next_value(self, cursor: Cursor, name: str) -> int:
+        return value_of(name, scalar(cursor, self.sql("SELECT nextval(CAST(? AS regclass))"), (name,)))
+
     def code(self, error: BaseException) -> str | None:
         sqlstate = getattr(error, "sqlstate", None)
         return sqlstate if isinstance(sqlstate, str) else None
@@ -56,6 +72,8 @@ class PsycopgAdapter(Adapter):
         # libpq sets up TLS itself and reports its failures in words only ("SSL ...", "server
         # certificate for ... does not match"); these two markers are stable across its versions.
         message = str(error)
+        if "invalid response to SSL negotiation" in message:
+            return Fault.OTHER  # no PostgreSQL server answers there: its first reply is foreign
         if "SSL" in message or "certificate" in message:
             return Fault.TLS
         # Otherwise a code-less failure of the connection itself (refused, timed out, cut): by

@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+import re
 import socket
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -73,6 +74,10 @@ class DbTarget:
         return DbTarget(self.drivername, host, port, self.database, self.username, self.password, self.query)
 
 
+class SequenceError(RuntimeError):
+    """An incrementer (`<prefix>SEQ`, Spring Batch's `..._SEQ`) is missing or unusable; it is named."""
+
+
 class Cursor(Protocol):
     """The part of a PEP 249 cursor the utilities use."""
 
@@ -108,8 +113,12 @@ class Adapter:
     Subclasses fill in the class attributes and `connect`; the rest is shared.
     """
 
-    #: The server kind, for the few statements that differ (`util.execution_ids`).
+    #: The server kind, as SQLAlchemy names its dialect.
     dialect: ClassVar[str]
+    #: The database's name in messages to the user.
+    label: ClassVar[str]
+    #: The JDBC URL's TLS settings for this database, named in the message of a TLS failure.
+    tls_settings: ClassVar[str] = "its TLS settings"
     #: What to `pip install` when the driver module is missing.
     package: ClassVar[str]
     #: PEP 249 paramstyle: qmark, format or numeric.
@@ -136,6 +145,20 @@ class Adapter:
             return pieces[0] + "".join(f":{n}{piece}" for n, piece in enumerate(pieces[1:], 1))
         return statement
 
+    def next_value(self, cursor: Cursor, name: str) -> int:
+        """The next value of the incrementer `name`, in the form this database gives it.
+
+        Spring Batch's incrementer factory picks the form per database type (a sequence, or a
+        table standing in for one); Spring Cloud Task's `<prefix>SEQ` and Spring Batch's
+        `..._SEQ` are drawn the same way. Run it in a transaction of its own and commit at once,
+        as Spring's incrementers do: a table form holds a row lock until the commit.
+        """
+        raise NotImplementedError
+
+    def next_task_id(self, cursor: Cursor, name: str) -> int:
+        """The next value of Spring Cloud Task's `<prefix>SEQ` (`name`): by default as any incrementer."""
+        return self.next_value(cursor, name)
+
     def read_committed(self, connection: Connection) -> None:
         """Puts the next transaction of `connection` in READ COMMITTED, where that is not the default."""
 
@@ -146,6 +169,19 @@ class Adapter:
     def code(self, error: BaseException) -> str | int | None:
         """The driver's code of an error, or None."""
         return None
+
+    def codes(self, error: BaseException) -> Sequence[str | int]:
+        """Every code an error carries, the one that decides first (Db2's carry two)."""
+        code = self.code(error)
+        return () if code is None else (code,)
+
+    def meaning(self, error: BaseException) -> Fault | None:
+        """What an error means when its codes alone do not tell (Db2's TLS failures); else None."""
+        return None
+
+    def describe(self, error: BaseException) -> str:
+        """The error as the user reads it: its class and the driver's own message."""
+        return f"{type(error).__name__}: {error}".strip()
 
     def uncoded(self, error: BaseException) -> Fault | None:
         """For a code-less error: its meaning, or None to go by the exception's class."""
@@ -173,19 +209,18 @@ class Adapter:
         if any(isinstance(e, UnicodeEncodeError) for e in chain):
             return Fault.TEXT  # the client's character set cannot carry it to the server at all
         for cause in chain:
-            code = self.code(cause)
-            if code is None:
+            meaning = self.meaning(cause)
+            if meaning is not None:
+                return meaning
+        for cause in chain:
+            codes = self.codes(cause)
+            if not codes:
                 continue
-            for fault, codes in (
-                (Fault.LOGIN, self.login),
-                (Fault.TLS, self.tls),
-                (Fault.TEXT, self.text),
-                (Fault.TRANSIENT, self.transient),
-            ):
-                if code in codes:
+            # The first code any table knows decides; an error whose codes none knows is OTHER.
+            for code in codes:
+                fault = self._fault_of(code)
+                if fault is not None:
                     return fault
-            if isinstance(code, str) and self.transient_prefixes and code.startswith(self.transient_prefixes):
-                return Fault.TRANSIENT
             return Fault.OTHER
         for cause in chain:
             meaning = self.uncoded(cause)
@@ -195,9 +230,22 @@ class Adapter:
             return Fault.TRANSIENT
         return Fault.OTHER
 
+    def _fault_of(self, code: str | int) -> Fault | None:
+        for fault, codes in (
+            (Fault.LOGIN, self.login),
+            (Fault.TLS, self.tls),
+            (Fault.TEXT, self.text),
+            (Fault.TRANSIENT, self.transient),
+        ):
+            if code in codes:
+                return fault
+        if isinstance(code, str) and self.transient_prefixes and code.startswith(self.transient_prefixes):
+            return Fault.TRANSIENT
+        return None
+
     def is_conflict(self, error: BaseException) -> bool:
         """A deadlock or serialization failure: the whole transaction may simply be run again."""
-        return any(self.code(e) in self.conflict for e in causes(error))
+        return any(code in self.conflict for e in causes(error) for code in self.codes(e))
 
     def cut(self, connection: Connection) -> bool:
         """Shuts the connection's socket down, so that a read blocked on a silent server returns.
@@ -242,6 +290,44 @@ def causes(error: BaseException) -> Iterator[BaseException]:
                 pending.append(linked)
 
 
+def scalar(cursor: Cursor, statement: str, parameters: Sequence[object] = ()) -> Any:
+    """The first column of the first row of `statement`, or None."""
+    cursor.execute(statement, parameters)
+    row = cursor.fetchone()
+    return row[0] if row is not None else None
+
+
+def value_of(name: str, value: Any) -> int:
+    """An incrementer's value as an int; None means it gave none."""
+    if value is None:
+        raise SequenceError(f"{name} returned no value")
+    return int(value)
+
+
+def one_row_table(cursor: Cursor, name: str, increment: str, read: str) -> int:
+    """The value of a one-row table standing in for a sequence, incremented by `increment`."""
+    cursor.execute(increment)
+    if cursor.rowcount != 1:
+        raise SequenceError(
+            f"{name} must hold exactly one row (Spring Cloud Task's DDL inserts it), found {cursor.rowcount}"
+        )
+    return value_of(name, scalar(cursor, read))
+
+
+def address(target: DbTarget) -> str:
+    """`host:port` of a target for messages, an IPv6 host in brackets (`[::1]:1433`)."""
+    if target.drivername == "sqlite":
+        return target.database or ":memory:"
+    if target.host is None and "dsn" in target.query:  # an Oracle descriptor: its first address
+        found = re.search(r"\(HOST\s*=\s*([^)\s]+)\).*?\(PORT\s*=\s*(\d+)\)", target.query["dsn"], re.I)
+        if found:
+            return f"{found.group(1)}:{found.group(2)}"
+    host = target.host or "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{target.port}" if target.port is not None else host
+
+
 def whole_seconds(seconds: float, minimum: int = 1) -> int:
     """Seconds rounded up, for drivers that only take whole ones; never below `minimum`."""
     return max(minimum, math.ceil(seconds))
@@ -251,17 +337,3 @@ def given_seconds(query: Mapping[str, str], name: str) -> float:
     """A timeout the JDBC URL set (`query[name]`), or infinity."""
     value = query.get(name)
     return float(value) if value else math.inf
-
-
-def adapter_for(target: DbTarget) -> Adapter:
-    """The adapter for `target`: SQLite's for the local stand-in, else the project's database's.
-
-    Imported here, when needed, so that a task never imports a driver it does not use.
-    """
-    if target.drivername == "sqlite":
-        from util.db_sqlite import ADAPTER as SQLITE
-
-        return SQLITE
-    from util.db_adapter import ADAPTER
-
-    return ADAPTER

@@ -8,7 +8,17 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from util.db_api import Adapter, Connection, DbTarget, Timeouts
+from util.db_api import (
+    Adapter,
+    Connection,
+    Cursor,
+    DbTarget,
+    SequenceError,
+    Timeouts,
+    one_row_table,
+    scalar,
+    value_of,
+)
 
 
 def _datetime_text(value: datetime) -> str:
@@ -22,6 +32,7 @@ sqlite3.register_adapter(datetime, _datetime_text)
 
 class SqliteAdapter(Adapter):
     dialect = "sqlite"
+    label = "SQLite"
     package = "Python's sqlite3 module"
     paramstyle = "qmark"
     # SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN (the file's folder is not there yet).
@@ -31,6 +42,23 @@ class SqliteAdapter(Adapter):
     def connect(self, target: DbTarget, timeouts: Timeouts) -> Connection:
         # `timeout`: how long to wait for another writer's lock.
         return sqlite3.connect(target.database or ":memory:", timeout=timeouts.statement)
+
+    def next_task_id(self, cursor: Cursor, name: str) -> int:
+        # The local stand-in always gives `<prefix>SEQ` its one-row form: no need to look it up.
+        return one_row_table(cursor, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}")
+
+    def next_value(self, cursor: Cursor, name: str) -> int:
+        cursor.execute(f"SELECT name FROM pragma_table_info('{name}')")
+        columns = {str(c).upper() for (c,) in cursor.fetchall()}
+        if not columns:
+            raise SequenceError(f"{name} does not exist: create the tables first")
+        if "UNIQUE_KEY" in columns:  # the one-row form the local stand-in gives `<prefix>SEQ`
+            return one_row_table(cursor, name, f"UPDATE {name} SET ID = ID + 1", f"SELECT ID FROM {name}")
+        # Spring's SqliteMaxValueIncrementer: a row per value, the older ones deleted.
+        cursor.execute(f"INSERT INTO {name} VALUES (NULL)")
+        value = value_of(name, scalar(cursor, f"SELECT MAX(rowid) FROM {name}"))
+        cursor.execute(f"DELETE FROM {name} WHERE ID < ?", (value,))
+        return value
 
     def code(self, error: BaseException) -> int | None:
         code = getattr(error, "sqlite_errorcode", None)

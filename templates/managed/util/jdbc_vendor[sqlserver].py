@@ -15,6 +15,7 @@ from util.jdbc_syntax import (
     Params,
     UrlParts,
     host_port,
+    is_true,
     port,
     whole_seconds,
 )
@@ -58,11 +59,7 @@ def sqlserver(body: str, kind: str) -> UrlParts:
     parts.database = params.take("databaseName", "database") or None
     parts.username = params.take("user", "userName") or None
     parts.password = params.take("password")
-    encrypt = params.take("encrypt")
-    if encrypt is not None:
-        required = encrypt.strip().lower() in ("true", "yes", "mandatory", "strict")
-        # FreeTDS's `request` still protects the login, like the JDBC driver's encrypt=false.
-        parts.query["encryption"] = "require" if required else "request"
+    _tls(params, parts)
     timeout = whole_seconds(params.take("loginTimeout"), 1, "loginTimeout")
     if timeout:
         parts.query["login_timeout"] = timeout
@@ -71,6 +68,32 @@ def sqlserver(body: str, kind: str) -> UrlParts:
         parts.query["appname"] = name
     params.drop_the_rest(parts)
     return parts
+
+
+def _tls(params: Params, parts: UrlParts) -> None:
+    """TLS as mssql-jdbc reads the URL, in what FreeTDS can do.
+
+    mssql-jdbc 10 and later encrypt unless told `encrypt=false`, and then check the server's
+    certificate unless `trustServerCertificate=true`, against `hostNameInCertificate` or the
+    host. FreeTDS (inside pymssql) is given no certificate store by pymssql, so it encrypts
+    without checking: that is said once in the log rather than left unsaid.
+    """
+    encrypt = (params.take("encrypt") or "true").strip().lower()
+    trust = params.take("trustServerCertificate")
+    host_name = params.take("hostNameInCertificate")
+    if encrypt in ("false", "no", "optional"):
+        # FreeTDS's `request` still protects the login, like the JDBC driver's encrypt=false.
+        parts.query["encryption"] = "request"
+        return
+    if encrypt not in ("true", "yes", "mandatory", "strict"):
+        raise JdbcUrlError("JDBC parameter encrypt has an unknown value")
+    parts.query["encryption"] = "require"
+    if not is_true(trust):
+        checked = f"against {host_name!r}" if host_name else "against the host name"
+        parts.notes.append(
+            f"encrypt is on and trustServerCertificate is not true, so mssql-jdbc would check the "
+            f"server's certificate {checked}; pymssql encrypts without checking it"
+        )
 
 
 PARSERS: dict[str, Callable[[str, str], UrlParts]] = {"sqlserver": sqlserver}

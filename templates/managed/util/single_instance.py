@@ -31,15 +31,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from util.db_api import Adapter, Connection, Cursor
+from util.bounded_write import TaskStatusError, WriteEngine
+from util.db_api import Cursor
 from util.redaction import Redactor
-from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
+from util.task_args import FALSE_WORDS, TRUE_WORDS, LaunchSettings, TaskConfigError, validate_table_prefix
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +55,14 @@ ACQUIRE_IDLE = 0.1
 RENEWALS_PER_TTL = 4
 MAX_RENEW_INTERVAL = 30.0
 
-# Spring's boolean conversion (StringToBooleanConverter).
-_TRUE = {"true", "on", "yes", "1"}
-_FALSE = {"false", "off", "no", "0", ""}
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-class Connector(Protocol):
-    """Where the lock's connections come from (a `TaskStatus`: the same database and bounds)."""
+class Database(Protocol):
+    """Where the lock is written: a `TaskStatus`, whose bounded write engine it shares."""
 
-    adapter: Adapter
-
-    def connect(self) -> Connection: ...
+    @property
+    def engine(self) -> WriteEngine: ...
 
 
 class TaskAlreadyRunningError(RuntimeError):
@@ -76,6 +71,10 @@ class TaskAlreadyRunningError(RuntimeError):
 
 class LockError(RuntimeError):
     """The lock could not be read or written; the message is safe to log."""
+
+
+class _TakenError(TaskStatusError):
+    """The lock's key is held by another run (or the database asked to try again): no retry."""
 
 
 def lock_uuid(value: str) -> str:
@@ -100,9 +99,9 @@ class LockSettings:
     def from_launch(cls, settings: LaunchSettings) -> LockSettings | None:
         """The lock this launch asks for, or None when single instance is not enabled."""
         enabled = (settings.get(ENABLED) or "").strip().lower()
-        if enabled not in _TRUE | _FALSE:
+        if enabled and enabled not in TRUE_WORDS | FALSE_WORDS:
             raise TaskConfigError(f"{ENABLED} must be true or false, got {settings.get(ENABLED)!r}")
-        if enabled not in _TRUE:
+        if enabled not in TRUE_WORDS:
             return None
         raw_ttl = (settings.get(TTL) or "").strip()
         try:
@@ -124,7 +123,7 @@ class SingleInstanceLock:
 
     def __init__(
         self,
-        database: Connector,
+        database: Database,
         table_prefix: str,
         task_name: str,
         execution_id: int,
@@ -136,7 +135,7 @@ class SingleInstanceLock:
         self.task_name = task_name
         self.lock_key = lock_uuid(task_name)
         self.client_id = lock_uuid(str(execution_id))
-        self._database = database
+        self._engine = database.engine
         self._settings = settings
         self._redactor = redactor or Redactor()
         self._held = False
@@ -168,12 +167,15 @@ class SingleInstanceLock:
         if self._renewer is not None:
             self._renewer.join(timeout=10)
         delete = f"DELETE FROM {self.table} WHERE REGION = ? AND LOCK_KEY = ? AND CLIENT_ID = ?"
+
+        def release(cursor: Cursor, retry: bool) -> None:
+            cursor.execute(self._engine.adapter.sql(delete), self._key())
+
         try:
-            with self._transaction() as cursor:
-                cursor.execute(self._adapter.sql(delete), self._key())
+            self._engine.run(f"release the lock in {self.table}", release)
             self._held = False
             log.info("Single instance: lock on task name %r released", self.task_name)
-        except Exception as error:  # noqa: BLE001 - any driver error: the lock then expires
+        except Exception as error:  # noqa: BLE001 - any failure: the lock then expires
             # Left behind, the lock expires after its time to live, as a Java run's would.
             log.error("Single instance: the lock could not be released: %s", self._describe(error))
 
@@ -187,30 +189,44 @@ class SingleInstanceLock:
             "AND LOCK_KEY = ? AND (CLIENT_ID = ? OR CREATED_DATE < ?)"
         )
         insert = f"INSERT INTO {self.table} (REGION, LOCK_KEY, CLIENT_ID, CREATED_DATE) VALUES (?, ?, ?, ?)"
-        try:
-            with self._transaction() as cursor:
+        adapter = self._engine.adapter
+
+        def take_or_insert(cursor: Cursor, retry: bool) -> None:
+            try:
                 cursor.execute(
-                    self._adapter.sql(take), (client, now, region, key, client, now - self._settings.ttl)
+                    adapter.sql(take), (client, now, region, key, client, now - self._settings.ttl)
                 )
                 if cursor.rowcount > 0:
-                    return True
-                cursor.execute(self._adapter.sql(insert), (region, key, client, now))
-                return True
-        except Exception as error:  # noqa: BLE001 - told apart by the adapter, the rest reported
-            if self._adapter.is_duplicate_key(error):
-                return False  # the key is taken and not expired: another run holds it
-            if self._adapter.is_conflict(error):
-                return False  # deadlock or serialization failure: the database asks to try again
-            raise LockError(f"Could not take the lock in {self.table}: {self._describe(error)}") from None
+                    return
+                cursor.execute(adapter.sql(insert), (region, key, client, now))
+            except Exception as error:
+                # A duplicate key: another run holds the lock and it has not expired. A deadlock
+                # or serialization failure: the database asks to try again, which acquire() does.
+                if adapter.is_duplicate_key(error) or adapter.is_conflict(error):
+                    raise _TakenError("taken") from None
+                raise
+
+        try:
+            # READ COMMITTED, as Spring Integration 6 takes it: under MySQL's REPEATABLE READ two
+            # runs' UPDATEs of a missing row take gap locks and their INSERTs deadlock.
+            self._engine.run(f"take the lock in {self.table}", take_or_insert, isolate=True)
+            return True
+        except _TakenError:
+            return False
+        except TaskStatusError as error:
+            raise LockError(str(error)) from None
 
     def _renew(self) -> None:
         renew = (
             f"UPDATE {self.table} SET CREATED_DATE = ? WHERE REGION = ? AND LOCK_KEY = ? AND CLIENT_ID = ?"
         )
-        with self._transaction() as cursor:
-            cursor.execute(self._adapter.sql(renew), (self.now(), *self._key()))
-            if cursor.rowcount == 0:
+
+        def renew_it(cursor: Cursor, retry: bool) -> None:
+            cursor.execute(self._engine.adapter.sql(renew), (self.now(), *self._key()))
+            if cursor.rowcount == 0 and not retry:
                 log.warning("Single instance: the lock on %r was lost (expired or removed)", self.task_name)
+
+        self._engine.run(f"renew the lock in {self.table}", renew_it)
 
     def _start_renewing(self) -> None:
         interval = min(self._settings.ttl.total_seconds() / RENEWALS_PER_TTL, MAX_RENEW_INTERVAL)
@@ -225,34 +241,8 @@ class SingleInstanceLock:
         self._renewer = threading.Thread(target=renew_until_released, name="lock-renewal", daemon=True)
         self._renewer.start()
 
-    @property
-    def _adapter(self) -> Adapter:
-        return self._database.adapter
-
     def _key(self) -> tuple[str, str, str]:
         return (REGION, self.lock_key, self.client_id)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Cursor]:
-        """A cursor in one transaction on a connection of its own, committed on success.
-
-        On MySQL/MariaDB the lock is taken in READ COMMITTED, as Spring Integration 6 does: under
-        REPEATABLE READ two runs' UPDATEs of a missing row take gap locks and their INSERTs deadlock.
-        """
-        connection = self._database.connect()
-        try:
-            self._adapter.read_committed(connection)
-            cursor = connection.cursor()
-            try:
-                yield cursor
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
-            finally:
-                cursor.close()
-        finally:
-            connection.close()
 
     def _describe(self, error: BaseException) -> str:
         return self._redactor.redact(f"{type(error).__name__}: {error}")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
+from util.bounded_write import left_behind
 from util.jdbc_url import JdbcUrlError
 from util.redaction import Redactor, install_log_redaction
 from util.single_instance import LockError, LockSettings, SingleInstanceLock, TaskAlreadyRunningError
@@ -247,6 +248,12 @@ def run_task(
     """Runs `body` as an SCDF task execution and exits the process with its exit code."""
     code = execute(body, argv=argv, environ=environ)
     sys.stdout.flush()
+    if left_behind():
+        # A driver call still blocked (an abandoned write) can hold the interpreter's shutdown
+        # past the deadline the write kept: leave now, with everything written out.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 

@@ -8,11 +8,11 @@ composed task. Hence every write:
 - is committed at once, on its own short connection: a task may run for hours, and a connection
   held that long would meet idle timeouts, proxies and failovers that end it unseen; a fresh one
   per write costs one connect, and the end write never depends on a connection that may be gone;
-- is bounded: each attempt by the driver's connect and statement timeouts (and a watchdog that
-  cuts a connection to a silent server), the whole write, retries included, by
-  `task.db.connect-deadline`;
-- is retried when the error is transient by its code (see `util.db_adapter`), and can be
-  retried safely: a write whose reply was lost is found done, not done twice;
+- goes through the bounded write engine (`util.bounded_write`): each attempt bounded by the
+  connect and statement timeouts, the whole write, retries included, by
+  `task.db.connect-deadline` whatever the driver does; retried when the error is transient by
+  its code (see `util.db_adapter`), and safe to retry: a write whose reply was lost is found
+  done, not done twice;
 - is stored in a simpler form rather than not at all when a text does not fit its column;
 - never carries the database password in an error message.
 """
@@ -22,14 +22,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
 
-from util.db_api import Adapter, Connection, Cursor, DbTarget, Fault, Timeouts, adapter_for
+# TaskStatusError is raised by the write engine; it is named here, where callers have found it.
+from util.bounded_write import TaskStatusError as TaskStatusError
+from util.bounded_write import WriteEngine
+
+# The text-fitting names, here where callers have found them.
+from util.column_text import ARGUMENT_CUT_MARK as ARGUMENT_CUT_MARK
+from util.column_text import MAX_TEXT as MAX_TEXT
+from util.column_text import REPLACED_NOTE, REPLACEMENTS
+from util.column_text import TRUNCATION_MARK as TRUNCATION_MARK
+from util.column_text import fit_argument as fit_argument
+from util.column_text import fit_text as fit_text
+from util.column_text import replace_unstorable as replace_unstorable
+from util.db_api import Adapter, Cursor, DbTarget, Fault, Timeouts
 from util.execution_creation import insert_execution
 from util.execution_ids import SequenceError, next_execution_id
 from util.jdbc_url import JdbcUrlError, targets
@@ -44,15 +53,6 @@ from util.task_args import (
     validate_table_prefix,
 )
 
-#: EXIT_MESSAGE, ERROR_MESSAGE and TASK_PARAM are VARCHAR(2500); some databases count bytes.
-MAX_TEXT = 2500
-TRUNCATION_MARK = "[...]\n"
-#: Marks the cut inside one argument, whose `--key=` is kept in front.
-ARGUMENT_CUT_MARK = "[...]"
-#: Put in front of an error message whose characters had to be replaced to be stored.
-REPLACED_NOTE = "[characters the column's character set cannot store were replaced by '?']\n"
-
-
 log = logging.getLogger(__name__)
 
 # Installed-driver hints for a driver module that is missing.
@@ -63,23 +63,6 @@ _DRIVER_PACKAGES = {
     "oracledb": "oracledb",
     "ibm_db_dbi": "ibm_db",
 }
-
-# From the richest text to the plainest: the characters each step replaces with '?'. A utf8mb3
-# column holds no character beyond U+FFFF, a latin1 one none beyond U+00FF; ASCII fits anywhere.
-_REPLACEMENTS: tuple[tuple[str, int], ...] = (
-    ("beyond U+FFFF", 0xFFFF),
-    ("beyond Latin-1", 0xFF),
-    ("beyond ASCII", 0x7F),
-)
-
-
-class TaskStatusError(RuntimeError):
-    """The row could not be read or written; the message is safe to log."""
-
-    def __init__(self, message: str, fault: Fault | None = None) -> None:
-        super().__init__(message)
-        #: Why the write failed, when a database error was the cause.
-        self.fault = fault
 
 
 class ExecutionNotFoundError(TaskStatusError):
@@ -94,103 +77,6 @@ def local_now() -> datetime:
     """Naive local wall-clock time to the millisecond: what the JVM's `new Date()` writes."""
     now = datetime.now()
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def fit_text(value: str | None, limit: int = MAX_TEXT, mark: str = TRUNCATION_MARK) -> str | None:
-    """`value` cut to `limit` characters and UTF-8 bytes, keeping the end.
-
-    The end is kept because a Python traceback ends with the exception and its message.
-    """
-    if value is None or (len(value) <= limit and len(value.encode()) <= limit):
-        return value
-    budget = limit - len(mark.encode())
-    tail = value[-budget:] if budget > 0 else ""
-    while len(tail.encode()) > budget:
-        # Drop whole characters until the multi-byte ones fit the byte budget too.
-        excess = len(tail.encode()) - budget
-        tail = tail[max(1, excess // 4) :]
-    return mark + tail
-
-
-def fit_argument(argument: str, limit: int = MAX_TEXT) -> str:
-    """An argument cut to fit TASK_PARAM: `--key=` stays in front, the end of the value after it."""
-    if len(argument) <= limit and len(argument.encode()) <= limit:
-        return argument
-    key, sep, value = argument.partition("=")
-    if sep and key.startswith("-") and len(f"{key}=".encode()) <= limit // 2:
-        prefix = f"{key}="
-        return prefix + (fit_text(value, limit - len(prefix.encode()), ARGUMENT_CUT_MARK) or "")
-    return fit_text(argument, limit) or ""
-
-
-def replace_unstorable(value: str | None, step: int) -> str | None:
-    """`value` with the characters of replacement step `step` (0: none) replaced by '?'."""
-    if value is None or step == 0:
-        return value
-    highest = _REPLACEMENTS[step - 1][1]
-    return "".join(c if ord(c) <= highest else "?" for c in value)
-
-
-class _ConnectError(Exception):
-    """Setting up the connection failed (as opposed to a statement on an open one)."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _Watchdog:
-    """Cuts the connection of an attempt that runs past its time.
-
-    Driver timeouts bound most waits, but not all (psycopg has none for a reply that never
-    comes). Shutting the socket down from this thread makes the blocked driver call return
-    with the driver's own "connection lost" error, which is then retried like any other.
-
-    A daemon thread polls plain attributes: a stop signal's handler tightens the limit by
-    assigning one (`limit`), because a handler must not take locks or start threads, which the
-    interrupted main thread may be holding.
-    """
-
-    POLL = 0.05
-
-    def __init__(self, adapter: Adapter, limit: Callable[[], float | None]) -> None:
-        self._adapter = adapter
-        self._limit = limit
-        #: (until, connection) of the attempt under way, replaced as one value.
-        self._attempt: tuple[float, Any] | None = None
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self.fired = False
-
-    def start(self, until: float) -> None:
-        self.fired = False
-        self._attempt = (until, None)
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._watch, name="db-watchdog", daemon=True)
-            self._thread.start()
-
-    def attach(self, connection: Any) -> None:
-        if self._attempt is not None:
-            self._attempt = (self._attempt[0], connection)
-
-    def stop(self) -> None:
-        self._attempt = None
-
-    def close(self) -> None:
-        self._closed = True
-
-    def _watch(self) -> None:
-        while not self._closed:
-            attempt = self._attempt
-            if attempt is not None and not self.fired:
-                until, connection = attempt
-                limit = self._limit()
-                if limit is not None:
-                    until = min(until, limit)
-                if time.monotonic() >= until and connection is not None:
-                    self.fired = True
-                    self._adapter.cut(connection)
-            time.sleep(self.POLL)
 
 
 class TaskStatus:
@@ -224,38 +110,33 @@ class TaskStatus:
             raise TaskStatusError(f"The database URL is not usable: {error}") from None
         if not given:
             raise TaskStatusError("No database URL given")
+        redactor = (redactor or Redactor()).with_secrets([t.password for t in given])
         self.task_id = task_id
         self.table_prefix = validate_table_prefix(table_prefix)
         self.parent_execution_id = parent_execution_id
-        self._deadline = connect_deadline
-        self._timeouts = Timeouts(connect_timeout, statement_timeout)
-        self._redactor = (redactor or Redactor()).with_secrets([t.password for t in given])
-        self._write_guard = write_guard
+        self._redactor = redactor
         self._clock = clock
-        self._targets = given
         self.adapter = _load_adapter(given[0])
-        self._watchdog = _Watchdog(self.adapter, lambda: self._stop_at)
-        #: Set by `stop_within()`: no write may last past this (monotonic) time.
-        self._stop_at: float | None = None
-        self._write_until: float | None = None
+        #: Where every write of this execution goes through: also the lock's and the batch job's.
+        self.engine = WriteEngine(
+            given,
+            self.adapter,
+            deadline=connect_deadline,
+            timeouts=Timeouts(connect_timeout, statement_timeout),
+            redactor=redactor,
+            guard=write_guard,
+        )
 
     def __repr__(self) -> str:
         return f"TaskStatus(task_id={self.task_id}, table_prefix={self.table_prefix!r})"
-
-    def connect(self) -> Connection:
-        """A new connection to the first host, bounded like a write's; for the single-instance lock."""
-        return self.adapter.connect(self._targets[0], self._timeouts)
 
     def stop_within(self, seconds: float) -> None:
         """From now on, every write (also one under way) ends within `seconds`.
 
         For a stop signal: the platform kills the process after its grace period anyway.
-        Safe to call from a signal handler: it only assigns attributes.
+        Safe to call from a signal handler: it only assigns an attribute.
         """
-        at = time.monotonic() + seconds
-        self._stop_at = at if self._stop_at is None else min(self._stop_at, at)
-        if self._write_until is not None:
-            self._write_until = min(self._write_until, at)
+        self.engine.stop_within(seconds)
 
     def start(
         self,
@@ -327,17 +208,17 @@ class TaskStatus:
         # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
         redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
         params = [fit_argument(redactor.redact_argument(a)) for a in arguments]
-        for step in range(len(_REPLACEMENTS) + 1):
+        for step in range(len(REPLACEMENTS) + 1):
             stored = [replace_unstorable(p, step) or "" for p in params]
             try:
                 self._write(purpose, until, functools.partial(work, params=stored))
             except TaskStatusError as error:
-                if error.fault is not Fault.TEXT or step == len(_REPLACEMENTS):
+                if error.fault is not Fault.TEXT or step == len(REPLACEMENTS):
                     raise
                 log.warning(
                     "An argument does not fit TASK_PARAM as it is; storing it with characters %s "
                     "replaced by '?'",
-                    _REPLACEMENTS[step][0],
+                    REPLACEMENTS[step][0],
                 )
                 continue
             return
@@ -369,7 +250,7 @@ class TaskStatus:
         exit_text = fit_text(self._redact(exit_message))
         error_text = fit_text(self._redact(error_message))
         until = self._new_deadline()
-        for step in range(len(_REPLACEMENTS) + 1):
+        for step in range(len(REPLACEMENTS) + 1):
             stored_exit = replace_unstorable(exit_text, step)
             stored_error = replace_unstorable(error_text, step)
             if step and stored_error is not None and stored_error != error_text:
@@ -379,7 +260,7 @@ class TaskStatus:
                 self._write("record the end", until, functools.partial(end, error_message=stored_error))
                 return
             except TaskStatusError as error:
-                if error.fault is Fault.TEXT and step < len(_REPLACEMENTS):
+                if error.fault is Fault.TEXT and step < len(REPLACEMENTS):
                     log.warning("The messages do not fit their columns as they are: %s", error)
                     continue
                 if error.fault not in (Fault.TEXT, Fault.OTHER) or (exit_text, error_text) == (None, None):
@@ -393,14 +274,18 @@ class TaskStatus:
 
     def write(self, purpose: str, work: Callable[[Cursor, bool], None]) -> None:
         """Runs `work(cursor, retry)` as one bounded write, like the row's own (`util.batch_job`'s)."""
-        self._write(purpose, self._new_deadline(), work)
+        self.engine.run(purpose, work)
 
     def now(self) -> datetime:
         """The clock the row's times come from."""
         return self._clock()
 
     def dispose(self) -> None:
-        self._watchdog.close()
+        if self.engine.abandoned:
+            log.warning(
+                "%d database call(s) that did not answer in time were left behind; they do not commit",
+                self.engine.abandoned,
+            )
 
     # --- the statements -------------------------------------------------------------------
 
@@ -518,104 +403,24 @@ class TaskStatus:
         return self._redactor.redact(value) if value is not None else None
 
     def _new_deadline(self) -> float:
-        until = time.monotonic() + self._deadline
-        return until if self._stop_at is None else min(until, self._stop_at)
+        return self.engine.new_deadline()
 
     def _write(self, purpose: str, until: float, work: Callable[[Cursor, bool], None]) -> None:
-        """Runs `work` in one committed transaction, retried while the errors are transient.
+        self.engine.run(purpose, work, until=until)
 
-        `work` is told whether an earlier attempt may have committed (its reply lost).
-        """
-        self._write_until = until if self._stop_at is None else min(until, self._stop_at)
-        started = time.monotonic()
-        attempt, delay, reason, connecting = 0, 0.25, "", False
-        try:
-            with self._write_guard():
-                while True:
-                    for target in self._targets:
-                        if attempt and time.monotonic() >= self._write_until:
-                            break
-                        attempt += 1
-                        try:
-                            self._attempt(target, work, retry=attempt > 1)
-                            return
-                        except TaskStatusError:
-                            raise
-                        except _ConnectError as failed:
-                            reason = self._fail_or_describe(purpose, failed.error, connected=False)
-                            connecting = True
-                        except Exception as error:  # noqa: BLE001 - classified: only transient ones retried
-                            reason = self._fail_or_describe(purpose, error, connected=True)
-                            connecting = False
-                        what = f"connect to {purpose}" if connecting else purpose
-                        log.warning("Could not %s (attempt %d), will retry: %s", what, attempt, reason)
-                    remaining = self._write_until - time.monotonic()
-                    if remaining <= 0:
-                        what = f"connect to {purpose}" if connecting else purpose
-                        raise TaskStatusError(
-                            f"Could not {what}: gave up after {attempt} attempts in "
-                            f"{time.monotonic() - started:.1f}s (task.db.connect-deadline): {reason}",
-                            Fault.TRANSIENT,
-                        )
-                    time.sleep(min(delay, remaining))
-                    delay = min(delay * 2, 2.0)
-        finally:
-            self._write_until = None
 
-    def _attempt(self, target: DbTarget, work: Callable[[Cursor, bool], None], *, retry: bool) -> None:
-        assert self._write_until is not None
-        # A timeout of 0 would mean "no timeout" or "non-blocking" to some drivers. The last
-        # attempt may overrun the deadline by what the driver rounds its connect timeout up to
-        # (libpq: at least 2 s), since no connect can be cut from outside.
-        room = max(self._write_until - time.monotonic(), 0.1)
-        limits = self._timeouts
-        timeouts = Timeouts(min(limits.connect, room), min(limits.statement, room))
-        self._watchdog.start(
-            min(time.monotonic() + timeouts.connect + timeouts.statement, self._write_until + 0.1)
-        )
-        try:
-            try:
-                connection = self.adapter.connect(target, timeouts)
-            except Exception as error:
-                raise _ConnectError(error) from error
-            self._watchdog.attach(connection)
-            with contextlib.closing(connection):
-                cursor = connection.cursor()
-                try:
-                    work(cursor, retry)
-                finally:
-                    cursor.close()
-                connection.commit()
-        finally:
-            fired = self._watchdog.fired
-            self._watchdog.stop()
-            if fired:
-                log.warning("A database call passed its time limit; the connection was cut")
+def adapter_for(target: DbTarget) -> Adapter:
+    """The adapter for `target`: SQLite's for the local stand-in, else the project's database's.
 
-    def _fail_or_describe(self, purpose: str, error: BaseException, *, connected: bool) -> str:
-        """Raises a clear TaskStatusError unless `error` is transient; returns its description."""
-        fault = self.adapter.classify(error, connected=connected)
-        reason = self._describe(error)
-        if fault is Fault.TRANSIENT:
-            return reason
-        if fault is Fault.LOGIN:
-            message = (
-                f"Could not {purpose}: the database refused the login or does not exist; check "
-                f"spring.datasource.username, password and url (not retried): {reason}"
-            )
-        elif fault is Fault.TLS:
-            message = (
-                f"Could not {purpose}: TLS could not be set up with the database; check the TLS "
-                f"settings of spring.datasource.url (sslMode, useSSL, sslmode) and the server's "
-                f"certificate (not retried): {reason}"
-            )
-        else:
-            message = f"Could not {purpose}: {reason}"
-        raise TaskStatusError(message, fault) from None
+    Imported here, when needed, so that a task never imports a driver it does not use.
+    """
+    if target.drivername == "sqlite":
+        from util.db_sqlite import ADAPTER as SQLITE
 
-    def _describe(self, error: BaseException) -> str:
-        # The driver's own message, secrets masked.
-        return self._redactor.redact(f"{type(error).__name__}: {error}".strip())
+        return SQLITE
+    from util.db_adapter import ADAPTER
+
+    return ADAPTER
 
 
 def _load_adapter(target: DbTarget) -> Adapter:

@@ -1,26 +1,75 @@
-"""What Db2's driver errors mean for a write: told apart by their codes, never their words."""
+"""What Db2's driver errors mean for a write: the real ibm_db's errors, told apart by their codes.
 
+Connect failures are made by the real driver against loopback listeners (`listeners.py`), a TLS
+failure against a TLS listener whose certificate nobody trusts; a server's own errors, which
+need a Db2 server, are built with ibm_db_dbi's own exception classes from the message text the
+CLI driver gives (ibm_db carries its codes only in that text: SQLnnnnN and SQLSTATE=).
+"""
+
+import ibm_db_dbi  # type: ignore[import-untyped]
 import pytest
 
+from tests.scdf.listeners import listener, tls_listener
 from util.db_adapter import ADAPTER
-from util.db_api import Fault
+from util.db_api import DbTarget, Fault, Timeouts
 
 
-class CodedError(Exception):
-    """An error shaped like ibm_db's: the codes in the text, SQLnnnnN and SQLSTATE=."""
+def failed_connect(fault: str, **query: str) -> BaseException:
+    with listener(fault) if fault != "tls" else tls_listener() as port:
+        target = DbTarget("db2+ibm_db", "127.0.0.1", port, "dataflow", "scdf", "pw", query)
+        with pytest.raises(ibm_db_dbi.Error) as raised:
+            ADAPTER.connect(target, Timeouts(connect=1, statement=1))
+    error: BaseException = raised.value
+    return error
+
+
+def test_a_closed_port_is_a_transient_communication_error() -> None:
+    error = failed_connect("closed")
+    assert ADAPTER.codes(error) == ["SQL30081N", "08001"]
+    assert ADAPTER.classify(error) is Fault.TRANSIENT
+
+
+def test_an_untrusted_certificate_is_a_tls_failure_not_a_communication_error() -> None:
+    error = failed_connect("tls", SECURITY="SSL")
+    assert ADAPTER.codes(error) == ["SQL30081N", "08001"]
+    assert 'Communication protocol being used: "SSL"' in str(error)
+    assert ADAPTER.classify(error) is Fault.TLS
+
+
+def server_error(message: str, cls: type[Exception] = ibm_db_dbi.DatabaseError) -> BaseException:
+    return cls(f"ibm_db_dbi::{cls.__name__}: [IBM][CLI Driver][DB2/LINUXX8664] {message}")
 
 
 @pytest.mark.parametrize(
     ("error", "fault"),
     [
-        (CodedError("[IBM][CLI Driver] SQL30081N  A communication error SQLSTATE=08001"), Fault.TRANSIENT),
-        (CodedError("[IBM][CLI Driver] SQL30082N  Security processing failed SQLSTATE=08001"), Fault.LOGIN),
+        (server_error('SQL30082N  Security processing failed with reason "24". SQLSTATE=08001'), Fault.LOGIN),
         (
-            CodedError("[IBM][CLI Driver] SQL0911N  The current transaction has been rolled back"),
+            server_error(
+                'SQL0911N  The current transaction has been rolled back. Reason code "68".  SQLSTATE=40001'
+            ),
             Fault.TRANSIENT,
         ),
-        (CodedError("[IBM][CLI Driver] SQL0204N  undefined name SQLSTATE=42704"), Fault.OTHER),
+        # Known by its SQLSTATE only: the database is not started.
+        (
+            server_error("SQL1032N  No start database manager command was issued.  SQLSTATE=57019"),
+            Fault.TRANSIENT,
+        ),
+        (server_error('SQL0433N  Value "x" is too long.  SQLSTATE=22001'), Fault.TEXT),
+        (server_error('SQL0204N  "TASK_EXECUTION" is an undefined name.  SQLSTATE=42704'), Fault.OTHER),
+        # The server's DB2COMM start-up, not TLS.
+        (
+            server_error("SQL5043N  Support for one or more communications protocols failed to start"),
+            Fault.OTHER,
+        ),
     ],
 )
 def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault
+
+
+def test_a_deadlock_is_a_conflict() -> None:
+    error = server_error(
+        'SQL0911N  The current transaction has been rolled back. Reason code "2".  SQLSTATE=40001'
+    )
+    assert ADAPTER.is_conflict(error)

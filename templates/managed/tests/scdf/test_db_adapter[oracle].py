@@ -1,28 +1,79 @@
-"""What Oracle's driver errors mean for a write: told apart by their codes, never their words."""
+"""What Oracle's driver errors mean for a write: the real python-oracledb's errors, told apart by codes.
 
+Connect failures are made by the real driver (thin mode) against loopback listeners
+(`listeners.py`), TLS failures against a TLS listener whose certificate nobody trusts; the
+listener's and server's own refusals, which need an Oracle listener, are built with
+python-oracledb's own error constructors.
+"""
+
+from typing import Any
+
+import oracledb
 import pytest
+from oracledb import errors
 
+from tests.scdf.listeners import listener, tls_listener
 from util.db_adapter import ADAPTER
-from util.db_api import Fault
+from util.db_api import DbTarget, Fault, Timeouts
 
 
-class CodedError(Exception):
-    """An error shaped like python-oracledb's: an error object with `full_code` first in args."""
+def failed_connect(fault: str, **query: str) -> BaseException:
+    with listener(fault) as port:
+        target = DbTarget(
+            "oracle+oracledb", "127.0.0.1", port, None, "scdf", "pw", {"service_name": "x", **query}
+        )
+        with pytest.raises(oracledb.Error) as raised:
+            ADAPTER.connect(target, Timeouts(connect=1, statement=1))
+    return raised.value
 
 
-class OracleDetail:
-    def __init__(self, full_code: str) -> None:
-        self.full_code = full_code
+@pytest.mark.parametrize("fault", ["closed", "closes", "garbage"])
+def test_every_failed_connect_is_dpy_6005_with_code_0_and_transient(fault: str) -> None:
+    error = failed_connect(fault)
+    assert (error.args[0].full_code, error.args[0].code) == ("DPY-6005", 0)
+    assert ADAPTER.classify(error) is Fault.TRANSIENT
+
+
+def test_an_untrusted_certificate_is_a_tls_failure() -> None:
+    with tls_listener() as port:
+        target = DbTarget(
+            "oracle+oracledb",
+            "127.0.0.1",
+            port,
+            None,
+            "scdf",
+            "pw",
+            {"service_name": "x", "protocol": "tcps"},
+        )
+        with pytest.raises(oracledb.Error) as raised:
+            ADAPTER.connect(target, Timeouts(connect=2, statement=2))
+    assert raised.value.args[0].full_code == "DPY-6005"  # the same code: only the cause tells
+    assert ADAPTER.classify(raised.value) is Fault.TLS
+
+
+def driver_error(number: int, **values: Any) -> BaseException:
+    error = errors._create_err(number, **values)
+    raised: BaseException = error.exc_type(error)
+    return raised
+
+
+def server_error(message: str) -> BaseException:
+    return oracledb.DatabaseError(oracledb._Error(message))
 
 
 @pytest.mark.parametrize(
     ("error", "fault"),
     [
-        (CodedError(OracleDetail("ORA-00060")), Fault.TRANSIENT),
-        (CodedError(OracleDetail("DPY-4024")), Fault.TRANSIENT),
-        (CodedError(OracleDetail("ORA-01017")), Fault.LOGIN),
-        (CodedError(OracleDetail("ORA-12899")), Fault.TEXT),
-        (CodedError(OracleDetail("ORA-00942")), Fault.OTHER),
+        (driver_error(errors.ERR_INVALID_SERVICE_NAME, service_name="x", host="db", port=1521), Fault.LOGIN),
+        (driver_error(errors.ERR_INVALID_SID, sid="x", host="db", port=1521), Fault.LOGIN),
+        (driver_error(errors.ERR_LISTENER_REFUSED_CONNECTION, error_code=12514), Fault.LOGIN),
+        (driver_error(errors.ERR_LISTENER_REFUSED_CONNECTION, error_code=12519), Fault.TRANSIENT),
+        (driver_error(errors.ERR_CONNECTION_CLOSED), Fault.TRANSIENT),
+        (driver_error(errors.ERR_CALL_TIMEOUT_EXCEEDED, timeout=1000), Fault.TRANSIENT),
+        (server_error("ORA-00060: deadlock detected while waiting for resource"), Fault.TRANSIENT),
+        (server_error("ORA-01017: invalid username/password; logon denied"), Fault.LOGIN),
+        (server_error("ORA-12899: value too large for column"), Fault.TEXT),
+        (server_error("ORA-00942: table or view does not exist"), Fault.OTHER),
     ],
 )
 def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:

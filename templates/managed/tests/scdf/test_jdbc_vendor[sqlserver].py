@@ -20,19 +20,32 @@ CASES = [
         "encrypt=true;trustServerCertificate=true;loginTimeout=30",
         (MSSQL, "sql.example.com\\SQLEXPRESS", None, "dataflow", "sa", "p;w}d="),
         {"encryption": "require", "login_timeout": "30"},
-        ["trustServerCertificate"],
+        [],
     ),
     (
         "jdbc:sqlserver://;serverName=mssql;portNumber=1434;DatabaseName=dataflow;"
         "applicationName=scdf-task;integratedSecurity=false",
         (MSSQL, "mssql", 1434, "dataflow", None, None),
-        {"appname": "scdf-task"},
+        # No encrypt: mssql-jdbc 10 and later encrypt by default.
+        {"appname": "scdf-task", "encryption": "require"},
         ["integratedSecurity"],
     ),
     (
         "jdbc:sqlserver://mssql\\INST:1500;databaseName=dataflow",
         (MSSQL, "mssql", 1500, "dataflow", None, None),
-        {},
+        {"encryption": "require"},
+        [],
+    ),
+    (
+        "jdbc:sqlserver://[::1]:1433;databaseName=dataflow;encrypt=strict;hostNameInCertificate=db.example.com",
+        (MSSQL, "::1", 1433, "dataflow", None, None),
+        {"encryption": "require"},
+        [],
+    ),
+    (
+        "jdbc:sqlserver://mssql;databaseName=dataflow;encrypt=optional",
+        (MSSQL, "mssql", 1433, "dataflow", None, None),
+        {"encryption": "request"},
         [],
     ),
 ]
@@ -56,8 +69,33 @@ def test_table_covers_every_form_of_the_url() -> None:
 
 
 @pytest.mark.parametrize(
+    ("jdbc_url", "note"),
+    [
+        (
+            "jdbc:sqlserver://mssql:1433;databaseName=dataflow",
+            "mssql-jdbc would check the server's certificate against the host name; "
+            "pymssql encrypts without checking it",
+        ),
+        (
+            "jdbc:sqlserver://mssql:1433;encrypt=true;hostNameInCertificate=*.example.com",
+            "certificate against '*.example.com'",
+        ),
+    ],
+)
+def test_a_certificate_check_pymssql_cannot_make_is_said(jdbc_url: str, note: str) -> None:
+    [said] = convert(jdbc_url).notes
+    assert note in said
+
+
+def test_a_trusted_certificate_or_no_encryption_needs_no_note() -> None:
+    assert convert("jdbc:sqlserver://mssql;encrypt=true;trustServerCertificate=true").notes == ()
+    assert convert("jdbc:sqlserver://mssql;encrypt=false").notes == ()
+
+
+@pytest.mark.parametrize(
     ("jdbc_url", "message"),
     [
+        ("jdbc:sqlserver://mssql;encrypt=sometimes", "encrypt has an unknown value"),
         ("jdbc:sqlserver:mssql;databaseName=dataflow", "must continue with //"),
     ],
 )

@@ -48,6 +48,8 @@ JDBC_URL, URL_PARTS, URL_WITH_PASSWORD = {
         "jdbc:db2://h:50000/db:user=u;password=inurl;",
     ),
 }[<%- JSON.stringify(database) %>]
+# What the URL's TLS becomes for the driver: mssql-jdbc 10 and later encrypt when not told.
+DRIVER_QUERY = {"sqlserver": {"encryption": "require"}}.get(<%- JSON.stringify(database) %>, {})
 PROPERTIES = {
     "spring.cloud.task.name": "my-task",
     "spring.datasource.url": JDBC_URL,
@@ -111,7 +113,7 @@ def test_every_launch_channel_yields_the_same_settings(style: Style) -> None:
     assert isinstance(url, DbTarget)
     assert (url.drivername, url.host, url.port, url.database) == URL_PARTS
     assert (url.username, url.password) == ("root", PASSWORD)
-    assert dict(url.query) == {}
+    assert dict(url.query) == DRIVER_QUERY
     assert settings.arguments == tuple(argv)
 
 

@@ -9,13 +9,14 @@ reply, the last-resort end record, and how arguments are cut and masked.
 import sqlite3
 import ssl
 import sys
+import threading
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from util.db_api import Fault
+from util.db_api import Connection, DbTarget, Fault, Timeouts
 from util.db_sqlite import ADAPTER as SQLITE
 from util.db_sqlite import SqliteAdapter
 from util.local_db import ExecutionRow, LocalScdfDatabase
@@ -153,6 +154,35 @@ def test_the_end_is_recorded_without_messages_when_they_cannot_be_stored(scdf_db
     row = row_of(scdf_db, execution_id)
     assert (row.exit_code, row.error_message, row.status) == (7, None, "ERROR")
     assert row.end_time is not None
+
+
+def test_a_driver_call_that_never_returns_is_left_behind_at_the_deadline_and_never_commits(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    execution_id = scdf_db.create_execution()
+    release = threading.Event()
+    real_connect = SqliteAdapter.connect
+
+    def connect_when_released(self: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> Connection:
+        # A driver blocked in a call no timeout of its own ends (as python-oracledb's thin mode
+        # on a silent server): it returns only when the test lets it, long after the deadline.
+        release.wait(30)
+        return real_connect(self, target, timeouts)
+
+    monkeypatch.setattr(SqliteAdapter, "connect", connect_when_released)
+    status = TaskStatus(execution_id, scdf_db.jdbc_url, connect_deadline=1.0, connect_timeout=0.2)
+    started = time.monotonic()
+    with pytest.raises(TaskStatusError, match=r"gave up after \d+ attempts .*no answer within") as raised:
+        status.running(["--a=1"])
+    elapsed = time.monotonic() - started
+    release.set()
+    time.sleep(0.5)  # the attempts left behind connect and write now: none of them may commit
+
+    assert raised.value.fault is Fault.TRANSIENT
+    assert 1.0 <= elapsed < 1.5
+    assert status.engine.abandoned >= 1
+    assert row_of(scdf_db, execution_id).start_time is None
+    assert scdf_db.params(execution_id) == []
 
 
 def test_a_sql_error_is_reported_at_once(scdf_db: LocalScdfDatabase) -> None:
