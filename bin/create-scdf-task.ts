@@ -156,6 +156,7 @@ async function main(argv: string[]): Promise<ExitCode> {
     options,
     defaults: flag('defaults'),
     check: flag('check'),
+    update: flag('update'),
     force: flag('force'),
   };
   const debug = flag('debug');

@@ -132,7 +132,11 @@ export function templateSources(templatesRoot = TEMPLATES_ROOT): readonly Templa
   return sources;
 }
 
-export function templateContext(answers: Answers, templatesRoot = TEMPLATES_ROOT): TemplateContext {
+export function templateContext(
+  answers: Answers,
+  templatesRoot = TEMPLATES_ROOT,
+  generatorVersion = GENERATOR_VERSION,
+): TemplateContext {
   const imageRepository = `${answers.dockerPrefix}/${answers.taskName}`;
   return {
     ...answers,
@@ -140,7 +144,7 @@ export function templateContext(answers: Answers, templatesRoot = TEMPLATES_ROOT
     devRequirements: DEV_REQUIREMENTS,
     imageRepository,
     imageRef: `${imageRepository}:${answers.imageTag}`,
-    generatorVersion: GENERATOR_VERSION,
+    generatorVersion,
     lock: readFileSync(
       path.join(templatesRoot, 'locks', `${answers.database}-py${answers.pythonVersion}.txt`),
       'utf8',
@@ -200,9 +204,16 @@ function compiledTemplate(source: string): Render {
   return render;
 }
 
-/** Renders every template for these answers. Pure: same answers and templates, same bytes. */
-export function planProject(answers: Answers, templatesRoot = TEMPLATES_ROOT): PlannedFile[] {
-  const context = templateContext(answers, templatesRoot);
+/**
+ * Renders every template for these answers. Pure: same answers and templates, same bytes. The
+ * version is the one the output names (an older one when rendering an update's base).
+ */
+export function planProject(
+  answers: Answers,
+  templatesRoot = TEMPLATES_ROOT,
+  generatorVersion = GENERATOR_VERSION,
+): PlannedFile[] {
+  const context = templateContext(answers, templatesRoot, generatorVersion);
   return forDatabase(templateSources(templatesRoot), answers.database).map(
     ({ source, path: p, owner }) => ({
       path: p,
