@@ -1,6 +1,8 @@
 import { resolveGivenAnswers, withDefaults } from './answers.js';
 import type { Project } from './locate.js';
-import { GENERATOR_VERSION, planProject, sha256, TEMPLATES_ROOT } from './project-files.js';
+import { sha256 } from './hash.js';
+import { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
+import { planProject } from './project-files.js';
 import type { Base } from './reconcile.js';
 import { releasedTemplates } from './released-templates.js';
 

@@ -1,6 +1,8 @@
 import { InputError } from './errors.js';
 import { INPUTS, type Answers } from './inputs.js';
-import { OWNERS, sha256, type Owner, type PlannedFile } from './project-files.js';
+import { sha256 } from './hash.js';
+import type { PlannedFile } from './project-files.js';
+import { OWNERS, type Owner } from './templates.js';
 import { isVersion } from './versions.js';
 
 /** The key this generator's state lives under in `.yo-rc.json`, as Yeoman names it. */

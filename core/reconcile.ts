@@ -1,6 +1,8 @@
 import type { FileOnDisk } from './confine.js';
 import { mergeThreeWay, type MergeLabels } from './merge.js';
-import { sha256, type Owner, type PlannedFile } from './project-files.js';
+import { sha256 } from './hash.js';
+import type { PlannedFile } from './project-files.js';
+import type { Owner } from './templates.js';
 
 /**
  * What an update does to one file, decided three ways: base (what the generator last wrote),
