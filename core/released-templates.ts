@@ -35,19 +35,21 @@ function firstLines(text: string): string {
  */
 function npmPack(version: string, destination: string, cwd: string): string {
   const windows = process.platform === 'win32';
+  const args = [
+    'pack',
+    `${PACKAGE}@${version}`,
+    '--pack-destination',
+    destination,
+    '--json',
+    '--ignore-scripts',
+    '--fetch-retries=1',
+    '--fetch-retry-mintimeout=1000',
+    '--fetch-retry-maxtimeout=3000',
+  ];
+  // npm.cmd runs only through a shell on Windows, where a folder name may hold spaces.
   const result = spawnSync(
     windows ? 'npm.cmd' : 'npm',
-    [
-      'pack',
-      `${PACKAGE}@${version}`,
-      '--pack-destination',
-      destination,
-      '--json',
-      '--ignore-scripts',
-      '--fetch-retries=1',
-      '--fetch-retry-mintimeout=1000',
-      '--fetch-retry-maxtimeout=3000',
-    ],
+    windows ? args.map((arg) => `"${arg}"`) : args,
     { cwd, encoding: 'utf8', timeout: 120_000, shell: windows, windowsHide: true },
   );
   if (result.error) throw new TemplatesUnavailable(`npm could not be run: ${result.error.message}`);
@@ -135,6 +137,11 @@ const fetched = new Map<string, Promise<string>>();
  * TemplatesUnavailable when it cannot be had (offline, not published, no npm).
  */
 export function releasedTemplates(version: string, cwd: string): Promise<string> {
+  // It becomes a folder name and an npm argument: a plain version, nothing a shell or path reads.
+  if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/.test(version))
+    return Promise.reject(
+      new TemplatesUnavailable(`${JSON.stringify(version)} is not a plain version`),
+    );
   let templates = fetched.get(version);
   if (!templates) {
     templates = fetchVersion(version, cwd);
