@@ -128,6 +128,26 @@ describe.each(FRONT_ENDS)(
   },
 );
 
+test('create-scdf-task --update over projects of the older version: fetched once, each merged', () => {
+  const projects = [oldProject(), oldProject()];
+  const cache = tempDir('scdf-cache-');
+  const result = update('bin', tempDir(), { XDG_CACHE_HOME: cache }, ['--update', ...projects]);
+  expect(result.stderr).toBe('');
+  expect(result.stdout).toBe(
+    [
+      ...projects.map((project) => `${project}: merged 1, updated 1`),
+      '2 projects: 2 done, 0 with conflicts, 0 failed; exit 0',
+      '',
+    ].join('\n'),
+  );
+  expect(result.status).toBe(0);
+  for (const project of projects)
+    expect(readFileSync(path.join(project, 'Dockerfile'), 'utf8')).toBe(
+      `${current('Dockerfile')}${YOURS}`,
+    );
+  expect(readdirSync(path.join(cache, 'generator-scdf-task'))).toEqual([OLD]);
+});
+
 describe('without the older version (offline): the hashes decide', () => {
   test.each(FRONT_ENDS)(
     '%s: a file both changed is merged against nothing, all conflicts; one only you changed is kept; one only the template changed is updated',
