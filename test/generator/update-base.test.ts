@@ -37,11 +37,13 @@ function changeDockerfile(firstLineText: string) {
   };
 }
 
-let registry: Registry;
+let registry: Registry | undefined;
+let registryUrl = CLOSED;
 let oldPackage: string;
 
 beforeAll(async () => {
   registry = await startRegistry();
+  registryUrl = registry.url;
   // Two published versions, each with its own Dockerfile, and the older one not the latest: an
   // update must render the version that made the project, not whatever is newest.
   oldPackage = stagePackage(OLD, changeDockerfile(OLD_FIRST_LINE));
@@ -53,7 +55,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await registry.stop();
+  // Undefined when it failed to start: beforeAll has reported that already.
+  await registry?.stop();
 });
 
 /** A project as the old published version's own bin wrote it, committed, your line appended. */
@@ -75,7 +78,7 @@ function oldProject(): string {
 }
 
 const update = (frontEnd: FrontEnd, project: string, env: NodeJS.ProcessEnv, args: string[] = []) =>
-  runFrontEnd(frontEnd, args, project, { env: { npm_config_registry: registry.url, ...env } });
+  runFrontEnd(frontEnd, args, project, { env: { npm_config_registry: registryUrl, ...env } });
 
 describe.each(FRONT_ENDS)(
   '%s front end: the base rendered from the version that wrote the project',
