@@ -78,6 +78,7 @@ async function dispatch(command: Command, frontEnd: FrontEnd): Promise<ExitCode>
     options,
     defaults: command.defaults,
     check: command.check,
+    update: command.update,
     force: command.force,
   };
   if (command.check || command.update) {

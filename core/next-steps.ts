@@ -1,5 +1,5 @@
 import type { Answers } from './inputs.js';
-import { templateContext } from './project-files.js';
+import { templateContext } from './template-context.js';
 
 /** What to do after generating: the path from a fresh project to a launched task. */
 export function nextSteps(answers: Answers, projectDir: string): string {

@@ -1,17 +1,25 @@
 import { InputError } from './errors.js';
 import { INPUTS, type Answers } from './inputs.js';
-import { OWNERS, type Owner, type PlannedFile } from './project-files.js';
+import { sha256 } from './hash.js';
+import type { PlannedFile } from './project-files.js';
+import { OWNERS, type Owner } from './templates.js';
 import { isVersion } from './versions.js';
 
 /** The key this generator's state lives under in `.yo-rc.json`, as Yeoman names it. */
 export const STORE_KEY = 'generator-scdf-task';
 export const STORE_FILE = '.yo-rc.json';
 
-/** What the generator wrote to one path: the base of the next three-way update. */
+/**
+ * What `.yo-rc.json` records of one file the generator wrote: its owner and hash. The text itself
+ * is rendered again from the templates of the version that wrote it when an update needs it.
+ */
 export interface WrittenFile {
   readonly owner: Owner;
-  readonly executable: boolean;
-  readonly content: string;
+  readonly sha256: string;
+  /** Only in records of versions that kept every file's text here; read, never written. */
+  readonly content?: string;
+  /** The update that wrote this record left conflict markers in the file. */
+  readonly conflict?: boolean;
 }
 
 /** What `.yo-rc.json` records about a generated project besides the answers. */
@@ -51,18 +59,25 @@ export function parseStoreFile(text: string, where: string): Json {
   return parsed;
 }
 
+const SHA256 = /^[0-9a-f]{64}$/;
+
 function checkWritten(value: unknown, relPath: string): WrittenFile {
-  if (
-    isObject(value) &&
-    typeof value.content === 'string' &&
-    typeof value.executable === 'boolean' &&
-    (OWNERS as readonly unknown[]).includes(value.owner)
-  ) {
-    return value as unknown as WrittenFile;
+  if (isObject(value) && (OWNERS as readonly unknown[]).includes(value.owner)) {
+    const owner = value.owner as Owner;
+    const { conflict } = value;
+    if (
+      typeof value.sha256 === 'string' &&
+      SHA256.test(value.sha256) &&
+      (conflict === undefined || typeof conflict === 'boolean')
+    )
+      return { owner, sha256: value.sha256, ...(conflict === true ? { conflict } : {}) };
+    // The record of earlier versions: the whole text.
+    if (typeof value.content === 'string' && typeof value.executable === 'boolean')
+      return { owner, sha256: sha256(value.content), content: value.content };
   }
   throw new InputError(
     `${STORE_FILE}: "lastGenerated" entry ${JSON.stringify(relPath)} must be ` +
-      '{ "owner": "managed" | "user", "executable": boolean, "content": string }',
+      '{ "owner": "managed" | "user", "sha256": "<64 hex digits>" }',
   );
 }
 
@@ -108,7 +123,8 @@ export function projectState(store: Json): StoredState | undefined {
 /**
  * The new `.yo-rc.json` text: this generator's section rewritten in a fixed key order (answers,
  * version, keys this version does not know, what was written), other generators' sections kept
- * as they were, so that identical runs write identical bytes.
+ * as they were, so that identical runs write identical bytes. `conflicts` are the files this run
+ * left conflict markers in: later runs fail until the markers are gone.
  */
 export function renderStoreFile(
   existing: Json,
@@ -116,6 +132,7 @@ export function renderStoreFile(
   answers: Answers,
   generatorVersion: string,
   plan: readonly PlannedFile[],
+  conflicts: ReadonlySet<string> = new Set(),
 ): string {
   const section: Json = {};
   for (const input of INPUTS) section[input.key] = answers[input.key];
@@ -123,7 +140,11 @@ export function renderStoreFile(
   Object.assign(section, unknown);
   const written: Record<string, WrittenFile> = {};
   for (const file of plan)
-    written[file.path] = { owner: file.owner, executable: file.executable, content: file.content };
+    written[file.path] = {
+      owner: file.owner,
+      sha256: sha256(file.content),
+      ...(conflicts.has(file.path) ? { conflict: true } : {}),
+    };
   section.lastGenerated = written;
   return `${JSON.stringify({ ...existing, [STORE_KEY]: section }, null, 2)}\n`;
 }

@@ -1,6 +1,8 @@
 import type { FileOnDisk } from './confine.js';
 import { mergeThreeWay, type MergeLabels } from './merge.js';
-import { sha256, type Owner, type PlannedFile } from './project-files.js';
+import { sha256 } from './hash.js';
+import type { PlannedFile } from './project-files.js';
+import type { Owner } from './templates.js';
 
 /**
  * What an update does to one file, decided three ways: base (what the generator last wrote),
@@ -10,6 +12,7 @@ import { sha256, type Owner, type PlannedFile } from './project-files.js';
  * - `updated`: the template changed and you had not edited the file (or only its mode drifted).
  * - `merged`: both changed; the template's change merged cleanly into your edits.
  * - `conflict`: both changed the same lines; the file gets conflict markers.
+ * - `unresolved`: the markers an earlier update wrote are still in the file.
  * - `kept`: you edited it and the template did not change: left as you made it.
  * - `restored`: a managed file you deleted; the generator owns it, so it comes back.
  * - `left-deleted`: a file of yours that you deleted; it stays deleted.
@@ -23,6 +26,7 @@ export type FileState =
   | 'updated'
   | 'merged'
   | 'conflict'
+  | 'unresolved'
   | 'kept'
   | 'restored'
   | 'left-deleted'
@@ -51,9 +55,11 @@ export interface FileChange {
 /** What the generator last wrote at one path, as far as it is known. */
 export interface Base {
   readonly owner: Owner;
-  /** Absent when only a hash was recorded (projects from before contents were kept). */
+  /** Recorded by versions that kept whole contents in `.yo-rc.json`. */
   readonly content?: string;
   readonly sha256: string;
+  /** The last update left conflict markers in this file. */
+  readonly conflict?: boolean;
 }
 
 export interface ReconcileInput {
@@ -62,6 +68,20 @@ export interface ReconcileInput {
   readonly disk: ReadonlyMap<string, FileOnDisk>;
   readonly force: boolean;
   readonly labels: MergeLabels;
+  /**
+   * The text the generator last wrote at a path, when only its hash is recorded: asked for only
+   * where both sides changed a file, since getting it may mean fetching an older version.
+   * Undefined when it cannot be had.
+   */
+  readonly baseContent?: (relPath: string) => Promise<string | undefined>;
+}
+
+/** The lines `mergeThreeWay` writes around a conflict, with the labels the core gives them. */
+const MARKER = /^(<<<<<<< yours|\|\|\|\|\|\|\| generator-scdf-task |>>>>>>> generator-scdf-task )/m;
+
+/** Whether the markers the last update wrote into this file are still there. */
+function unresolved(disk: FileOnDisk, base: Base | undefined): boolean {
+  return base?.conflict === true && MARKER.test(disk.content.toString('utf8'));
 }
 
 function isBase(disk: FileOnDisk, base: Base | undefined): boolean {
@@ -81,6 +101,7 @@ async function decide(
       ? { state: 'restored', outcome: theirs }
       : { state: 'left-deleted' };
   }
+  if (unresolved(disk, base) && !input.force) return { state: 'unresolved' };
   const ours = disk.content.toString('utf8');
   if (ours === file.content) {
     return disk.executable === file.executable
@@ -90,16 +111,19 @@ async function decide(
   if (isBase(disk, base)) return { state: 'updated', outcome: theirs };
   if (input.force) return { state: 'overwritten', outcome: theirs };
   const mode = file.executable;
-  if (base?.content === file.content) {
+  // The hash is enough to tell that the template did not change: no base text is needed.
+  if (base !== undefined && sha256(file.content) === base.sha256) {
     return disk.executable === mode
       ? { state: 'kept' }
       : { state: 'kept', outcome: { content: ours, executable: mode } };
   }
-  // Both sides changed. With no recorded content of yours to compare against (a project from
-  // before contents were kept), a file of yours stays as it is, and a managed file is merged
-  // against nothing: every difference becomes a conflict rather than a silent loss.
-  if (base?.content === undefined && file.owner === 'user') return { state: 'kept' };
-  const merged = await mergeThreeWay(base?.content ?? '', ours, file.content, input.labels);
+  // A file of yours the generator never recorded (projects from before user files were) could
+  // hold anything: it stays as it is.
+  if (base === undefined && file.owner === 'user') return { state: 'kept' };
+  // Both sides changed. Without the base text, the file is merged against nothing, so every
+  // difference becomes a conflict rather than a silent loss of either side.
+  const text = base && (base.content ?? (await input.baseContent?.(file.path)));
+  const merged = await mergeThreeWay(text ?? '', ours, file.content, input.labels);
   return {
     state: merged.conflict ? 'conflict' : 'merged',
     outcome: { content: merged.content, executable: mode },
@@ -126,12 +150,13 @@ export async function reconcile(input: ReconcileInput): Promise<FileChange[]> {
   for (const [relPath, base] of retired.sort(([a], [b]) => (a < b ? -1 : 1))) {
     const disk = input.disk.get(relPath);
     if (!disk) continue;
-    changes.push({
-      path: relPath,
-      owner: base.owner,
-      disk,
-      ...(isBase(disk, base) ? { state: 'removed', outcome: null } : { state: 'orphaned' }),
-    });
+    const state =
+      unresolved(disk, base) && !input.force
+        ? { state: 'unresolved' as const }
+        : isBase(disk, base)
+          ? { state: 'removed' as const, outcome: null }
+          : { state: 'orphaned' as const };
+    changes.push({ path: relPath, owner: base.owner, disk, ...state });
   }
   return changes;
 }

@@ -5,6 +5,7 @@ const OWNER_LABEL = { managed: 'generator', user: 'yours' } as const;
 /** How an update run reports each state, in the order the summary lists them. */
 const UPDATE_LABELS: readonly [FileState, string][] = [
   ['conflict', 'conflicts (resolve the markers, then commit)'],
+  ['unresolved', 'conflict markers of an earlier update still unresolved'],
   ['updated', 'updated'],
   ['merged', 'merged (template changes merged into your edits)'],
   ['created', 'created'],
@@ -22,6 +23,7 @@ export const CHECK_LABELS: Readonly<Record<FileState, string>> = {
   updated: 'template changed',
   merged: 'template changed, merges with your edits',
   conflict: 'would conflict',
+  unresolved: 'conflict markers unresolved',
   kept: 'edited by you',
   created: 'would be created',
   restored: 'deleted by you, would be restored (managed)',
@@ -88,7 +90,7 @@ export function countsLine(
   }
   return [...counts]
     .map(([state, paths]) =>
-      state === 'conflict'
+      state === 'conflict' || state === 'unresolved'
         ? `${labels(state)}: ${paths.join(', ')}`
         : `${labels(state)} ${paths.length}`,
     )

@@ -2,16 +2,18 @@ import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { checkValue, missingInputsMessage, resolveGivenAnswers, withDefaults } from './answers.js';
 import { applyAll, type Operation } from './apply.js';
+import { updateBase } from './base.js';
 import { checkProjectPath, readConfined } from './confine.js';
 import { EXIT, InputError, type ExitCode } from './errors.js';
 import { INPUTS, type AnswerKey, type Answers } from './inputs.js';
 import { findProject, projectAt, type Project } from './locate.js';
 import { nextSteps } from './next-steps.js';
-import { GENERATOR_VERSION, planProject, sha256, TEMPLATES_ROOT } from './project-files.js';
+import { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
+import { planProject } from './project-files.js';
 import { renderStoreFile, STORE_FILE } from './project-state.js';
 import { normalizeAnswer, questionsFor, type Asker } from './questions.js';
 import { isNewer } from './versions.js';
-import { reconcile, writes, type Base, type FileChange } from './reconcile.js';
+import { reconcile, writes, type FileChange } from './reconcile.js';
 import { CHECK_LABELS, checkTable, countsLine, summarize, unifiedDiff } from './report.js';
 
 /** One run over one project, as either front end parsed it from its command line. */
@@ -26,6 +28,8 @@ export interface RunRequest {
   readonly positionalName?: string;
   readonly defaults: boolean;
   readonly check: boolean;
+  /** `--update`: only an existing project; never creates one. */
+  readonly update?: boolean;
   readonly force: boolean;
   /** Templates to render instead of the packaged ones (template development and tests). */
   readonly templatesRoot?: string;
@@ -137,25 +141,6 @@ function checkNewRoot(root: string, force: boolean): void {
     );
 }
 
-/**
- * What the generator last wrote, per path: the recorded contents, or for a project from before
- * they were kept, the managed files' hashes (older templates are not shipped, so they cannot be
- * rendered again).
- */
-function baseOf(project: Project | undefined): Map<string, Base> {
-  const base = new Map<string, Base>();
-  const state = project?.state;
-  if (!state) return base;
-  if (state.lastGenerated) {
-    for (const [relPath, file] of Object.entries(state.lastGenerated))
-      base.set(relPath, { owner: file.owner, content: file.content, sha256: sha256(file.content) });
-  } else {
-    for (const [relPath, hash] of Object.entries(state.managedFiles))
-      base.set(relPath, { owner: 'managed', sha256: hash });
-  }
-  return base;
-}
-
 function answerChanges(project: Project | undefined, answers: Answers): string[] {
   const stored = project?.state.answers ?? {};
   return INPUTS.filter(
@@ -164,11 +149,26 @@ function answerChanges(project: Project | undefined, answers: Answers): string[]
 }
 
 function exitCodeOf(changes: readonly FileChange[], check: boolean): ExitCode {
-  if (changes.some((change) => change.state === 'conflict')) return EXIT.conflict;
+  if (changes.some((change) => change.state === 'conflict' || change.state === 'unresolved'))
+    return EXIT.conflict;
   return check && changes.some(writes) ? EXIT.drift : EXIT.ok;
 }
 
-async function checkReport(root: string, changes: readonly FileChange[]): Promise<RunOutcome> {
+/** Said when files were merged without their base, so that whole-file conflicts make sense. */
+function baseNote(unavailable: string | undefined): string[] {
+  return unavailable === undefined
+    ? []
+    : [
+        `without the last generated text: ${unavailable}; a file both you and the templates ` +
+          'changed is merged against nothing, so every difference in it is marked as a conflict',
+      ];
+}
+
+async function checkReport(
+  root: string,
+  changes: readonly FileChange[],
+  note: readonly string[],
+): Promise<RunOutcome> {
   const exitCode = exitCodeOf(changes, true);
   const diffs = await Promise.all(changes.filter(writes).map(unifiedDiff));
   const counts = countsLine(changes, (state) => CHECK_LABELS[state]);
@@ -177,7 +177,7 @@ async function checkReport(root: string, changes: readonly FileChange[]): Promis
       ? `${root}: up to date with generator-scdf-task ${GENERATOR_VERSION}`
       : `${root}: ${counts}`;
   const table = checkTable(changes);
-  const report = [diffs.join(''), table, verdict].filter((part) => part !== '').join('\n');
+  const report = [diffs.join(''), table, ...note, verdict].filter((part) => part !== '').join('\n');
   return {
     exitCode,
     report,
@@ -194,6 +194,11 @@ export async function runProject(request: RunRequest, asker: Asker): Promise<Run
       `--check compares a generated project with the templates, but ${request.cwd} holds no ` +
         `${STORE_FILE} made by this generator; run it inside the project`,
     );
+  if (request.update && !project)
+    throw new InputError(
+      `--update updates a generated project, but ${request.cwd} holds no ${STORE_FILE} made by ` +
+        'this generator; run it inside the project, or name project folders after --update',
+    );
   if (project) checkRename(project, request);
   checkVersion(project, request.force);
   const answers = await resolveAnswers(request, project, asker);
@@ -202,7 +207,7 @@ export async function runProject(request: RunRequest, asker: Asker): Promise<Run
 
   const templatesRoot = templatesRootFor(request);
   const plan = planProject(answers, templatesRoot);
-  const base = baseOf(project);
+  const { base, content: baseContent, unavailable } = updateBase(project, root);
   for (const file of plan) checkProjectPath(file.path, `template ${templatesRoot}`);
   for (const relPath of base.keys()) {
     checkProjectPath(relPath, path.join(root, STORE_FILE));
@@ -216,13 +221,27 @@ export async function runProject(request: RunRequest, asker: Asker): Promise<Run
     base,
     disk,
     force: request.force,
+    baseContent,
     labels: {
       ours: 'yours',
       base: `generator-scdf-task ${recorded} (last generated)`,
       theirs: `generator-scdf-task ${GENERATOR_VERSION} (template)`,
     },
   });
-  if (request.check) return checkReport(root, changes);
+  const note = baseNote(unavailable());
+  if (request.check) return checkReport(root, changes, note);
+  const pending = changes.filter((change) => change.state === 'unresolved');
+  if (pending.length > 0) {
+    // Writing now would move the recorded base past text the markers still hold.
+    const paths = pending.map((change) => change.path).join(', ');
+    return {
+      exitCode: EXIT.conflict,
+      report:
+        `${root}: nothing written: the conflict markers of the last update are still in ` +
+        `${paths}; resolve them (or pass --force to take the templates' version), then run again`,
+      line: `${root}: unresolved conflict markers: ${paths}`,
+    };
+  }
 
   const operations: Operation[] = changes.filter(writes).map((change) => ({
     path: change.path,
@@ -235,6 +254,7 @@ export async function runProject(request: RunRequest, asker: Asker): Promise<Run
     answers,
     GENERATOR_VERSION,
     plan,
+    new Set(changes.filter((change) => change.state === 'conflict').map((change) => change.path)),
   );
   if (project?.store === undefined || `${JSON.stringify(project.store, null, 2)}\n` !== store)
     operations.push({ path: STORE_FILE, content: store });
@@ -248,7 +268,7 @@ export async function runProject(request: RunRequest, asker: Asker): Promise<Run
   if (project && stored !== answers.taskName)
     lines.push(`renamed: ${String(stored)} -> ${answers.taskName}`);
   if (changed.length > 0) lines.push(`answers changed: ${changed.join('; ')}`);
-  lines.push(summarize(changes, !project));
+  lines.push(summarize(changes, !project), ...note);
   if (!project) lines.push(nextSteps(answers, path.relative(request.cwd, root)));
   const counts = countsLine(changes, (state) => state);
   return {

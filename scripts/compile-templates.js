@@ -18,7 +18,7 @@ import ejs from 'ejs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const templatesRoot = path.join(root, 'templates');
 const output = path.join(root, 'lib/core/compiled-templates.cjs');
-// The same options core/project-files.ts compiles with when it falls back to EJS.
+// The same options core/template-compiler.ts compiles with when it falls back to EJS.
 const OPTIONS = { compileDebug: false };
 // Left behind when the templates' own tests run in place; never templates.
 const IGNORED = new Set(['__pycache__', '.pytest_cache', '.ruff_cache', '.mypy_cache', '.venv']);

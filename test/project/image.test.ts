@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { templateContext } from '../../core/project-files.js';
+import { templateContext } from '../../core/template-context.js';
 import { DATABASES } from '../../core/validators.js';
 import { engineOrSkip, type Engine } from '../support/engine.js';
 import { renderProject, simulateImage } from './fixture.js';

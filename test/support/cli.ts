@@ -40,6 +40,17 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * No run reaches a real registry or the user's caches: fetching an older version's templates
+ * meets a closed port (a test that wants a registry passes its own) and caches in a folder of
+ * its own.
+ */
+const OFFLINE: NodeJS.ProcessEnv = {
+  npm_config_registry: 'http://127.0.0.1:9/',
+  npm_config_cache: path.join(tempDir('scdf-npm-cache-'), 'npm'),
+  XDG_CACHE_HOME: tempDir('scdf-xdg-cache-'),
+};
+
 /** Runs one front end as CI would: no terminal, output captured. */
 export function runFrontEnd(
   frontEnd: FrontEnd,
@@ -53,7 +64,7 @@ export function runFrontEnd(
     encoding: 'utf8',
     input: options.input ?? '',
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...OFFLINE, ...options.env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

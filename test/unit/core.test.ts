@@ -31,7 +31,7 @@ describe('the create-scdf-task bin', () => {
     const packages = [...staticImports(bin)].filter((s) => !s.startsWith('node:')).sort();
     // The templates are compiled at build time: EJS only for a template edited since.
     expect(packages).toEqual([]);
-    expect(readFileSync(path.join(REPO_ROOT, 'lib/core/project-files.js'), 'utf8')).toContain(
+    expect(readFileSync(path.join(REPO_ROOT, 'lib/core/template-compiler.js'), 'utf8')).toContain(
       "require('ejs')",
     );
     const lazily =
