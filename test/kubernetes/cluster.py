@@ -14,22 +14,20 @@ its real Kubernetes deployer (fabric8 client 5.12.4) against the real generated 
   host name), and writes the phase and the container's exit code back to the pod's status. A pod
   deleted through the API (the mock removes it at once) gets SIGTERM, then SIGKILL after its
   ``terminationGracePeriodSeconds``. A Job gets a pod from its template; a CronJob fires only
-  when a test calls ``fire`` (no clock).
+  when a test calls ``fire`` (no clock). It lists pods and jobs every 0.2 s rather than
+  watching them: simpler, and a deletion is seen just as well.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import itertools
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.error
@@ -38,6 +36,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from servers import maven_jar
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -48,40 +48,9 @@ CACHE = ROOT / ".cache" / "kubernetes"
 FABRIC8 = "okhttp/"
 
 
-def _module_hash(module: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in module.rglob("*") if p.is_file() and "target" not in p.parts):
-        digest.update(str(path.relative_to(module)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def mock_api_jar() -> Path:
-    """The mock API's executable jar, built with Maven in a scratch copy unless cached."""
-    jar = CACHE / f"kubernetes-mock-api-{_module_hash(MOCK_MODULE)}.jar"
-    if jar.exists():
-        return jar
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kubernetes-mock-api-build-") as build:
-        shutil.copytree(
-            MOCK_MODULE, build, dirs_exist_ok=True, ignore=shutil.ignore_patterns("target")
-        )
-        result = subprocess.run(
-            ["mvn", "-B", "-q", "-DskipTests", "package"],
-            cwd=build,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise AssertionError(
-                f"mvn package of {MOCK_MODULE} failed ({result.returncode}):\n"
-                f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-            )
-        partial = jar.with_suffix(".partial")
-        shutil.copyfile(Path(build) / "target" / "kubernetes-mock-api.jar", partial)
-        partial.replace(jar)
-    return jar
+    """The mock API's executable jar, built with Maven once and cached as the server's is."""
+    return maven_jar(MOCK_MODULE, "kubernetes-mock-api")
 
 
 class ApiError(AssertionError):

@@ -138,6 +138,11 @@ def test_exec_launch_completes(cluster: Cluster) -> None:
     }, launched.env
     assert launched.run.pod["metadata"]["namespace"] == NAMESPACE
     assert launched.run.pod["metadata"]["labels"]["spring-app-id"] == launched.pod_name
+    # SCDF's log view reads the pod's log through the API (`task execution log`).
+    log = cluster.scdf.request(
+        "GET", f"/tasks/logs/{launched.pod_name}?platformName={PLATFORM}"
+    ).body
+    assert f"Python task {cluster.task} started: execution {launched.execution_id}" in log, log
     no_password_anywhere(cluster)
 
 
@@ -266,6 +271,8 @@ def test_stop_deletes_the_pod_and_the_task_records_143_within_the_grace(
     row = one_row(cluster, execution_id)
     assert (row["EXIT_CODE"], row["EXIT_MESSAGE"]) == (143, None), row
     assert row["END_TIME"] is not None, row
+    # Ended by the stop, not after its 300 s of work: the whole run fits the test's own wait.
+    assert (row["END_TIME"] - row["START_TIME"]).total_seconds() < 120, row
     view = cluster.scdf.wait_for(execution_id, timeout=10)
     assert (view["taskExecutionStatus"], view["exitCode"]) == ("ERROR", 143), view
 
