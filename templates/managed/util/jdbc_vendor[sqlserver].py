@@ -88,11 +88,14 @@ def _tls(params: Params, parts: UrlParts) -> None:
     if encrypt not in ("true", "yes", "mandatory", "strict"):
         raise JdbcUrlError("JDBC parameter encrypt has an unknown value")
     parts.query["encryption"] = "require"
-    if not is_true(trust):
+    if encrypt == "strict":
+        # TDS 8's TLS-first login: pymssql takes only off, request and require.
+        parts.notes.append("encrypt=strict (TDS 8) is not supported by pymssql: it encrypts as encrypt=true")
+    # strict always checks the certificate; true does unless trustServerCertificate=true.
+    if encrypt == "strict" or not is_true(trust):
         checked = f"against {host_name!r}" if host_name else "against the host name"
         parts.notes.append(
-            f"encrypt is on and trustServerCertificate is not true, so mssql-jdbc would check the "
-            f"server's certificate {checked}; pymssql encrypts without checking it"
+            f"mssql-jdbc would check the server's certificate {checked}; pymssql encrypts without checking it"
         )
 
 

@@ -87,6 +87,16 @@ def test_a_certificate_check_pymssql_cannot_make_is_said(jdbc_url: str, note: st
     assert note in said
 
 
+def test_strict_encryption_is_said_to_be_weaker_even_with_a_trusted_certificate() -> None:
+    # mssql-jdbc's strict always checks the certificate: trustServerCertificate does not apply.
+    notes = convert("jdbc:sqlserver://mssql;encrypt=strict;trustServerCertificate=true").notes
+    assert notes == (
+        "encrypt=strict (TDS 8) is not supported by pymssql: it encrypts as encrypt=true",
+        "mssql-jdbc would check the server's certificate against the host name; "
+        "pymssql encrypts without checking it",
+    )
+
+
 def test_a_trusted_certificate_or_no_encryption_needs_no_note() -> None:
     assert convert("jdbc:sqlserver://mssql;encrypt=true;trustServerCertificate=true").notes == ()
     assert convert("jdbc:sqlserver://mssql;encrypt=false").notes == ()
