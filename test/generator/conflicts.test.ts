@@ -5,9 +5,9 @@ import { withDefaults } from '../../core/answers.js';
 import { GENERATOR_VERSION, planProject, sha256 } from '../../core/project-files.js';
 import {
   changedPaths,
+  commitAll,
   committedProject,
   FRONT_ENDS,
-  git,
   runBin,
   runFrontEnd,
   snapshotTree,
@@ -36,21 +36,6 @@ const newerDockerfile = () =>
     const file = path.join(dir, 'managed', 'Dockerfile');
     writeFileSync(file, firstLine(readFileSync(file, 'utf8'), THEIRS));
   });
-
-function commitAll(project: string, message: string): void {
-  git(project, 'add', '--all');
-  git(
-    project,
-    '-c',
-    'user.name=t',
-    '-c',
-    'user.email=t@example.invalid',
-    'commit',
-    '--quiet',
-    '-m',
-    message,
-  );
-}
 
 describe.each(FRONT_ENDS)('%s front end: conflict markers are never forgotten', (frontEnd) => {
   test('markers the update wrote fail every later update and --check, naming the file, until resolved', () => {

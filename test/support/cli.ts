@@ -180,13 +180,8 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /** A generated project committed to a fresh git repository, as a team keeps it. */
-export function committedProject(
-  taskName: string,
-  args: readonly string[] = [],
-  cwd?: string,
-): string {
-  const project = generateProject(taskName, args, cwd);
-  git(project, 'init', '--quiet', '--initial-branch=main');
+/** Commits everything in the repository at `project` under a throwaway identity. */
+export function commitAll(project: string, message: string): void {
   git(project, 'add', '--all');
   git(
     project,
@@ -197,8 +192,18 @@ export function committedProject(
     'commit',
     '--quiet',
     '-m',
-    'generated',
+    message,
   );
+}
+
+export function committedProject(
+  taskName: string,
+  args: readonly string[] = [],
+  cwd?: string,
+): string {
+  const project = generateProject(taskName, args, cwd);
+  git(project, 'init', '--quiet', '--initial-branch=main');
+  commitAll(project, 'generated');
   return project;
 }
 
