@@ -10,8 +10,10 @@ import { FRONT_ENDS, generateProject, readTree, runFrontEnd } from '../support/c
 const SHARED_UTIL = [
   'util/__init__.py',
   'util/batch_job.py',
+  'util/batch_parameters.py',
   'util/bounded_write.py',
   'util/column_text.py',
+  'util/database.py',
   'util/db_adapter.py',
   'util/db_api.py',
   'util/db_sqlite.py',
@@ -21,6 +23,7 @@ const SHARED_UTIL = [
   'util/jdbc_syntax.py',
   'util/jdbc_url.py',
   'util/jdbc_vendor.py',
+  'util/launch.py',
   'util/local_db.py',
   'util/local_run.py',
   'util/redaction.py',
@@ -94,6 +97,7 @@ describe.each(DATABASES)('a %s project', (database) => {
     for (const file of [
       'util/db_adapter.py',
       'util/jdbc_vendor.py',
+  'util/launch.py',
       'tests/scdf/test_db_adapter.py',
     ]) {
       expect(readme.split(`\n| \`${file}\` |`).length - 1).toBe(1);
@@ -117,6 +121,7 @@ describe.each(FRONT_ENDS)('%s front end: switching --database on update', (front
     for (const file of [
       'util/db_adapter.py',
       'util/jdbc_vendor.py',
+  'util/launch.py',
       'tests/scdf/test_db_adapter.py',
       'tests/scdf/test_jdbc_vendor.py',
     ]) {

@@ -33,32 +33,33 @@ the clock. A COMPLETED instance is refused.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+# A body catches the refusals where it imports the job from.
+from util.batch_parameters import BatchJobError as BatchJobError
+from util.batch_parameters import (
+    ParameterValue,
+    java_parameters,
+    job_key,
+    merge_parameters,
+    parameter_columns,
+    stored_values,
+)
 from util.column_text import fit_text
 from util.db_api import Cursor
 from util.execution_ids import next_value
 from util.java_context import ContextValue, check_value, from_json, to_java_base64, to_json
-from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
 
 if TYPE_CHECKING:
+    from util.launch import BatchSchema, Launch
     from util.task_status import TaskStatus
 
 log = logging.getLogger(__name__)
-
-#: The table generation: `boot2` (Spring Batch 4.3) or `boot3` (Spring Batch 5).
-SCHEMA_SETTING = "task.batch.schema"
-#: What SCDF passes: the Batch table prefix, and the generation by name.
-BATCH_PREFIX_SETTING = "spring.batch.jdbc.table-prefix"
-SCHEMA_TARGET_SETTING = "spring.cloud.task.schemaTarget"
-SCHEMAS = ("boot2", "boot3")
-DEFAULT_PREFIXES = {"boot2": "BATCH_", "boot3": "BOOT3_BATCH_"}
 
 #: EXIT_CODE is VARCHAR(100) in SQLite's DDL, EXIT_MESSAGE and SHORT_CONTEXT VARCHAR(2500).
 MAX_EXIT_MESSAGE = 2500
@@ -68,22 +69,6 @@ INTERRUPTED = "org.springframework.batch.core.JobInterruptedException"
 #: Shown by SCDF as the step's type (`batch.taskletType` is displayed verbatim).
 TASKLET_TYPE = "python"
 STEP_TYPE = "org.springframework.batch.core.step.tasklet.TaskletStep"
-
-ParameterValue = str | int | float
-T = TypeVar("T")
-
-# (4.3 TYPE_CD, 5.0 class) per Python type; bool is refused: Batch has no boolean parameter.
-_TYPES: dict[type, tuple[str, str]] = {
-    str: ("STRING", "java.lang.String"),
-    int: ("LONG", "java.lang.Long"),
-    float: ("DOUBLE", "java.lang.Double"),
-}
-_BOOT2_TYPES = {"string": str, "long": int, "double": float}
-_BOOT3_TYPES = {"java.lang.String": str, "java.lang.Long": int, "java.lang.Double": float}
-
-
-class BatchJobError(RuntimeError):
-    """The job cannot run (Spring Batch's refusal); the message says what to do."""
 
 
 class JobInstanceAlreadyCompleteError(BatchJobError):
@@ -96,142 +81,6 @@ class JobExecutionAlreadyRunningError(BatchJobError):
 
 class JobInterruptedError(Exception):
     """The job was stopped from SCDF (`PUT /jobs/executions/{id}?stop=true`) between two steps."""
-
-
-@dataclass(frozen=True)
-class BatchSchema:
-    """Which Batch tables to write and how: the generation and its table prefix."""
-
-    generation: str
-    prefix: str
-
-    @property
-    def batch5(self) -> bool:
-        return self.generation == "boot3"
-
-    @classmethod
-    def from_settings(cls, settings: LaunchSettings) -> BatchSchema:
-        """`task.batch.schema`, else SCDF's `spring.cloud.task.schemaTarget`, else what the
-        table prefixes say (`BOOT3_...` is boot3), else boot2."""
-        named = settings.get(SCHEMA_SETTING) or settings.get(SCHEMA_TARGET_SETTING)
-        prefix = settings.get(BATCH_PREFIX_SETTING)
-        if named is None:
-            task_prefix = settings.table_prefix()
-            named = "boot3" if (prefix or task_prefix).upper().startswith("BOOT3_") else "boot2"
-        generation = named.strip().lower()
-        if generation not in SCHEMAS:
-            raise TaskConfigError(f"{SCHEMA_SETTING} must be boot2 or boot3, got {named!r}")
-        return cls(generation, validate_table_prefix(prefix or DEFAULT_PREFIXES[generation]))
-
-
-# --- job parameters and the job key ------------------------------------------------------
-
-
-def _parameter(name: str, value: object) -> ParameterValue:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise BatchJobError(
-            f"Job parameter {name!r} is a {type(value).__name__}: use text, a whole number or a decimal "
-            "(a date as ISO text, for the same key in both generations)"
-        )
-    if not name or name.startswith(("-", "+")) or "=" in name:
-        raise BatchJobError(f"Job parameter name {name!r} is not usable on a command line")
-    return value
-
-
-def _java_text(value: ParameterValue) -> str:
-    """`toString()` of the Java value: Long `5`, Double `1.5`, `1.0E10`, String itself."""
-    if isinstance(value, float):
-        return _java_double(value)
-    return str(value)
-
-
-def _java_double(value: float) -> str:
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    magnitude = abs(value)
-    if magnitude == 0 or 1e-3 <= magnitude < 1e7:
-        return repr(value)
-    mantissa, _, exponent = f"{value:.16e}".partition("e")
-    digits = repr(float(mantissa))  # the shortest digits that read back, as Java prints them
-    return f"{digits}E{int(exponent)}"
-
-
-def job_key(parameters: Mapping[str, ParameterValue], schema: BatchSchema) -> str:
-    """DefaultJobKeyGenerator: MD5 of `name=value;` over the identifying parameters, by name."""
-    parts = []
-    for name in sorted(parameters, key=lambda n: n.encode("utf-16-be")):  # Java's String order
-        value = parameters[name]
-        if schema.batch5:
-            java_class = _TYPES[type(value)][1]
-            text = f"{{value={_java_text(value)}, type=class {java_class}, identifying=true}}"
-        else:
-            text = _java_text(value)
-        parts.append(f"{name}={text};")
-    return hashlib.md5("".join(parts).encode(), usedforsecurity=False).hexdigest()
-
-
-def command_line_parameters(arguments: Sequence[str], schema: BatchSchema) -> dict[str, ParameterValue]:
-    """Job parameters among the arguments, as Spring Boot reads them: those without `--`.
-
-    boot2: `name(type)=value` (type string, long or double; none is string); boot3:
-    `name=value[,type[,identifying]]`. SCDF's restart passes them so. A leading `-` marks a
-    non-identifying parameter, which does not make the key and is not kept.
-    """
-    found: dict[str, ParameterValue] = {}
-    for argument in arguments:
-        if argument.startswith("--") or "=" not in argument:
-            continue
-        name, _, text = argument.partition("=")
-        identifying = not name.startswith("-")
-        name = name.lstrip("+-")
-        if schema.batch5:
-            pieces = text.split(",")
-            type_name = pieces[1].strip() if len(pieces) > 1 else "java.lang.String"
-            identifying = identifying and (len(pieces) < 3 or pieces[2].strip().lower() == "true")
-            text, kind = pieces[0], _BOOT3_TYPES.get(type_name)
-        else:
-            type_name = "string"
-            if name.endswith(")") and "(" in name:
-                name, _, type_name = name[:-1].partition("(")
-            kind = _BOOT2_TYPES.get(type_name.lower())
-        if kind is None:
-            raise BatchJobError(f"Job parameter {argument!r}: type {type_name!r} is not supported")
-        if not identifying:
-            continue
-        try:
-            found[name] = kind(text)
-        except ValueError:
-            raise BatchJobError(f"Job parameter {argument!r}: {text!r} is not a {type_name}") from None
-    return found
-
-
-def _merge_parameters(
-    given: Mapping[str, object], arguments: Sequence[str], schema: BatchSchema
-) -> dict[str, ParameterValue]:
-    merged = {name: _parameter(name, value) for name, value in given.items()}
-    # A restart's parameters win: the instance is the one that failed, whatever the body derives.
-    merged.update(command_line_parameters(arguments, schema))
-    return merged
-
-
-def restart_arguments(parameters: Mapping[str, ParameterValue], schema: BatchSchema) -> list[str]:
-    """The job-parameter arguments that run this instance again, as SCDF's restart adds them."""
-    if schema.batch5:
-        return [f"{n}={_java_text(v)},{_TYPES[type(v)][1]}" for n, v in parameters.items()]
-    return [f"{n}({_TYPES[type(v)][0].lower()})={_java_text(v)}" for n, v in parameters.items()]
-
-
-def _java_parameters(parameters: Mapping[str, ParameterValue], schema: BatchSchema) -> str:
-    """JobParameters.toString() as Batch puts it in its refusal."""
-    if schema.batch5:
-        entries = (
-            f"'{n}':'{{value={_java_text(v)}, type=class {_TYPES[type(v)][1]}, identifying=true}}'"
-            for n, v in parameters.items()
-        )
-        return "{" + ",".join(entries) + "}"
-    return "{" + ", ".join(f"{n}={_java_text(v)}" for n, v in parameters.items()) + "}"
 
 
 def split_context(serialized: str) -> tuple[str, str | None]:
@@ -450,7 +299,7 @@ class Job:
                 noun = "identifying parameters" if self.schema.batch5 else "parameters"
                 raise JobInstanceAlreadyCompleteError(
                     f"A job instance already exists and is complete for {noun}="
-                    f"{_java_parameters(self.parameters, self.schema)}.  If you want to run this job "
+                    f"{java_parameters(self.parameters, self.schema)}.  If you want to run this job "
                     "again, change the parameters."
                 )
         # The last execution of each step within the instance decides whether it runs again.
@@ -532,35 +381,12 @@ class Job:
     def _insert_parameters(self, cursor: Cursor) -> None:
         if not self.parameters:
             return
-        p = self.schema.prefix
-        if self.schema.batch5:
-            statement = (
-                f"INSERT INTO {p}JOB_EXECUTION_PARAMS (JOB_EXECUTION_ID, PARAMETER_NAME, PARAMETER_TYPE, "
-                "PARAMETER_VALUE, IDENTIFYING) VALUES (?, ?, ?, ?, ?)"
-            )
-            rows: list[tuple[object, ...]] = [
-                (self.id, n, _TYPES[type(v)][1], _java_text(v), "Y") for n, v in self.parameters.items()
-            ]
-        else:
-            statement = (
-                f"INSERT INTO {p}JOB_EXECUTION_PARAMS (JOB_EXECUTION_ID, KEY_NAME, TYPE_CD, STRING_VAL, "
-                "DATE_VAL, LONG_VAL, DOUBLE_VAL, IDENTIFYING) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            # Batch fills the unused columns too: '' / the epoch / 0 / 0.0.
-            epoch = datetime(1970, 1, 1)
-            rows = [
-                (
-                    self.id,
-                    n,
-                    _TYPES[type(v)][0],
-                    v if isinstance(v, str) else "",
-                    epoch,
-                    v if isinstance(v, int) else 0,
-                    v if isinstance(v, float) else 0.0,
-                    "Y",
-                )
-                for n, v in self.parameters.items()
-            ]
+        columns = ("JOB_EXECUTION_ID", *parameter_columns(self.schema))
+        statement = (
+            f"INSERT INTO {self.schema.prefix}JOB_EXECUTION_PARAMS ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})"
+        )
+        rows = [(self.id, *stored_values(n, v, self.schema)) for n, v in self.parameters.items()]
         cursor.executemany(self._status.adapter.sql(statement), rows)
 
     def _started(self, cursor: Cursor, retry: bool) -> None:
@@ -859,28 +685,24 @@ def _is_stop(error: BaseException) -> bool:
 
 def open_job(
     status: TaskStatus,
-    settings: LaunchSettings,
+    launch: Launch,
     name: str,
     parameters: Mapping[str, object] | None,
     **hooks: Any,
 ) -> Job:
     """The job `name` with `parameters` merged with the command line's (see the module's text)."""
-    schema = BatchSchema.from_settings(settings)
-    merged = _merge_parameters(parameters or {}, settings.arguments, schema)
+    schema = launch.batch_schema
+    merged = merge_parameters(parameters or {}, launch.arguments, schema)
     return Job(status, schema, name, merged, **hooks)
 
 
 __all__ = [
     "BatchJobError",
-    "BatchSchema",
     "Job",
     "JobExecutionAlreadyRunningError",
     "JobInstanceAlreadyCompleteError",
     "JobInterruptedError",
     "Step",
-    "command_line_parameters",
-    "job_key",
     "open_job",
-    "restart_arguments",
     "split_context",
 ]

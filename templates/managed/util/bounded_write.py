@@ -154,7 +154,8 @@ class WriteEngine:
         self._targets = list(targets)
         self._deadline = deadline
         self._timeouts = timeouts
-        self._redactor = redactor
+        #: What every message this engine makes is masked with; the row masks its texts with it too.
+        self.redactor = redactor
         self._guard = guard
         #: Set by `stop_within()`: no write may last past this (monotonic) time.
         self._stop_at: float | None = None
@@ -273,7 +274,7 @@ class WriteEngine:
     ) -> str:
         """Raises a clear TaskStatusError unless `error` is transient; returns its description."""
         fault = self.adapter.classify(error, connected=connected)
-        reason = self._redactor.redact(self.adapter.describe(error))
+        reason = self.redactor.redact(self.adapter.describe(error))
         if fault is Fault.TRANSIENT:
             return reason
         where = self.where(target)

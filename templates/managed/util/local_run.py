@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from util.batch_job import BatchSchema
+from util.launch import BatchSchema
 from util.local_db import ExecutionRow, JobRecord, LocalScdfDatabase
 from util.task_args import LaunchSettings
 

@@ -31,21 +31,15 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime
 
 from util.bounded_write import TaskStatusError, WriteEngine
 from util.db_api import Cursor
-from util.redaction import Redactor
-from util.task_args import FALSE_WORDS, TRUE_WORDS, LaunchSettings, TaskConfigError, validate_table_prefix
+from util.launch import LockSettings
+from util.task_args import validate_table_prefix
 
 log = logging.getLogger(__name__)
 
-ENABLED = "spring.cloud.task.single-instance-enabled"
-TTL = "spring.cloud.task.single-instance-lock-ttl"
-#: Spring Cloud Task's default time to live: Integer.MAX_VALUE milliseconds.
-DEFAULT_TTL_MS = 2_147_483_647
 REGION = "DEFAULT"
 #: How long a start keeps trying before it gives up (the Java leader initiator's heartbeat) ...
 ACQUIRE_WAIT = 0.5
@@ -56,13 +50,6 @@ RENEWALS_PER_TTL = 4
 MAX_RENEW_INTERVAL = 30.0
 
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-class Database(Protocol):
-    """Where the lock is written: a `TaskStatus`, whose bounded write engine it shares."""
-
-    @property
-    def engine(self) -> WriteEngine: ...
 
 
 class TaskAlreadyRunningError(RuntimeError):
@@ -89,55 +76,24 @@ def lock_uuid(value: str) -> str:
     return str(uuid.UUID(bytes=digest, version=3))
 
 
-@dataclass(frozen=True)
-class LockSettings:
-    ttl: timedelta
-    #: Whether CREATED_DATE is UTC (Boot 3 / Spring Integration 6) rather than local time.
-    utc: bool
-
-    @classmethod
-    def from_launch(cls, settings: LaunchSettings) -> LockSettings | None:
-        """The lock this launch asks for, or None when single instance is not enabled."""
-        enabled = (settings.get(ENABLED) or "").strip().lower()
-        if enabled and enabled not in TRUE_WORDS | FALSE_WORDS:
-            raise TaskConfigError(f"{ENABLED} must be true or false, got {settings.get(ENABLED)!r}")
-        if enabled not in TRUE_WORDS:
-            return None
-        raw_ttl = (settings.get(TTL) or "").strip()
-        try:
-            ttl_ms = int(raw_ttl) if raw_ttl else DEFAULT_TTL_MS
-        except ValueError:
-            ttl_ms = 0
-        if not 0 < ttl_ms <= DEFAULT_TTL_MS:
-            raise TaskConfigError(f"{TTL} must be a whole number of milliseconds, 1 to {DEFAULT_TTL_MS}")
-        boot3 = (
-            settings.table_prefix() == "BOOT3_TASK_"
-            or (settings.get("spring.cloud.task.schemaTarget") or "").lower() == "boot3"
-            or (settings.get("spring.cloud.deployer.bootVersion") or "").strip() == "3"
-        )
-        return cls(timedelta(milliseconds=ttl_ms), utc=boot3)
-
-
 class SingleInstanceLock:
     """The `<prefix>LOCK` row of one task name, held by one execution."""
 
     def __init__(
         self,
-        database: Database,
+        engine: WriteEngine,
         table_prefix: str,
         task_name: str,
         execution_id: int,
         settings: LockSettings,
-        *,
-        redactor: Redactor | None = None,
     ) -> None:
+        """The lock of `task_name` for `execution_id`, written through the execution's `engine`."""
         self.table = f"{validate_table_prefix(table_prefix)}LOCK"
         self.task_name = task_name
         self.lock_key = lock_uuid(task_name)
         self.client_id = lock_uuid(str(execution_id))
-        self._engine = database.engine
+        self._engine = engine
         self._settings = settings
-        self._redactor = redactor or Redactor()
         self._held = False
         self._stop_renewing = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -245,4 +201,4 @@ class SingleInstanceLock:
         return (REGION, self.lock_key, self.client_id)
 
     def _describe(self, error: BaseException) -> str:
-        return self._redactor.redact(f"{type(error).__name__}: {error}")
+        return self._engine.redactor.redact(f"{type(error).__name__}: {error}")

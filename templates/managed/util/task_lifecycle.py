@@ -26,9 +26,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from util.bounded_write import left_behind
+from util.database import open_engine
+from util.db_api import Timeouts
 from util.jdbc_url import JdbcUrlError
+from util.launch import Launch, LockSettings
 from util.redaction import Redactor, install_log_redaction
-from util.single_instance import LockError, LockSettings, SingleInstanceLock, TaskAlreadyRunningError
+from util.single_instance import LockError, SingleInstanceLock, TaskAlreadyRunningError
 from util.task_args import LaunchSettings, TaskConfigError, TypedSettings
 from util.task_status import TaskStatus, TaskStatusError
 
@@ -65,15 +68,24 @@ class TaskContext(TypedSettings):
     """What a task body gets: its settings, typed (`context.get_float("work.seconds", 1.0)`), and
     a way to set an exit message on purpose."""
 
-    settings: LaunchSettings
+    launch: Launch
     execution_id: int
-    task_name: str | None = None
     #: Left None, EXIT_MESSAGE stays NULL. Set it only for composed-task transitions
     #: (`mytask 'SKIPPED' -> other`): any value becomes the step's status.
     exit_message: str | None = None
 
     #: What `job()` records through: set by `execute()` for the body.
     _job_hooks: _JobHooks | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> LaunchSettings:
+        """Every setting of the launch, from all channels."""
+        return self.launch.settings
+
+    @property
+    def task_name(self) -> str | None:
+        """`spring.cloud.task.name` as SCDF passed it."""
+        return self.launch.task_name
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """A launch setting or argument, in any of Spring's relaxed forms."""
@@ -94,12 +106,12 @@ class TaskContext(TypedSettings):
             raise RuntimeError("context.job() records into the task execution: run the body with run_task()")
         return open_job(
             hooks.status,
-            self.settings,
+            self.launch,
             name,
             parameters,
             resume=hooks.signals.allow,
-            on_stop=lambda: hooks.status.stop_within(self.settings.stop_grace()),
-            redact=hooks.redactor.redact,
+            on_stop=lambda: hooks.status.stop_within(self.launch.timing.stop_grace),
+            redact=hooks.status.engine.redactor.redact,
         )
 
 
@@ -107,7 +119,6 @@ class TaskContext(TypedSettings):
 class _JobHooks:
     status: TaskStatus
     signals: _StopSignals
-    redactor: Redactor
 
 
 @dataclass
@@ -183,22 +194,21 @@ def execute(
                 sys.argv[1:] if argv is None else argv,
                 os.environ if environ is None else environ,
             )
+            # Masked from here on, also in the message of a setting found unusable next.
             redactor = Redactor(settings.secrets())
             uninstall_logging()
             uninstall_logging = install_log_redaction(redactor)
-            lock_settings = LockSettings.from_launch(settings)
-            status = _open_status(settings, redactor, signals)
-            signals.on_hold = _stop_within(status, settings.stop_grace(), hard_exit)
+            launch = Launch.from_settings(settings)
+            status = _open_status(launch, redactor, signals)
+            signals.on_hold = _stop_within(status, launch.timing.stop_grace, hard_exit)
             execution_id = status.start(
-                settings.arguments,
-                task_name=settings.resolved_task_name(),
-                external_execution_id=settings.external_execution_id(),
+                launch.arguments,
+                task_name=launch.row_task_name,
+                external_execution_id=launch.external_execution_id,
             )
-            context = TaskContext(
-                settings, execution_id, settings.task_name(), _job_hooks=_JobHooks(status, signals, redactor)
-            )
-            if lock_settings is not None:
-                lock = _single_instance(status, settings, lock_settings, redactor)
+            context = TaskContext(launch, execution_id, _job_hooks=_JobHooks(status, signals))
+            if launch.lock is not None:
+                lock = _single_instance(status, launch, launch.lock)
         except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
             log.error("Task not started: %s", error)
             return 128 + signals.pending if signals.pending else SETUP_FAILURE
@@ -321,32 +331,25 @@ def _stop_within(status: TaskStatus, grace: float, hard_exit: _HardExit) -> Call
     return stop
 
 
-def _open_status(settings: LaunchSettings, redactor: Redactor, signals: _StopSignals) -> TaskStatus:
-    return TaskStatus(
-        settings.execution_id(),
-        settings.db_urls(),
-        settings.table_prefix(),
-        parent_execution_id=settings.parent_execution_id(),
-        connect_deadline=settings.connect_deadline(),
-        connect_timeout=settings.connect_timeout(),
-        statement_timeout=settings.statement_timeout(),
+def _open_status(launch: Launch, redactor: Redactor, signals: _StopSignals) -> TaskStatus:
+    """The execution row, over the one write engine its lock and batch records share."""
+    engine = open_engine(
+        launch.targets,
+        deadline=launch.timing.deadline,
+        timeouts=Timeouts(launch.timing.connect_timeout, launch.timing.statement_timeout),
         redactor=redactor,
-        write_guard=signals.held_back,
+        guard=signals.held_back,
+    )
+    return TaskStatus(
+        launch.execution_id, engine, launch.table_prefix, parent_execution_id=launch.parent_execution_id
     )
 
 
-def _single_instance(
-    status: TaskStatus, settings: LaunchSettings, lock_settings: LockSettings, redactor: Redactor
-) -> SingleInstanceLock:
+def _single_instance(status: TaskStatus, launch: Launch, lock_settings: LockSettings) -> SingleInstanceLock:
     """Spring Cloud Task takes the lock once the row is started (a @BeforeTask listener)."""
     assert status.task_id is not None
     lock = SingleInstanceLock(
-        status,
-        status.table_prefix,
-        settings.resolved_task_name(),
-        status.task_id,
-        lock_settings,
-        redactor=redactor,
+        status.engine, status.table_prefix, launch.row_task_name, status.task_id, lock_settings
     )
     lock.acquire()
     return lock

@@ -19,11 +19,9 @@ composed task. Hence every write:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 
 # TaskStatusError is raised by the write engine; it is named here, where callers have found it.
@@ -38,10 +36,10 @@ from util.column_text import TRUNCATION_MARK as TRUNCATION_MARK
 from util.column_text import fit_argument as fit_argument
 from util.column_text import fit_text as fit_text
 from util.column_text import replace_unstorable as replace_unstorable
-from util.db_api import Adapter, Cursor, DbTarget, Fault, Timeouts
+from util.database import open_engine
+from util.db_api import Cursor, DbTarget, Fault, Timeouts
 from util.execution_creation import insert_execution
 from util.execution_ids import SequenceError, next_execution_id
-from util.jdbc_url import JdbcUrlError, targets
 from util.redaction import Redactor
 from util.task_args import (
     DEFAULT_CONNECT_DEADLINE,
@@ -54,15 +52,6 @@ from util.task_args import (
 )
 
 log = logging.getLogger(__name__)
-
-# Installed-driver hints for a driver module that is missing.
-_DRIVER_PACKAGES = {
-    "pymysql": "PyMySQL[rsa]",
-    "psycopg": "psycopg[binary]",
-    "pymssql": "pymssql",
-    "oracledb": "oracledb",
-    "ibm_db_dbi": "ibm_db",
-}
 
 
 class ExecutionNotFoundError(TaskStatusError):
@@ -85,13 +74,31 @@ class TaskStatus:
     `start()` records the start: `running()` on the row SCDF inserted when there is an id, else
     on a row created from `<prefix>SEQ` (a scheduled launch). `completed()` and `failed()` record
     the end. EXTERNAL_EXECUTION_ID is SCDF's, written only when the launch sets
-    spring.cloud.task.external-execution-id. `db` is where to connect: a JDBC URL or parsed
-    targets, several for the hosts of a failover or load-balanced JDBC URL, which each attempt
-    tries in the order given.
+    spring.cloud.task.external-execution-id. Every write goes through `engine`, which the task's
+    lock and batch records share (`util.database.open_engine`); `TaskStatus.open()` makes a row
+    with an engine of its own.
     """
 
     def __init__(
         self,
+        task_id: int | None,
+        engine: WriteEngine,
+        table_prefix: str = DEFAULT_TABLE_PREFIX,
+        *,
+        parent_execution_id: int | None = None,
+        clock: Callable[[], datetime] = local_now,
+    ) -> None:
+        self.task_id = task_id
+        self.table_prefix = validate_table_prefix(table_prefix)
+        self.parent_execution_id = parent_execution_id
+        self.engine = engine
+        self.adapter = engine.adapter
+        self._redactor = engine.redactor
+        self._clock = clock
+
+    @classmethod
+    def open(
+        cls,
         task_id: int | None,
         db: DbTarget | str | Sequence[DbTarget],
         table_prefix: str = DEFAULT_TABLE_PREFIX,
@@ -101,31 +108,17 @@ class TaskStatus:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
         redactor: Redactor | None = None,
-        write_guard: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
         clock: Callable[[], datetime] = local_now,
-    ) -> None:
-        try:
-            given = targets(db) if isinstance(db, str) else [db] if isinstance(db, DbTarget) else list(db)
-        except JdbcUrlError as error:
-            raise TaskStatusError(f"The database URL is not usable: {error}") from None
-        if not given:
-            raise TaskStatusError("No database URL given")
-        redactor = (redactor or Redactor()).with_secrets([t.password for t in given])
-        self.task_id = task_id
-        self.table_prefix = validate_table_prefix(table_prefix)
-        self.parent_execution_id = parent_execution_id
-        self._redactor = redactor
-        self._clock = clock
-        self.adapter = _load_adapter(given[0])
-        #: Where every write of this execution goes through: also the lock's and the batch job's.
-        self.engine = WriteEngine(
-            given,
-            self.adapter,
+    ) -> TaskStatus:
+        """The row of `task_id` in the database `db` (a JDBC URL or parsed targets), written
+        through an engine of its own: for a script or test that writes only this row."""
+        engine = open_engine(
+            db,
             deadline=connect_deadline,
             timeouts=Timeouts(connect_timeout, statement_timeout),
             redactor=redactor,
-            guard=write_guard,
         )
+        return cls(task_id, engine, table_prefix, parent_execution_id=parent_execution_id, clock=clock)
 
     def __repr__(self) -> str:
         return f"TaskStatus(task_id={self.task_id}, table_prefix={self.table_prefix!r})"
@@ -397,7 +390,7 @@ class TaskStatus:
                 f"Task execution {self.task_id} is gone from {self.table_prefix}EXECUTION: end not recorded"
             )
 
-    # --- connections and retries ----------------------------------------------------------
+    # --- through the engine ---------------------------------------------------------------
 
     def _redact(self, value: str | None) -> str | None:
         return self._redactor.redact(value) if value is not None else None
@@ -407,29 +400,3 @@ class TaskStatus:
 
     def _write(self, purpose: str, until: float, work: Callable[[Cursor, bool], None]) -> None:
         self.engine.run(purpose, work, until=until)
-
-
-def adapter_for(target: DbTarget) -> Adapter:
-    """The adapter for `target`: SQLite's for the local stand-in, else the project's database's.
-
-    Imported here, when needed, so that a task never imports a driver it does not use.
-    """
-    if target.drivername == "sqlite":
-        from util.db_sqlite import ADAPTER as SQLITE
-
-        return SQLITE
-    from util.db_adapter import ADAPTER
-
-    return ADAPTER
-
-
-def _load_adapter(target: DbTarget) -> Adapter:
-    try:
-        return adapter_for(target)
-    except ModuleNotFoundError as error:
-        module = (error.name or "").partition(".")[0]
-        package = _DRIVER_PACKAGES.get(module, module)
-        raise TaskStatusError(
-            f"The database driver is not installed ({module}): install {package} "
-            "with `pip install --require-hashes -r requirements-scdf.txt`"
-        ) from None

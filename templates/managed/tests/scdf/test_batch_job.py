@@ -12,18 +12,10 @@ from typing import Any
 
 import pytest
 
-from util.batch_job import (
-    BatchJobError,
-    BatchSchema,
-    JobInstanceAlreadyCompleteError,
-    ParameterValue,
-    Step,
-    command_line_parameters,
-    job_key,
-    restart_arguments,
-    split_context,
-)
+from util.batch_job import BatchJobError, JobInstanceAlreadyCompleteError, Step, split_context
+from util.batch_parameters import ParameterValue, command_line_parameters, job_key, restart_arguments
 from util.java_context import ContextError, to_java_base64, to_json
+from util.launch import BatchSchema
 from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.task_args import LaunchSettings, TaskConfigError
 from util.task_lifecycle import TaskContext, execute

@@ -8,14 +8,10 @@ from typing import Any
 
 import pytest
 
+from util.bounded_write import WriteEngine
+from util.launch import DEFAULT_LOCK_TTL_MS, LockSettings
 from util.local_db import LocalScdfDatabase
-from util.single_instance import (
-    DEFAULT_TTL_MS,
-    LockSettings,
-    SingleInstanceLock,
-    TaskAlreadyRunningError,
-    lock_uuid,
-)
+from util.single_instance import SingleInstanceLock, TaskAlreadyRunningError, lock_uuid
 from util.task_args import LaunchSettings, TaskConfigError
 from util.task_status import TaskStatus
 
@@ -51,7 +47,7 @@ def test_off_unless_enabled(value: str) -> None:
 @pytest.mark.parametrize("value", ["true", "True", "on", "yes", "1"])
 def test_enabled_with_spring_cloud_task_defaults(value: str) -> None:
     found = settings(f"--spring.cloud.task.single-instance-enabled={value}")
-    assert found == LockSettings(timedelta(milliseconds=DEFAULT_TTL_MS), utc=False)
+    assert found == LockSettings(timedelta(milliseconds=DEFAULT_LOCK_TTL_MS), utc=False)
 
 
 @pytest.mark.parametrize(
@@ -99,9 +95,9 @@ def put_lock(db: LocalScdfDatabase, client_id: str, created: datetime) -> None:
         )
 
 
-def database(db: LocalScdfDatabase) -> TaskStatus:
-    """The lock's connections: those of the task's own status writer."""
-    return TaskStatus(None, db.jdbc_url)
+def database(db: LocalScdfDatabase) -> WriteEngine:
+    """The lock's connections: the write engine of the task's own status writer."""
+    return TaskStatus.open(None, db.jdbc_url).engine
 
 
 def test_taken_with_spring_cloud_task_values_and_released(scdf_db: LocalScdfDatabase) -> None:
@@ -162,6 +158,6 @@ def test_a_held_lock_is_renewed_within_its_time_to_live(scdf_db: LocalScdfDataba
 
 
 def test_utc_clock_for_boot3(tmp_path: Path) -> None:
-    unused = TaskStatus(None, f"jdbc:sqlite:{tmp_path / 'scdf.db'}")
+    unused = TaskStatus.open(None, f"jdbc:sqlite:{tmp_path / 'scdf.db'}").engine
     lock = SingleInstanceLock(unused, "BOOT3_TASK_", "t", 1, LockSettings(timedelta(seconds=1), utc=True))
     assert abs(lock.now() - datetime.now(UTC).replace(tzinfo=None)) < timedelta(seconds=1)

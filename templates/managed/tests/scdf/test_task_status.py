@@ -40,7 +40,7 @@ def fixed_clock(*times: datetime) -> Callable[[], datetime]:
 
 def status_for(db: LocalScdfDatabase, execution_id: int, prefix: str = "TASK_", **options: Any) -> TaskStatus:
     options.setdefault("clock", fixed_clock(START, END))
-    return TaskStatus(execution_id, db.jdbc_url, prefix, **options)
+    return TaskStatus.open(execution_id, db.jdbc_url, prefix, **options)
 
 
 def row_of(db: LocalScdfDatabase, execution_id: int, prefix: str = "TASK_") -> ExecutionRow:
@@ -153,7 +153,7 @@ def test_ended_row_is_not_started_again(scdf_db: LocalScdfDatabase) -> None:
 @pytest.mark.parametrize("prefix", ["TASK_;DELETE", "scdf.TASK_", "", "TASK-"])
 def test_unsafe_table_prefix_is_refused(scdf_db: LocalScdfDatabase, prefix: str) -> None:
     with pytest.raises(TaskConfigError, match="only contain letters, digits and '_'"):
-        TaskStatus(1, scdf_db.jdbc_url, prefix)
+        TaskStatus.open(1, scdf_db.jdbc_url, prefix)
 
 
 def test_boot3_prefix_writes_only_the_boot3_tables(tmp_path: Path) -> None:
@@ -258,7 +258,7 @@ def test_long_error_is_stored_cut(scdf_db: LocalScdfDatabase) -> None:
 
 def test_connection_failure_is_retried_until_the_deadline(tmp_path: Path) -> None:
     missing = tmp_path / "not-yet" / "scdf.db"
-    status = TaskStatus(1, f"jdbc:sqlite:{missing}", connect_deadline=0.8)
+    status = TaskStatus.open(1, f"jdbc:sqlite:{missing}", connect_deadline=0.8)
 
     started = time.monotonic()
     gave_up = r"Could not connect to record the start: gave up after \d+ attempts in [\d.]+s"
@@ -280,7 +280,7 @@ def test_database_that_comes_up_during_the_retries_is_used(tmp_path: Path) -> No
     timer = threading.Timer(0.5, os.rename, (staging, target))
     timer.start()
     try:
-        status = TaskStatus(execution_id, f"jdbc:sqlite:{target / 'scdf.db'}", connect_deadline=10)
+        status = TaskStatus.open(execution_id, f"jdbc:sqlite:{target / 'scdf.db'}", connect_deadline=10)
         status.running()
     finally:
         timer.join()
@@ -319,13 +319,13 @@ def test_missing_driver_is_reported_with_the_package_to_install(monkeypatch: pyt
     def no_driver(target: DbTarget) -> NoReturn:
         raise ModuleNotFoundError("No module named 'pymysql'", name="pymysql")
 
-    monkeypatch.setattr("util.task_status.adapter_for", no_driver)
+    monkeypatch.setattr("util.database.adapter_for", no_driver)
     with pytest.raises(
         TaskStatusError, match=r"database driver is not installed \(pymysql\): install PyMySQL\[rsa\]"
     ):
-        TaskStatus(1, DbTarget("mysql+pymysql", "h", database="db"))
+        TaskStatus.open(1, DbTarget("mysql+pymysql", "h", database="db"))
 
 
 def test_a_url_of_no_known_form_is_a_clear_error() -> None:
     with pytest.raises(TaskStatusError, match=r"The database URL is not usable: .*not a JDBC URL"):
-        TaskStatus(1, "sqlite:///x.db")
+        TaskStatus.open(1, "sqlite:///x.db")

@@ -122,7 +122,7 @@ def test_a_start_whose_reply_was_lost_is_not_recorded_twice(
     scdf_db: LocalScdfDatabase, recorded: "Recorded"
 ) -> None:
     execution_id = scdf_db.create_execution()
-    status = TaskStatus(execution_id, scdf_db.jdbc_url, clock=lambda: START, connect_deadline=10)
+    status = TaskStatus.open(execution_id, scdf_db.jdbc_url, clock=lambda: START, connect_deadline=10)
     commits: list[int] = []
 
     def commit_then_lose_the_reply(connection: object) -> None:
@@ -147,7 +147,7 @@ def test_the_end_is_recorded_without_messages_when_they_cannot_be_stored(scdf_db
             "CREATE TRIGGER no_messages BEFORE UPDATE ON TASK_EXECUTION "
             "WHEN NEW.ERROR_MESSAGE IS NOT NULL BEGIN SELECT RAISE(ABORT, 'message refused'); END"
         )
-    status = TaskStatus(execution_id, scdf_db.jdbc_url)
+    status = TaskStatus.open(execution_id, scdf_db.jdbc_url)
     status.running()
     status.failed(7, error_message="Traceback: boom")
 
@@ -170,7 +170,7 @@ def test_a_driver_call_that_never_returns_is_left_behind_at_the_deadline_and_nev
         return real_connect(self, target, timeouts)
 
     monkeypatch.setattr(SqliteAdapter, "connect", connect_when_released)
-    status = TaskStatus(execution_id, scdf_db.jdbc_url, connect_deadline=1.0, connect_timeout=0.2)
+    status = TaskStatus.open(execution_id, scdf_db.jdbc_url, connect_deadline=1.0, connect_timeout=0.2)
     started = time.monotonic()
     with pytest.raises(TaskStatusError, match=r"gave up after \d+ attempts .*no answer within") as raised:
         status.running(["--a=1"])
@@ -186,7 +186,7 @@ def test_a_driver_call_that_never_returns_is_left_behind_at_the_deadline_and_nev
 
 
 def test_a_sql_error_is_reported_at_once(scdf_db: LocalScdfDatabase) -> None:
-    status = TaskStatus(1, scdf_db.jdbc_url, "OTHER_", connect_deadline=30)
+    status = TaskStatus.open(1, scdf_db.jdbc_url, "OTHER_", connect_deadline=30)
     started = time.monotonic()
     with pytest.raises(TaskStatusError, match="no such table: OTHER_EXECUTION") as raised:
         status.running()

@@ -1,0 +1,162 @@
+"""The launch, read once: what the task was launched to do, checked and typed, in one value.
+
+`Launch.read(argv, environ)` merges every channel SCDF passes settings through (`util.task_args`)
+and reads each setting the utilities act on, so a bad value stops the task before anything is
+written, with a message that names it. The value then flows down unchanged: the write engine gets
+the database targets and timings, the execution row its id, prefix and names, the lock its
+settings, a batch job its table generation and the command line's job parameters. Nothing below
+reads a setting again. The task body gets `settings` too, for settings of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from util.db_api import DbTarget
+from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
+
+# --- the single-instance lock ------------------------------------------------------------
+
+LOCK_ENABLED = "spring.cloud.task.single-instance-enabled"
+LOCK_TTL = "spring.cloud.task.single-instance-lock-ttl"
+#: Spring Cloud Task's default time to live: Integer.MAX_VALUE milliseconds.
+DEFAULT_LOCK_TTL_MS = 2_147_483_647
+
+# --- the batch tables --------------------------------------------------------------------
+
+#: The table generation: `boot2` (Spring Batch 4.3) or `boot3` (Spring Batch 5).
+SCHEMA_SETTING = "task.batch.schema"
+#: What SCDF passes: the Batch table prefix, and the generation by name.
+BATCH_PREFIX_SETTING = "spring.batch.jdbc.table-prefix"
+SCHEMA_TARGET_SETTING = "spring.cloud.task.schemaTarget"
+BOOT_VERSION_SETTING = "spring.cloud.deployer.bootVersion"
+SCHEMAS = ("boot2", "boot3")
+DEFAULT_BATCH_PREFIXES = {"boot2": "BATCH_", "boot3": "BOOT3_BATCH_"}
+
+
+@dataclass(frozen=True)
+class LockSettings:
+    """Spring Cloud Task's single-instance lock, as the launch asks for it."""
+
+    ttl: timedelta
+    #: Whether CREATED_DATE is UTC (Boot 3 / Spring Integration 6) rather than local time.
+    utc: bool
+
+    @classmethod
+    def from_launch(cls, settings: LaunchSettings) -> LockSettings | None:
+        """The lock this launch asks for, or None when single instance is not enabled."""
+        if not settings.get_bool(LOCK_ENABLED, False):
+            return None
+        raw_ttl = (settings.get(LOCK_TTL) or "").strip()
+        try:
+            ttl_ms = int(raw_ttl) if raw_ttl else DEFAULT_LOCK_TTL_MS
+        except ValueError:
+            ttl_ms = 0
+        if not 0 < ttl_ms <= DEFAULT_LOCK_TTL_MS:
+            raise TaskConfigError(
+                f"{LOCK_TTL} must be a whole number of milliseconds, 1 to {DEFAULT_LOCK_TTL_MS}"
+            )
+        boot3 = (
+            settings.table_prefix() == "BOOT3_TASK_"
+            or (settings.get(SCHEMA_TARGET_SETTING) or "").lower() == "boot3"
+            or (settings.get(BOOT_VERSION_SETTING) or "").strip() == "3"
+        )
+        return cls(timedelta(milliseconds=ttl_ms), utc=boot3)
+
+
+@dataclass(frozen=True)
+class BatchSchema:
+    """Which Batch tables to write and how: the generation and its table prefix."""
+
+    generation: str
+    prefix: str
+
+    @property
+    def batch5(self) -> bool:
+        return self.generation == "boot3"
+
+    @classmethod
+    def from_settings(cls, settings: LaunchSettings) -> BatchSchema:
+        """`task.batch.schema`, else SCDF's `spring.cloud.task.schemaTarget`, else what the
+        table prefixes say (`BOOT3_...` is boot3), else boot2."""
+        named = settings.get(SCHEMA_SETTING) or settings.get(SCHEMA_TARGET_SETTING)
+        prefix = settings.get(BATCH_PREFIX_SETTING)
+        if named is None:
+            task_prefix = settings.table_prefix()
+            named = "boot3" if (prefix or task_prefix).upper().startswith("BOOT3_") else "boot2"
+        generation = named.strip().lower()
+        if generation not in SCHEMAS:
+            raise TaskConfigError(f"{SCHEMA_SETTING} must be boot2 or boot3, got {named!r}")
+        return cls(generation, validate_table_prefix(prefix or DEFAULT_BATCH_PREFIXES[generation]))
+
+
+@dataclass(frozen=True)
+class WriteTiming:
+    """How long the database writes may take (`task.db.*`), in seconds."""
+
+    #: One start or end write, retries included.
+    deadline: float
+    #: One attempt's connect, and each statement's answer.
+    connect_timeout: float
+    statement_timeout: float
+    #: What the end write still gets after SIGTERM or SIGINT.
+    stop_grace: float
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Everything the utilities act on, read from one launch; build it with `Launch.read()`."""
+
+    #: All settings, for the body's own (`TaskContext.get_int(...)` and the like).
+    settings: LaunchSettings = field(repr=False)
+    #: The row SCDF created; None for a scheduled launch, where the task creates its own.
+    execution_id: int | None
+    #: `spring.cloud.task.name` as given, and the name a row the task creates carries.
+    task_name: str | None
+    row_task_name: str
+    external_execution_id: str | None
+    parent_execution_id: int | None
+    table_prefix: str
+    #: Where to write: one target per host of a failover or load-balanced JDBC URL.
+    targets: tuple[DbTarget, ...] = field(repr=False)
+    timing: WriteTiming
+    lock: LockSettings | None
+    batch_schema: BatchSchema
+    #: The values no output may show: the password, also inside the URL, and secret-named settings.
+    secrets: tuple[str, ...] = field(repr=False)
+
+    @classmethod
+    def read(cls, argv: Sequence[str], environ: Mapping[str, str]) -> Launch:
+        """Reads and checks the launch; raises TaskConfigError (or JdbcUrlError) naming the setting."""
+        return cls.from_settings(LaunchSettings.parse(argv, environ))
+
+    @classmethod
+    def from_settings(cls, settings: LaunchSettings) -> Launch:
+        """The launch those merged settings describe (`read()`, for a caller that masks
+        `settings.secrets()` in its output before any setting is checked)."""
+        return cls(
+            settings=settings,
+            execution_id=settings.execution_id(),
+            task_name=settings.task_name(),
+            row_task_name=settings.resolved_task_name(),
+            external_execution_id=settings.external_execution_id(),
+            parent_execution_id=settings.parent_execution_id(),
+            table_prefix=settings.table_prefix(),
+            targets=tuple(settings.db_urls()),
+            timing=WriteTiming(
+                settings.connect_deadline(),
+                settings.connect_timeout(),
+                settings.statement_timeout(),
+                settings.stop_grace(),
+            ),
+            lock=LockSettings.from_launch(settings),
+            batch_schema=BatchSchema.from_settings(settings),
+            secrets=tuple(settings.secrets()),
+        )
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The command-line arguments exactly as given: the execution's recorded parameters."""
+        return self.settings.arguments
