@@ -9,6 +9,7 @@ import pytest
 
 from util.db_api import DbTarget, Timeouts
 from util.db_sqlite import SqliteAdapter
+from util.launch import Launch
 from util.local_db import LocalScdfDatabase
 from util.redaction import MASK, Redactor, is_secret_key
 from util.task_args import LaunchSettings
@@ -152,6 +153,19 @@ def test_settings_never_show_values() -> None:
         {"SPRING_APPLICATION_JSON": json.dumps({"spring.datasource.password": PASSWORD})},
     )
     assert_nowhere(repr(settings), str(settings), repr(dict(settings.settings)))
+
+
+def test_the_launch_never_shows_values() -> None:
+    launch = Launch.read(
+        [
+            "--spring.datasource.url=jdbc:sqlite:scdf.db",
+            f"--spring.datasource.password={PASSWORD}",
+            "--spring.cloud.task.executionid=7",
+        ],
+        {},
+    )
+    assert set(launch.secrets) == {PASSWORD}
+    assert_nowhere(repr(launch), str(launch))
 
 
 @pytest.mark.parametrize("style", ["local", "exec", "shell", "boot"])

@@ -188,6 +188,12 @@ def test_ended_row_is_left_alone(scdf_db: LocalScdfDatabase, caplog: pytest.LogC
         ("--spring.cloud.task.tablePrefix=TASK_ OR 1=1", "may only contain letters, digits and '_'"),
         ("--spring.datasource.url=jdbc:h2:tcp://localhost:19092/mem:dataflow", "embedded H2 database"),
         ("--spring.cloud.task.executionid=", "spring.cloud.task.executionid is empty"),
+        ("--task.db.stop-grace=-1", "task.db.stop-grace must be a number of seconds, 0 or more"),
+        (
+            "--spring.cloud.task.single-instance-enabled=maybe",
+            "spring.cloud.task.single-instance-enabled must be true or false",
+        ),
+        ("--task.batch.schema=boot4", "task.batch.schema must be boot2 or boot3, got 'boot4'"),
     ],
 )
 def test_unusable_settings_stop_before_the_body(
