@@ -59,7 +59,17 @@ class IbmDbAdapter(Adapter):
 
     def connect(self, target: DbTarget, timeouts: Timeouts) -> Connection:
         # The CLI connection string: keyword=value; a value cannot hold ';' (IBM documents no
-        # quoting for it, hence the warning on such passwords in util.jdbc_url).
+        # quoting for it): such a value would end early and its rest be read as keywords.
+        for name, value in (
+            ("password", target.password),
+            ("user", target.username),
+            ("database", target.database),
+        ):
+            if value and ";" in value:
+                raise ValueError(
+                    f"Db2's CLI driver cannot take ';' in the {name} (its connection string ends "
+                    "there): change it on the Db2 side"
+                )
         fields = {
             "DATABASE": target.database or "",
             "HOSTNAME": target.host or "localhost",

@@ -118,9 +118,6 @@ def convert(jdbc_url: str, *, username: str | None = None, password: str | None 
     notes = list(parts.notes)
     final_password = password if password is not None else parts.password
     final_username = username if username is not None else parts.username
-    if parts.drivername.startswith("db2") and final_password and ";" in final_password:
-        # IBM's CLI driver documents ';' as unsupported in passwords: the connection string ends there.
-        notes.append("Db2's CLI driver does not support ';' in passwords: the login will fail")
     if parts.drivername == "sqlite":
         final_username = final_password = None  # SQLite has no accounts
     target = DbTarget(

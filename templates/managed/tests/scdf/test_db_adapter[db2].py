@@ -73,3 +73,20 @@ def test_a_deadlock_is_a_conflict() -> None:
         'SQL0911N  The current transaction has been rolled back. Reason code "2".  SQLSTATE=40001'
     )
     assert ADAPTER.is_conflict(error)
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("password", DbTarget("db2+ibm_db", "127.0.0.1", 1, "dataflow", "scdf", "pw;HOSTNAME=elsewhere")),
+        ("user", DbTarget("db2+ibm_db", "127.0.0.1", 1, "dataflow", "scdf;X=1", "pw")),
+        ("database", DbTarget("db2+ibm_db", "127.0.0.1", 1, "data;flow", "scdf", "pw")),
+    ],
+)
+def test_a_semicolon_that_would_end_the_connection_string_is_refused_before_connecting(
+    name: str, target: DbTarget
+) -> None:
+    with pytest.raises(ValueError, match=f"cannot take ';' in the {name}") as raised:
+        ADAPTER.connect(target, Timeouts(connect=1, statement=1))
+    assert "elsewhere" not in str(raised.value)
+    assert ADAPTER.classify(raised.value, connected=False) is Fault.OTHER

@@ -52,8 +52,3 @@ def test_table_covers_every_form_of_the_url() -> None:
 def test_unusable_url_fails_with_a_clear_message(jdbc_url: str, message: str) -> None:
     with pytest.raises(JdbcUrlError, match=message):
         convert(jdbc_url)
-
-
-def test_db2_password_with_semicolon_gets_a_warning() -> None:
-    converted = convert("jdbc:db2://db2:50000/dataflow", password="a;b")
-    assert any("does not support ';' in passwords" in note for note in converted.notes)
