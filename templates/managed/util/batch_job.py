@@ -16,7 +16,9 @@ parameters; one job execution per run with its parameters and context; one step 
 step that runs, with its counts and context; and the `<task prefix>TASK_BATCH` row that links
 the job execution to the task execution, without which SCDF lists no job. Ids come from the
 `<batch prefix>JOB_SEQ`, `JOB_EXECUTION_SEQ` and `STEP_EXECUTION_SEQ` incrementers in whichever
-form the database has them (`util.execution_ids`).
+form the database has them (`util.execution_ids`). The parameters' forms and the job key are
+`util.batch_parameters`'s; the table generation and prefix come with the launch
+(`util.launch.BatchSchema`).
 
 Every write goes through the task row's own machinery (`TaskStatus.write`): one short
 connection, bounded, retried when transient, safe to retry.

@@ -14,10 +14,11 @@ other:
   (`spring.cloud.task.single-instance-lock-ttl`, milliseconds, default 2147483647, about 24.8
   days) is expired and may be taken over: that is how a lock left by a killed run goes away.
 
-Taking it is Spring Integration's `acquire`: UPDATE the row when it is ours or expired, else
-INSERT; a duplicate key means another run holds it. A Java holder renews CREATED_DATE every
-500 ms; a thread here renews it well within the time to live, so a short TTL never lets a second
-run in while the first is alive.
+The settings are read with the launch (`util.launch.LockSettings`), and the lock writes through
+the execution's own write engine. Taking it is Spring Integration's `acquire`: UPDATE the row
+when it is ours or expired, else INSERT; a duplicate key means another run holds it. A Java
+holder renews CREATED_DATE every 500 ms; a thread here renews it well within the time to live,
+so a short TTL never lets a second run in while the first is alive.
 
 The clock of CREATED_DATE follows the Java side of the same table generation: Spring Integration
 5.x (Spring Cloud Task 2.x, Boot 2 apps, `TASK_` tables) writes the JVM's local time, 6.x (Spring

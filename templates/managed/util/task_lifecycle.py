@@ -8,6 +8,11 @@ container ignores SIGTERM unless it installs a handler, so handlers are installe
 that comes during a database write lets the write finish within `task.db.stop-grace` seconds;
 then the process exits with 128 + the signal number whatever happened, before the platform's own
 grace period ends in SIGKILL.
+
+How the parts fit: the launch is read and checked once (`util.launch.Launch`); the database is
+opened once (`util.database`: the adapter, and the bounded write engine of `util.bounded_write`);
+the row (`util.task_status`), the single-instance lock (`util.single_instance`) and a batch job
+(`util.batch_job`) are given what they need from the launch and all write through that engine.
 """
 
 from __future__ import annotations
