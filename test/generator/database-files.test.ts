@@ -97,7 +97,6 @@ describe.each(DATABASES)('a %s project', (database) => {
     for (const file of [
       'util/db_adapter.py',
       'util/jdbc_vendor.py',
-      'util/launch.py',
       'tests/scdf/test_db_adapter.py',
     ]) {
       expect(readme.split(`\n| \`${file}\` |`).length - 1).toBe(1);
@@ -121,7 +120,6 @@ describe.each(FRONT_ENDS)('%s front end: switching --database on update', (front
     for (const file of [
       'util/db_adapter.py',
       'util/jdbc_vendor.py',
-      'util/launch.py',
       'tests/scdf/test_db_adapter.py',
       'tests/scdf/test_jdbc_vendor.py',
     ]) {
