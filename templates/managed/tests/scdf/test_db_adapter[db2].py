@@ -10,6 +10,7 @@ import ibm_db_dbi  # type: ignore[import-untyped]
 import pytest
 
 from tests.scdf.listeners import listener, tls_listener
+from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import DbTarget, Fault, Timeouts
 
@@ -73,3 +74,8 @@ def test_a_deadlock_is_a_conflict() -> None:
         'SQL0911N  The current transaction has been rolled back. Reason code "2".  SQLSTATE=40001'
     )
     assert ADAPTER.is_conflict(error)
+
+
+def test_texts_are_cut_to_what_the_column_length_counts() -> None:
+    # VARCHAR(n) counts bytes (OCTETS).
+    assert ADAPTER.text_unit is TextUnit.UTF8_BYTES
