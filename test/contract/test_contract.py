@@ -96,6 +96,31 @@ def test_failure(scenario: Scenario) -> None:
     s.assert_other_generation_untouched(eid, None)
 
 
+def test_long_wide_texts_keep_2500_characters(scenario: Scenario) -> None:
+    """A long CJK error message and argument: SQLite, PostgreSQL and MariaDB count VARCHAR(2500)
+    in characters, so 2500 characters are kept, ending with the real end of the text (a cut to
+    2500 UTF-8 bytes would keep about 833)."""
+    s = scenario
+    eid = s.new_id()
+    message = "漢" * 3000 + f" end of {eid}"
+    note = "--note=" + "字" * 3000 + "END"
+    s.insert(eid)
+    outcome = s.launch(eid, [QUICK, f"{ERROR_ARG}={message}", note])
+
+    assert outcome.returncode not in (EXIT_OK, None)
+    row = s.row(eid)
+    assert row is not None
+    error = row["ERROR_MESSAGE"]
+    assert len(error) == 2500
+    assert error.startswith("[...]\n")
+    assert error.endswith(message[-2000:] + "\n"), "not the end of the message"
+    # Recorded where the deployer puts the arguments on the command line (not the shell shape).
+    kept = "--note=[...]" + note[-(2500 - len("--note=[...]")) :]
+    stored = [p for p in s.params(eid) if p.startswith("--note=")]
+    assert stored == ([kept] if note in outcome.argv else [])
+    assert [len(p) for p in stored] == [2500] * len(stored)
+
+
 def test_sigterm_mid_run(scenario: Scenario) -> None:
     """`task execution stop` on Kubernetes: SIGTERM while RUNNING must end the row, not leave
     it RUNNING forever."""

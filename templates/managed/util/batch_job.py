@@ -52,7 +52,7 @@ from util.batch_parameters import (
     parameter_columns,
     stored_values,
 )
-from util.column_text import fit_text
+from util.column_text import CONSERVATIVE, TextUnit, fit_text, head, measure
 from util.db_api import Cursor
 from util.execution_ids import next_value
 from util.java_context import ContextValue, check_value, from_json, to_java_base64, to_json
@@ -85,11 +85,12 @@ class JobInterruptedError(Exception):
     """The job was stopped from SCDF (`PUT /jobs/executions/{id}?stop=true`) between two steps."""
 
 
-def split_context(serialized: str) -> tuple[str, str | None]:
-    """(SHORT_CONTEXT, SERIALIZED_CONTEXT) as JdbcExecutionContextDao splits them."""
-    if len(serialized) <= SHORT_CONTEXT_LIMIT:
+def split_context(serialized: str, unit: TextUnit = CONSERVATIVE) -> tuple[str, str | None]:
+    """(SHORT_CONTEXT, SERIALIZED_CONTEXT) as JdbcExecutionContextDao splits them (`unit`: what
+    SHORT_CONTEXT's length counts on the database)."""
+    if measure(serialized, unit) <= SHORT_CONTEXT_LIMIT:
         return serialized, None
-    return serialized[: SHORT_CONTEXT_LIMIT - 8] + " ...", serialized
+    return head(serialized, SHORT_CONTEXT_LIMIT - 8, unit) + " ...", serialized
 
 
 # --- the records ---------------------------------------------------------------------------
@@ -337,7 +338,10 @@ class Job:
         return {k: v for k, v in found.items() if not k.startswith("batch.")}
 
     def _serialize(self, context: Mapping[str, ContextValue]) -> tuple[str, str | None]:
-        return split_context(to_java_base64(context) if self.schema.batch5 else to_json(context))
+        return split_context(
+            to_java_base64(context) if self.schema.batch5 else to_json(context),
+            self._status.adapter.text_unit,
+        )
 
     def _insert_execution(self, cursor: Cursor, retry: bool, *, new: bool) -> None:
         p = self.schema.prefix
@@ -580,7 +584,11 @@ class Job:
         if _is_stop(error):
             return "STOPPED", "STOPPED", INTERRUPTED
         trace = self._redact("".join(traceback.format_exception(error)))
-        return "FAILED", "FAILED", fit_text(trace, MAX_EXIT_MESSAGE) or ""
+        return (
+            "FAILED",
+            "FAILED",
+            fit_text(trace, MAX_EXIT_MESSAGE, unit=self._status.adapter.text_unit) or "",
+        )
 
     def _end_step(self, step: Step, error: BaseException | None) -> None:
         if error is not None and _is_signal(error):

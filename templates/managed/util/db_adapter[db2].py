@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import ibm_db  # type: ignore[import-untyped]
 import ibm_db_dbi  # type: ignore[import-untyped]
 
+from util.column_text import TextUnit
 from util.db_api import (
     Adapter,
     Connection,
@@ -41,6 +42,10 @@ class IbmDbAdapter(Adapter):
     tls_settings = "sslConnection, sslCertLocation"
     package = "ibm_db"
     paramstyle = "qmark"
+    # VARCHAR(n) without CODEUNITS32 counts OCTETS (bytes) under the default string_units=SYSTEM
+    # (https://www.ibm.com/docs/en/SSHRBY/com.ibm.db2.luw.admin.config.doc/doc/r0060936.html);
+    # Spring Cloud Task's and Batch's schema-db2.sql declare VARCHAR(2500).
+    text_unit = TextUnit.UTF8_BYTES
     # Codes by message id (SQLnnnnN) first, as the more precise, then by SQLSTATE.
     # Communication error (TCP/IP, or TLS that is not set-up: see `meaning`); client reroute;
     # deadlock or timeout rolled back; lock timeout; database not started, quiesced, or being

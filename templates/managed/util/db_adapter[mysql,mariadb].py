@@ -8,6 +8,7 @@ from typing import Any
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import CLIENT  # type: ignore[import-untyped]
 
+from util.column_text import TextUnit
 from util.db_api import (
     Adapter,
     Connection,
@@ -39,6 +40,10 @@ class PyMysqlAdapter(Adapter):
     tls_settings = "sslMode, useSSL, trustServerCertificate"
     package = "PyMySQL[rsa]"
     paramstyle = "format"
+    # VARCHAR(M): "M represents the maximum column length in characters" (https://mariadb.com/kb/en/varchar/;
+    # MySQL's manual, String Data Type Syntax, says the same); Spring Cloud Task's and Batch's
+    # schema-mysql.sql / schema-mariadb.sql and SCDF's Flyway scripts declare VARCHAR(2500).
+    text_unit = TextUnit.CHARACTERS
     # 0: PyMySQL's own "connection already closed"; 2002/2003/2006/2013/2055: client-side
     # connection errors; 1040 too many connections; 1053 shutdown; 1205 lock wait timeout; 1213
     # deadlock; 1317 query interrupted; 1290/1836 read-only during a failover; 1927 connection

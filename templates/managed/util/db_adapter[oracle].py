@@ -8,6 +8,7 @@ from typing import Any
 
 import oracledb
 
+from util.column_text import TextUnit
 from util.db_api import Adapter, Connection, Cursor, DbTarget, Timeouts, given_seconds, scalar, value_of
 
 # DPY-6000 (the listener refused) carries the server's reason as "(Similar to ORA-12514)".
@@ -20,6 +21,11 @@ class OracledbAdapter(Adapter):
     tls_settings = "the TCPS protocol, ssl_server_dn_match"
     package = "oracledb"
     paramstyle = "numeric"
+    # Spring Cloud Task's schema-oracle.sql and SCDF's Flyway V1__Initial_Setup declare
+    # VARCHAR2(2500) without CHAR, which counts bytes under the default NLS_LENGTH_SEMANTICS=BYTE
+    # (https://docs.oracle.com/en/database/oracle/oracle-database/26/refrn/NLS_LENGTH_SEMANTICS.html).
+    # Batch's columns are VARCHAR2(2500 char), but a VARCHAR2 holds at most 4000 bytes anyway.
+    text_unit = TextUnit.UTF8_BYTES
     transient = frozenset(
         # deadlock, resource busy, lost contact, end of file on channel, connection lost,
         # timeouts, listener refused or not there, instance going down or starting.

@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 
+from util.column_text import TextUnit
 from util.db_api import (
     Adapter,
     Connection,
@@ -26,6 +27,10 @@ class PsycopgAdapter(Adapter):
     tls_settings = "sslmode, sslrootcert"
     package = "psycopg[binary]"
     paramstyle = "format"
+    # VARCHAR(n) stores "strings up to n characters in length", whatever the server encoding
+    # (https://www.postgresql.org/docs/current/datatype-character.html); Spring Cloud Task's and
+    # Batch's schema-postgresql.sql declare VARCHAR(2500).
+    text_unit = TextUnit.CHARACTERS
     # Class 08: connection exception; class 53: insufficient resources (too many connections).
     transient_prefixes = ("08", "53")
     # 40001 serialization failure; 40P01 deadlock; 55P03 lock not available (lock_timeout);

@@ -8,6 +8,7 @@ from typing import Any
 
 import pymssql
 
+from util.column_text import TextUnit
 from util.db_api import (
     Adapter,
     Connection,
@@ -32,6 +33,11 @@ class PymssqlAdapter(Adapter):
     tls_settings = "encrypt, trustServerCertificate, hostNameInCertificate"
     package = "pymssql"
     paramstyle = "format"
+    # VARCHAR(n): "n defines the string size in bytes", in the collation's code page or UTF-8
+    # (https://learn.microsoft.com/sql/t-sql/data-types/char-and-varchar-transact-sql); UTF-8
+    # bytes bound both. Spring Cloud Task's and Batch's schema-sqlserver.sql declare VARCHAR(2500)
+    # (NVARCHAR would count UTF-16 code units, which UTF-8 bytes bound too).
+    text_unit = TextUnit.UTF8_BYTES
     # 1205 deadlock victim; 1222 lock request timeout; 233/10053/10054/10060 connection lost;
     # 40197/40501/40613/49918-49920/10928/10929 Azure SQL busy or moving. FreeTDS's own: 20002
     # connection failed (what a closed, silent or foreign listener gives: the server's own

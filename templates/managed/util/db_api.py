@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from util.column_text import CONSERVATIVE, TextUnit
+
 
 class Fault(enum.Enum):
     """What an error means for the write that met it."""
@@ -123,6 +125,9 @@ class Adapter:
     package: ClassVar[str]
     #: PEP 249 paramstyle: qmark, format or numeric.
     paramstyle: ClassVar[str] = "qmark"
+    #: What the length of a VARCHAR(n) column in SCDF's and Spring Batch's tables counts here
+    #: (`util.column_text` cuts texts to it); UTF-8 bytes unless the adapter knows better.
+    text_unit: ClassVar[TextUnit] = CONSERVATIVE
     transient: ClassVar[frozenset[str | int]] = frozenset()
     #: Code prefixes (SQLSTATE classes) that are transient as a whole.
     transient_prefixes: ClassVar[tuple[str, ...]] = ()

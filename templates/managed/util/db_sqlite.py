@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from util.column_text import TextUnit
 from util.db_api import (
     Adapter,
     Connection,
@@ -35,6 +36,11 @@ class SqliteAdapter(Adapter):
     label = "SQLite"
     package = "Python's sqlite3 module"
     paramstyle = "qmark"
+    # SQLite enforces no VARCHAR length: "VARCHAR(255)" arguments "are ignored by SQLite - SQLite
+    # does not impose any length restrictions" (https://www.sqlite.org/datatype3.html). Texts are
+    # cut to the declared 2500 characters, as Spring Cloud Task cuts its messages (Java string
+    # length), so a local run stores what PostgreSQL and MariaDB would.
+    text_unit = TextUnit.CHARACTERS
     # SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN (the file's folder is not there yet).
     transient = frozenset({5, 6, 14})
     login = frozenset({23})  # SQLITE_AUTH

@@ -200,7 +200,7 @@ class TaskStatus:
         """
         # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
         redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
-        params = [fit_argument(redactor.redact_argument(a)) for a in arguments]
+        params = [fit_argument(redactor.redact_argument(a), unit=self.adapter.text_unit) for a in arguments]
         for step in range(len(REPLACEMENTS) + 1):
             stored = [replace_unstorable(p, step) or "" for p in params]
             try:
@@ -240,14 +240,14 @@ class TaskStatus:
         so), and as a last resort END_TIME and EXIT_CODE are written without messages.
         """
         now = self._clock()
-        exit_text = fit_text(self._redact(exit_message))
-        error_text = fit_text(self._redact(error_message))
+        exit_text = fit_text(self._redact(exit_message), unit=self.adapter.text_unit)
+        error_text = fit_text(self._redact(error_message), unit=self.adapter.text_unit)
         until = self._new_deadline()
         for step in range(len(REPLACEMENTS) + 1):
             stored_exit = replace_unstorable(exit_text, step)
             stored_error = replace_unstorable(error_text, step)
             if step and stored_error is not None and stored_error != error_text:
-                stored_error = fit_text(REPLACED_NOTE + stored_error)
+                stored_error = fit_text(REPLACED_NOTE + stored_error, unit=self.adapter.text_unit)
             try:
                 end = functools.partial(self._end, when=now, code=exit_code, exit_message=stored_exit)
                 self._write("record the end", until, functools.partial(end, error_message=stored_error))

@@ -318,6 +318,31 @@ def test_a_failed_step_fails_the_job_and_the_task_and_a_restart_skips_the_comple
     assert rows(scdf_db, f"SELECT COUNT(*) FROM {p}JOB_EXECUTION") == [(2,)]
 
 
+def test_wide_messages_and_contexts_keep_2500_characters_where_characters_are_counted(
+    scdf_db: LocalScdfDatabase,
+) -> None:
+    # SQLite counts characters, as PostgreSQL and MariaDB do: nothing is cut to 2500 bytes.
+    _, p = prepare(scdf_db, "boot2")
+
+    def body(context: TaskContext) -> None:
+        with context.job("wide", {}) as job:
+
+            @job.step("only")
+            def only(step: Step) -> None:
+                step.context["note"] = "漢" * 3000
+                raise RuntimeError("漢" * 3000 + "END")
+
+    launch(scdf_db, "boot2", body)
+
+    for table in ("JOB_EXECUTION", "STEP_EXECUTION"):
+        ((message,),) = rows(scdf_db, f"SELECT EXIT_MESSAGE FROM {p}{table}")
+        assert len(message) == 2500, table
+        assert message.rstrip().endswith("漢" * 100 + "END")
+    ((short,),) = rows(scdf_db, f"SELECT SHORT_CONTEXT FROM {p}STEP_EXECUTION_CONTEXT")
+    assert len(short) == 2496
+    assert short.endswith("漢 ...")
+
+
 def test_the_refusal_reaches_the_body_as_batchs_own_error(scdf_db: LocalScdfDatabase) -> None:
     prepare(scdf_db, "boot2")
     launch(scdf_db, "boot2", two_steps())

@@ -10,6 +10,7 @@ import ibm_db_dbi  # type: ignore[import-untyped]
 import pytest
 
 from tests.scdf.listeners import listener, tls_listener
+from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import DbTarget, Fault, Timeouts
 
@@ -90,3 +91,8 @@ def test_a_semicolon_that_would_end_the_connection_string_is_refused_before_conn
         ADAPTER.connect(target, Timeouts(connect=1, statement=1))
     assert "elsewhere" not in str(raised.value)
     assert ADAPTER.classify(raised.value, connected=False) is Fault.OTHER
+
+
+def test_texts_are_cut_to_what_the_column_length_counts() -> None:
+    # VARCHAR(n) counts bytes (OCTETS).
+    assert ADAPTER.text_unit is TextUnit.UTF8_BYTES

@@ -2,6 +2,7 @@
 
 import pytest
 
+from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import Fault
 
@@ -54,3 +55,8 @@ def test_the_pymysql_driver_s_own_errors_carry_the_codes() -> None:
 
     assert ADAPTER.classify(pymysql.err.OperationalError(1045, "Access denied")) is Fault.LOGIN
     assert ADAPTER.is_duplicate_key(pymysql.err.IntegrityError(1062, "Duplicate entry"))
+
+
+def test_texts_are_cut_to_what_the_column_length_counts() -> None:
+    # VARCHAR(M) counts characters.
+    assert ADAPTER.text_unit is TextUnit.CHARACTERS

@@ -13,6 +13,7 @@ import pytest
 from oracledb import errors
 
 from tests.scdf.listeners import listener, tls_listener
+from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import DbTarget, Fault, Timeouts
 
@@ -82,3 +83,8 @@ def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault
 
 def test_statements_use_numbered_parameters() -> None:
     assert ADAPTER.sql("UPDATE T SET A = ? WHERE B = ?") == "UPDATE T SET A = :1 WHERE B = :2"
+
+
+def test_texts_are_cut_to_what_the_column_length_counts() -> None:
+    # VARCHAR2(2500) counts bytes (NLS_LENGTH_SEMANTICS=BYTE).
+    assert ADAPTER.text_unit is TextUnit.UTF8_BYTES

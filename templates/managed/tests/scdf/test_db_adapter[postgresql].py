@@ -2,6 +2,7 @@
 
 import pytest
 
+from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import Fault
 
@@ -66,3 +67,8 @@ def test_the_psycopg_driver_s_own_errors_carry_the_codes() -> None:
     assert ADAPTER.classify(psycopg.errors.DeadlockDetected()) is Fault.TRANSIENT
     assert ADAPTER.is_conflict(psycopg.errors.SerializationFailure())
     assert ADAPTER.is_duplicate_key(psycopg.errors.UniqueViolation())
+
+
+def test_texts_are_cut_to_what_the_column_length_counts() -> None:
+    # VARCHAR(n) counts characters.
+    assert ADAPTER.text_unit is TextUnit.CHARACTERS

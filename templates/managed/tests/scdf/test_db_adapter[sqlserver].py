@@ -10,6 +10,7 @@ import pymssql
 import pytest
 
 from tests.scdf.listeners import listener
+from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import DbTarget, Fault, Timeouts
 
@@ -85,3 +86,8 @@ def test_a_deadlock_is_a_conflict_and_a_duplicate_key_is_recognised() -> None:
     assert ADAPTER.is_conflict(server_error(1205, "deadlocked"))
     duplicate = server_error(2627, "Violation of PRIMARY KEY constraint", pymssql.IntegrityError)
     assert ADAPTER.is_duplicate_key(duplicate)
+
+
+def test_texts_are_cut_to_what_the_column_length_counts() -> None:
+    # VARCHAR(n) counts bytes of its code page (UTF-8 bytes bound them).
+    assert ADAPTER.text_unit is TextUnit.UTF8_BYTES
