@@ -141,8 +141,9 @@ class Job:
         on_stop: Callable[[], None] = lambda: None,
         redact: Callable[[str], str] = lambda text: text,
     ) -> None:
-        if not name or len(name) > 100:
-            raise BatchJobError(f"Job name {name!r} must have 1 to 100 characters (JOB_NAME)")
+        unit = status.adapter.text_unit
+        if not name or measure(name, unit) > 100:
+            raise BatchJobError(f"Job name {name!r} must have 1 to 100 {unit.value} (JOB_NAME)")
         self.name = name
         self.parameters = dict(parameters)
         self.schema = schema
@@ -197,8 +198,9 @@ class Job:
 
         An exception in `body` fails the step (and, as it propagates, the job).
         """
-        if not name or len(name) > 100:
-            raise BatchJobError(f"Step name {name!r} must have 1 to 100 characters (STEP_NAME)")
+        unit = self._status.adapter.text_unit
+        if not name or measure(name, unit) > 100:
+            raise BatchJobError(f"Step name {name!r} must have 1 to 100 {unit.value} (STEP_NAME)")
         if name in self._instance.completed_steps:
             log.info("Step %s already completed in an earlier execution of the job; skipped", name)
             self.skipped.append(name)

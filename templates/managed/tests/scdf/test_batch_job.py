@@ -14,6 +14,8 @@ import pytest
 
 from util.batch_job import BatchJobError, JobInstanceAlreadyCompleteError, Step, split_context
 from util.batch_parameters import ParameterValue, command_line_parameters, job_key, restart_arguments
+from util.column_text import TextUnit
+from util.db_sqlite import SqliteAdapter
 from util.java_context import ContextError, to_java_base64, to_json
 from util.launch import BatchSchema
 from util.local_db import ExecutionRow, LocalScdfDatabase
@@ -424,6 +426,29 @@ def test_unusable_parameters_are_refused_by_name(scdf_db: LocalScdfDatabase) -> 
     assert "Job parameter 'when' is a bool" in error_of(scdf_db, task_id, task_prefix)
     with pytest.raises(BatchJobError, match=r"type 'java\.time\.Instant' is not supported"):
         command_line_parameters(["at=1,java.time.Instant"], BOOT3)
+
+
+@pytest.mark.parametrize(
+    ("unit", "longest"),
+    [(TextUnit.CHARACTERS, "漢" * 100), (TextUnit.UTF8_BYTES, "漢" * 33 + "a")],
+)
+def test_names_fit_their_100_long_columns_in_the_databases_unit(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch, unit: TextUnit, longest: str
+) -> None:
+    monkeypatch.setattr(SqliteAdapter, "text_unit", unit)  # UTF-8 bytes as on Oracle, SQL Server, Db2
+    task_prefix, p = prepare(scdf_db, "boot2")
+
+    def body(context: TaskContext) -> None:
+        with context.job(longest) as job:
+            job.run_step(longest, lambda step: None)
+            job.run_step(longest + "x", lambda step: None)
+
+    task_id, code = launch(scdf_db, "boot2", body)
+
+    assert code == 1
+    assert rows(scdf_db, f"SELECT JOB_NAME FROM {p}JOB_INSTANCE") == [(longest,)]
+    assert rows(scdf_db, f"SELECT STEP_NAME FROM {p}STEP_EXECUTION") == [(longest,)]
+    assert f"must have 1 to 100 {unit.value} (STEP_NAME)" in error_of(scdf_db, task_id, task_prefix)
 
 
 def test_a_stop_from_scdf_between_steps_stops_the_job(scdf_db: LocalScdfDatabase) -> None:
