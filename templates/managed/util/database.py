@@ -16,14 +16,9 @@ from util.db_api import Adapter, DbTarget, Timeouts
 from util.jdbc_url import JdbcUrlError, targets
 from util.redaction import Redactor
 
-# Installed-driver hints for a driver module that is missing.
-_DRIVER_PACKAGES = {
-    "pymysql": "PyMySQL[rsa]",
-    "psycopg": "psycopg[binary]",
-    "pymssql": "pymssql",
-    "oracledb": "oracledb",
-    "ibm_db_dbi": "ibm_db",
-}
+#: This project's driver: the module its adapter imports first, and the requirement that installs it.
+_DRIVER_MODULE = <%- JSON.stringify(profile.driverModule) %>
+_DRIVER_PACKAGE = <%- JSON.stringify(profile.requirements[0].split('==')[0]) %>
 
 
 def open_engine(
@@ -75,7 +70,7 @@ def _load_adapter(target: DbTarget) -> Adapter:
         return adapter_for(target)
     except ModuleNotFoundError as error:
         module = (error.name or "").partition(".")[0]
-        package = _DRIVER_PACKAGES.get(module, module)
+        package = _DRIVER_PACKAGE if module == _DRIVER_MODULE else module
         raise TaskStatusError(
             f"The database driver is not installed ({module}): install {package} "
             "with `pip install --require-hashes -r requirements-scdf.txt`"

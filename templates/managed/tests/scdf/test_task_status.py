@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+import util.database
+from util.db_adapter import ADAPTER
 from util.db_api import Connection, DbTarget, Timeouts
 from util.db_sqlite import SqliteAdapter
 from util.local_db import ExecutionRow, LocalScdfDatabase
@@ -315,13 +318,21 @@ def test_sql_error_is_not_retried_and_names_the_table(scdf_db: LocalScdfDatabase
         status.running()
 
 
-def test_missing_driver_is_reported_with_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("missing", ["driver", "other"])
+def test_missing_driver_is_reported_with_the_package_to_install(
+    monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    # The module the project's adapter imports first; the package to install is the adapter's own.
+    module = util.database._DRIVER_MODULE if missing == "driver" else "some_helper"
+    package = ADAPTER.package if missing == "driver" else "some_helper"
+
     def no_driver(target: DbTarget) -> NoReturn:
-        raise ModuleNotFoundError("No module named 'pymysql'", name="pymysql")
+        raise ModuleNotFoundError(f"No module named '{module}'", name=module)
 
     monkeypatch.setattr("util.database.adapter_for", no_driver)
     with pytest.raises(
-        TaskStatusError, match=r"database driver is not installed \(pymysql\): install PyMySQL\[rsa\]"
+        TaskStatusError,
+        match=rf"database driver is not installed \({module}\): install {re.escape(package)} with `pip",
     ):
         TaskStatus.open(1, DbTarget("mysql+pymysql", "h", database="db"))
 
