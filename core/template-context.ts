@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DATABASE_PROFILES, DEV_REQUIREMENTS, type DatabaseProfile } from './databases.js';
 import type { Answers } from './inputs.js';
 import { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
-import { forDatabase, templateSources, type Owner } from './templates.js';
+import { forAnswers, templateSources, type Owner } from './templates.js';
 
 export interface TemplateContext extends Answers {
   readonly profile: DatabaseProfile;
@@ -38,7 +38,7 @@ export function templateContext(
       path.join(templatesRoot, 'locks', `${answers.database}-py${answers.pythonVersion}.txt`),
       'utf8',
     ),
-    files: forDatabase(templateSources(templatesRoot), answers.database).map(
+    files: forAnswers(templateSources(templatesRoot), answers).map(
       ({ path: p, owner }) => ({
         path: p,
         owner,
