@@ -77,7 +77,9 @@ export function run(
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
-      resolve({ status, output });
+      // Colours off: a log reads as its text.
+      // eslint-disable-next-line no-control-regex
+      resolve({ status, output: output.replace(/\x1b(\[[0-9;?]*[A-Za-z]|\([A-Z0-9])/g, '') });
     });
   });
 }
