@@ -129,5 +129,5 @@ describe.each(CASES)('act runs the test job of a project with %s', (which) => {
     }
     // Each case starts from an empty artifact folder.
     if (existsSync(junit)) writeFileSync(junit, '');
-  });
+  }, 900_000);
 });

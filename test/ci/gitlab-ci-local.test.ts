@@ -52,5 +52,5 @@ describe.each(CASES)('gitlab-ci-local runs the test job of a project with %s', (
       expect(log).not.toContain('test session starts');
       expect(log).toMatch(/FAIL +test/);
     }
-  });
+  }, 900_000);
 });

@@ -43,8 +43,12 @@ async function waitForPing(url: string, child: ChildProcess, log: () => string):
   throw new Error(`verdaccio did not answer on ${url} within 60 s:\n${log()}`);
 }
 
-/** Starts verdaccio from node_modules with its own storage, users and no uplink. */
-export async function startRegistry(): Promise<Registry> {
+/**
+ * Starts verdaccio from node_modules with its own storage and users. With no uplink it holds only
+ * what a test publishes; with one (a real registry), it serves every other package from there,
+ * for a test that installs a published version with its dependencies (npx).
+ */
+export async function startRegistry(options: { uplink?: string } = {}): Promise<Registry> {
   const dir = tempDir('scdf-registry-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
@@ -57,12 +61,25 @@ export async function startRegistry(): Promise<Registry> {
       '  htpasswd:',
       `    file: ${path.join(dir, 'htpasswd')}`,
       '    max_users: 10',
-      // No uplink: the registry holds only what the test publishes and never reaches out.
-      'uplinks: {}',
-      'packages:',
+      ...(options.uplink === undefined
+        ? [
+            // No uplink: the registry holds only what the test publishes and never reaches out.
+            'uplinks: {}',
+            'packages:',
+          ]
+        : [
+            'uplinks:',
+            `  upstream: { url: ${JSON.stringify(options.uplink)}, timeout: 60s }`,
+            'packages:',
+            // This package only from what the test publishes, never from the uplink.
+            "  'generator-scdf-task':",
+            '    access: $all',
+            '    publish: $authenticated',
+          ]),
       "  '**':",
       '    access: $all',
       '    publish: $authenticated',
+      ...(options.uplink === undefined ? [] : ['    proxy: upstream']),
       'log: { type: stdout, format: pretty, level: warn }',
       '',
     ].join('\n'),
