@@ -37,6 +37,8 @@ test('in a terminal, a bad answer is re-asked with the rule, then the project is
   }
   await waitFor(/Boot version/);
   child.stdin.write('\r');
+  await waitFor(/CI system/);
+  child.stdin.write('\r');
 
   expect(await closed).toBe(0);
   const rc = JSON.parse(readFileSync(path.join(cwd, 'tty-task', '.yo-rc.json'), 'utf8')) as Record<
@@ -50,5 +52,6 @@ test('in a terminal, a bad answer is re-asked with the rule, then the project is
     imageTag: '0.1.0',
     pythonVersion: '3.14',
     bootVersion: '2',
+    ci: 'github',
   });
 });
