@@ -52,7 +52,9 @@ export function updateBase(project: Project | undefined, cwd: string): UpdateBas
     if (version === undefined) throw new Error('the project records no generator version');
     const templatesRoot =
       version === GENERATOR_VERSION ? TEMPLATES_ROOT : await releasedTemplates(version, cwd);
-    const answers = withDefaults(resolveGivenAnswers({ options: {}, stored: state.answers, existing: true }).given);
+    const answers = withDefaults(
+      resolveGivenAnswers({ options: {}, stored: state.answers, existing: true }).given,
+    );
     const texts = new Map<string, string>();
     for (const file of planProject(answers, templatesRoot, version))
       texts.set(file.path, file.content);

@@ -27,13 +27,11 @@ export function planProject(
   generatorVersion = GENERATOR_VERSION,
 ): PlannedFile[] {
   const context = templateContext(answers, templatesRoot, generatorVersion);
-  return forAnswers(templateSources(templatesRoot), answers).map(
-    ({ source, path: p, owner }) => ({
-      path: p,
-      owner,
-      // Templates only use `<%-`: values are validated and escaped for the target language.
-      content: compiledTemplate(source)(context),
-      executable: p.endsWith('.sh'),
-    }),
-  );
+  return forAnswers(templateSources(templatesRoot), answers).map(({ source, path: p, owner }) => ({
+    path: p,
+    owner,
+    // Templates only use `<%-`: values are validated and escaped for the target language.
+    content: compiledTemplate(source)(context),
+    executable: p.endsWith('.sh'),
+  }));
 }

@@ -38,11 +38,9 @@ export function templateContext(
       path.join(templatesRoot, 'locks', `${answers.database}-py${answers.pythonVersion}.txt`),
       'utf8',
     ),
-    files: forAnswers(templateSources(templatesRoot), answers).map(
-      ({ path: p, owner }) => ({
-        path: p,
-        owner,
-      }),
-    ),
+    files: forAnswers(templateSources(templatesRoot), answers).map(({ path: p, owner }) => ({
+      path: p,
+      owner,
+    })),
   };
 }
