@@ -23,14 +23,18 @@ go_tool() {
   local name=$1 version=$2 module=$3
   local dir="$CACHE/$name-$version"
   if [[ ! -x $dir/bin/$name ]]; then
-    command -v go >/dev/null || {
+    local go
+    go=$(command -v go || echo /usr/local/go/bin/go)
+    [[ -x $go ]] || {
       echo "setup-ci-tools: go is missing; scripts/setup-system.sh installs it" >&2
       exit 1
     }
     echo "setup-ci-tools: building $name $version (once; cached in $dir)" >&2
     local tmp
     tmp=$(mktemp -d "$CACHE/.$name-XXXXXX")
-    GOBIN="$tmp/bin" GOFLAGS=-mod=mod GOTOOLCHAIN=local go install "$module@v$version" >&2
+    # GOTOOLCHAIN=auto: a go older than the module needs (1.21 or newer) fetches the toolchain it
+    # names from the Go module proxy.
+    GOBIN="$tmp/bin" GOFLAGS=-mod=mod GOTOOLCHAIN=auto "$go" install "$module@v$version" >&2
     rm -rf "$dir"
     mv "$tmp" "$dir"
   fi

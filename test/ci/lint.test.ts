@@ -122,3 +122,14 @@ test.each(documented.length > 0 ? documented : ['(none yet)'])('docs/ci/%s passe
     schema('gitlab-ci', [file]);
   }
 });
+
+test('scripts/setup-ci-tools.sh, run again, reuses its cache: builds and installs nothing', () => {
+  const again = spawnSync('bash', [path.join(REPO_ROOT, 'scripts/setup-ci-tools.sh')], {
+    encoding: 'utf8',
+  });
+  expect({ status: again.status, stdout: again.stdout, stderr: again.stderr }).toEqual({
+    status: 0,
+    stdout: '',
+    stderr: '',
+  });
+});
