@@ -80,6 +80,22 @@ describe.each(VARIANTS)('answers %j', (answers) => {
   });
 });
 
+test.each(['github', 'gitlab'] as const)('--ci %s: its shell scripts pass shellcheck', (ci) => {
+  const dir = tempDir('scdf-ci-scripts-');
+  const scripts = planProject(withDefaults({ ci })).filter((file) => file.path.endsWith('.sh'));
+  expect(scripts.map((file) => file.path)).toEqual([
+    'scripts/conflict-markers.sh',
+    'scripts/scdf-rest.sh',
+    'scripts/template-update.sh',
+  ]);
+  for (const file of scripts) writeFileSync(path.join(dir, path.basename(file.path)), file.content);
+  check(SHELLCHECK, [
+    '--severity=style',
+    '--shell=bash',
+    ...scripts.map((file) => path.join(dir, path.basename(file.path))),
+  ]);
+});
+
 test('--ci none writes no pipeline', () => {
   expect(written({ ci: 'none' })).toEqual({});
 });
