@@ -21,8 +21,8 @@ const RENAMES: Readonly<Record<string, string>> = {
   dockerignore: '.dockerignore',
   'gitlab-ci.yml': '.gitlab-ci.yml',
 };
-// The same for a folder at the top of an owner's templates (kept out of the generator's own
-// `.github/`, where GitHub would take the templates for this repository's workflows).
+// The same for a folder at the top of an owner's templates: tools that look for
+// `.github/workflows/` (actionlint, Dependabot) would take the EJS templates for real workflows.
 const FOLDER_RENAMES: Readonly<Record<string, string>> = { github: '.github' };
 
 export interface TemplateSource {
