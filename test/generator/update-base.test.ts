@@ -64,7 +64,14 @@ function oldProject(): string {
   const cwd = tempDir();
   const made = spawnSync(
     process.execPath,
-    [path.join(oldPackage, 'lib/bin/create-scdf-task.js'), 'orders-etl', '--defaults'],
+    // --ci none: no pipeline file names the version, so only README.md follows it.
+    [
+      path.join(oldPackage, 'lib/bin/create-scdf-task.js'),
+      'orders-etl',
+      '--defaults',
+      '--ci',
+      'none',
+    ],
     { cwd, encoding: 'utf8' },
   );
   if (made.status !== 0)
