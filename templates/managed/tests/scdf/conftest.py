@@ -85,7 +85,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     So a plain `pytest` gives the task's own tests in seconds; `pytest tests/scdf` runs every test
     here (a file or a test named in it: that one), new files included with no list to keep.
     """
-    if collection_path.parent != HERE or collection_path.name == "conftest.py":
+    # Resolved as HERE is, so a project reached through a symbolic link is no other folder.
+    if collection_path.parent.resolve() != HERE or collection_path.name == "conftest.py":
         return None
     if collection_path.name.startswith("test_smoke") or _names_this_folder(config):
         return None
