@@ -210,7 +210,7 @@ class WriteEngine:
                     f"Could not {purpose}: the stop grace (task.db.stop-grace) was used up", Fault.TRANSIENT
                 )
             while True:
-                for target in self._targets:
+                for index, target in enumerate(self._targets, 1):
                     if attempt and time.monotonic() >= self._limit(until):
                         break
                     attempt += 1
@@ -231,7 +231,10 @@ class WriteEngine:
                         reason = self._fail_or_describe(purpose, target, error, connected=True)
                         connecting, uncertain = False, True
                     what = f"connect to {purpose}" if connecting else purpose
-                    if time.monotonic() < self._limit(until):
+                    # The next host at once, the first one again after the pause: said only
+                    # when that comes before the deadline.
+                    next_at = time.monotonic() + (0 if index < len(self._targets) else pause)
+                    if next_at < self._limit(until):
                         log.warning("Could not %s (attempt %d), will retry: %s", what, attempt, reason)
                 if time.monotonic() >= self._limit(until):
                     what = f"connect to {purpose}" if connecting else purpose
