@@ -438,3 +438,46 @@ def test_a_body_that_swallows_the_stop_is_ended_by_the_hard_exit(
     assert code == 143, stderr
     assert 1.0 <= after <= 1.0 + 1.0 + 0.5, f"{after:.1f}s after SIGTERM\n{stderr}"
     assert "The stop grace is over" in stderr
+
+
+LEFT_BEHIND = textwrap.dedent(
+    """
+    import atexit
+    import threading
+    import time
+
+    from util.db_sqlite import SqliteAdapter
+    from util.task_lifecycle import run_task
+
+    def never_answers(self, target, timeouts):
+        threading.Event().wait(60)  # a driver call no timeout of its own ends
+
+    SqliteAdapter.connect = never_answers
+    # What a blocked driver can do to the interpreter's shutdown (Db2's CLI driver does).
+    atexit.register(time.sleep, 30)
+    run_task(lambda context: None)
+    """
+)
+
+
+def test_a_run_with_writes_left_behind_leaves_without_the_interpreter_shutdown(
+    tmp_path: Path, scdf_db: LocalScdfDatabase
+) -> None:
+    script = tmp_path / "task.py"
+    script.write_text(LEFT_BEHIND)
+    execution_id = scdf_db.create_execution("my-task")
+    bounds = ["--task.db.connect-deadline=1", "--task.db.connect-timeout=0.2"]
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(script), *argv_for(scdf_db, execution_id, *bounds)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    assert "gave up after" in done.stderr
+    assert elapsed < 15, f"{elapsed:.1f}s: the shutdown waited\n{done.stderr}"  # not the 30 s
