@@ -82,7 +82,6 @@ def execute(
     run.signals.install()
     uninstall_logging = install_log_redaction(Redactor())
     try:
-        redactor = Redactor()
         try:
             settings = LaunchSettings.parse(
                 sys.argv[1:] if argv is None else argv,
@@ -96,18 +95,24 @@ def execute(
         except TaskConfigError as error:
             log.error("Task not started: %s", error)
             code = SETUP_FAILURE
-        # Released only after the end is recorded: the next run never starts beside a row that
-        # still shows RUNNING. A stop meanwhile gives the release what is left of its budget.
-        if run.lock is not None:
-            run.lock.release()
+        _release_lock(run)
         # A stop at any point, the release included, is what the process leaves with.
         return leave_with(code, run.signals.exit_code())
     finally:
+        _release_lock(run)  # when an error escaped before the release above
         if run.status is not None:
             run.status.dispose()
         uninstall_logging()
         run.signals.restore()
         hard_exit.cancel()  # the process leaves now, in time: no need to force it
+
+
+def _release_lock(run: _Run) -> None:
+    """Released only after the end is recorded: the next run never starts beside a row that still
+    shows RUNNING. A stop meanwhile gives the release what is left of its budget."""
+    if run.lock is not None:
+        lock, run.lock = run.lock, None
+        lock.release()
 
 
 def _run(
