@@ -323,10 +323,16 @@ def address(target: DbTarget) -> str:
     """`host:port` of a target for messages, an IPv6 host in brackets (`[::1]:1433`)."""
     if target.drivername == "sqlite":
         return target.database or ":memory:"
-    if target.host is None and "dsn" in target.query:  # an Oracle descriptor: its first address
-        found = re.search(r"\(HOST\s*=\s*([^)\s]+)\).*?\(PORT\s*=\s*(\d+)\)", target.query["dsn"], re.I)
+    if target.host is None and "dsn" in target.query:
+        dsn = target.query["dsn"]
+        # An Oracle descriptor: its first address.
+        found = re.search(r"\(HOST\s*=\s*([^)\s]+)\).*?\(PORT\s*=\s*(\d+)\)", dsn, re.I)
         if found:
             return f"{found.group(1)}:{found.group(2)}"
+        # Easy Connect with its protocol (`tcps://host:port/service`): its host and port.
+        found = re.match(r"tcps?://(\[[^\]]+\]|[^:/\s]+)(?::(\d+))?", dsn, re.I)
+        if found:
+            return found.group(1) + (f":{found.group(2)}" if found.group(2) else "")
     host = target.host or "localhost"
     if ":" in host:
         host = f"[{host}]"

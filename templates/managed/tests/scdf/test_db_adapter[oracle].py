@@ -15,7 +15,8 @@ from oracledb import errors
 from tests.scdf.listeners import listener, tls_listener
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
-from util.db_api import DbTarget, Fault, Timeouts
+from util.db_api import DbTarget, Fault, Timeouts, address
+from util.jdbc_url import convert
 
 
 def failed_connect(fault: str, **query: str) -> BaseException:
@@ -79,6 +80,14 @@ def server_error(message: str) -> BaseException:
 )
 def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault
+
+
+def test_a_tcps_url_is_named_by_its_host_and_port_in_messages() -> None:
+    # python-oracledb parses the Easy Connect string itself: the target has no host of its own.
+    assert (
+        address(convert("jdbc:oracle:thin:@tcps://db.example.com:2484/svc").target) == "db.example.com:2484"
+    )
+    assert address(convert("jdbc:oracle:thin:@tcps://[::1]:2484/svc").target) == "[::1]:2484"
 
 
 def test_statements_use_numbered_parameters() -> None:
