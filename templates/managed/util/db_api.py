@@ -209,7 +209,13 @@ class Adapter:
         chain = list(causes(error))
         # Only a driver that imported ssl can raise its errors: no import of it here (start-up time).
         ssl = sys.modules.get("ssl")
-        if ssl is not None and any(isinstance(e, ssl.SSLError) for e in chain):
+        # The peer closing the connection mid-handshake (EOF, or TLS's own close) is a connection
+        # lost, as a restarting server or a proxy failing over does: the codes below decide.
+        # Every other TLS error (certificate, protocol version, alerts) is a setting that cannot
+        # heal. A plain server on a TLS port that hangs up on the ClientHello is therefore retried
+        # until the deadline, its error named in the message that ends it.
+        lost = () if ssl is None else (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+        if ssl is not None and any(isinstance(e, ssl.SSLError) and not isinstance(e, lost) for e in chain):
             return Fault.TLS
         if any(isinstance(e, UnicodeEncodeError) for e in chain):
             return Fault.TEXT  # the client's character set cannot carry it to the server at all
@@ -231,7 +237,7 @@ class Adapter:
             meaning = self.uncoded(cause)
             if meaning is not None:
                 return meaning
-        if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout)) for e in chain):
+        if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout, *lost)) for e in chain):
             return Fault.TRANSIENT
         return Fault.OTHER
 

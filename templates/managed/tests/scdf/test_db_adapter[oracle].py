@@ -1,9 +1,9 @@
 """What Oracle's driver errors mean for a write: the real python-oracledb's errors, told apart by codes.
 
 Connect failures are made by the real driver (thin mode) against loopback listeners
-(`listeners.py`), TLS failures against a TLS listener whose certificate nobody trusts; the
-listener's and server's own refusals, which need an Oracle listener, are built with
-python-oracledb's own error constructors.
+(`listeners.py`), TLS failures against TLS listeners whose certificate nobody trusts or that
+drop the connection in the handshake; the listener's and server's own refusals, which need an
+Oracle listener, are built with python-oracledb's own error constructors.
 """
 
 from typing import Any
@@ -12,7 +12,7 @@ import oracledb
 import pytest
 from oracledb import errors
 
-from tests.scdf.listeners import listener, tls_listener
+from tests.scdf.listeners import handshake_listener, listener, tls_listener
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import DbTarget, Fault, Timeouts, address
@@ -51,6 +51,19 @@ def test_an_untrusted_certificate_is_a_tls_failure() -> None:
             ADAPTER.connect(target, Timeouts(connect=2, statement=2))
     assert raised.value.args[0].full_code == "DPY-6005"  # the same code: only the cause tells
     assert ADAPTER.classify(raised.value) is Fault.TLS
+
+
+@pytest.mark.parametrize("end", ["closes", "resets"])
+def test_a_connection_dropped_in_the_tls_handshake_is_a_lost_connection(end: str) -> None:
+    with handshake_listener("oracle", end) as seen:
+        dsn = f"tcps://127.0.0.1:{seen.port}/x"
+        target = DbTarget("oracle+oracledb", None, None, None, "scdf", "pw", {"dsn": dsn})
+        with pytest.raises(oracledb.Error) as raised:
+            ADAPTER.connect(target, Timeouts(connect=2, statement=2))
+    assert seen.hellos == 1
+    # DPY-6005, caused by ssl.SSLEOFError (a close) or ConnectionResetError (a reset).
+    assert raised.value.args[0].full_code == "DPY-6005"
+    assert ADAPTER.classify(raised.value) is Fault.TRANSIENT
 
 
 def driver_error(number: int, **values: Any) -> BaseException:

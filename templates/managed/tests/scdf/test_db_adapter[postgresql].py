@@ -1,10 +1,16 @@
-"""What PostgreSQL's driver errors mean for a write: told apart by their codes, never their words."""
+"""What PostgreSQL's driver errors mean for a write: told apart by their codes, never their words.
 
+TLS failures are made by the real psycopg (its libpq) against a listener that answers the
+SSLRequest and then drops the connection or shows a certificate nobody trusts (`listeners.py`).
+"""
+
+import psycopg
 import pytest
 
+from tests.scdf.listeners import handshake_listener
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
-from util.db_api import Fault
+from util.db_api import DbTarget, Fault, Timeouts
 
 
 class CodedError(Exception):
@@ -55,10 +61,54 @@ def test_words_in_a_message_change_nothing() -> None:
 
 
 def test_a_tls_error_on_an_open_connection_is_a_lost_connection() -> None:
-    # libpq over TLS reports a reset session as "SSL error: unexpected eof while reading".
-    lost = OperationalError("consuming input failed: SSL error: unexpected eof while reading")
-    assert ADAPTER.classify(lost) is Fault.TLS
-    assert ADAPTER.classify(lost, connected=True) is Fault.TRANSIENT
+    # An error of the TLS layer after the connection was set up: the session broke.
+    broken = OperationalError("consuming input failed: SSL error: decryption failed or bad record mac")
+    assert ADAPTER.classify(broken) is Fault.TLS
+    assert ADAPTER.classify(broken, connected=True) is Fault.TRANSIENT
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "consuming input failed: SSL error: unexpected eof while reading",
+        "SSL SYSCALL error: EOF detected",
+        "SSL connection has been closed unexpectedly",
+    ],
+)
+def test_libpq_s_words_for_a_tls_session_the_peer_ended_are_a_lost_connection(message: str) -> None:
+    assert ADAPTER.classify(OperationalError(message)) is Fault.TRANSIENT
+
+
+def test_a_tls_failure_on_any_address_tried_is_not_retried() -> None:
+    # libpq reports each address it tried on a line of its own.
+    message = (
+        'connection to server at "::1", port 5432 failed: SSL error: certificate verify failed\n'
+        'connection to server at "127.0.0.1", port 5432 failed: SSL error: unexpected eof while reading'
+    )
+    assert ADAPTER.classify(OperationalError(message)) is Fault.TLS
+
+
+def connect_through(end: str, **tls: str) -> BaseException:
+    with handshake_listener("postgresql", end) as seen:
+        target = DbTarget("postgresql+psycopg", "127.0.0.1", seen.port, "d", "scdf", "pw", tls)
+        with pytest.raises(psycopg.OperationalError) as raised:
+            ADAPTER.connect(target, Timeouts(connect=2, statement=2))
+    assert seen.hellos == 1  # libpq got as far as its ClientHello
+    return raised.value
+
+
+@pytest.mark.parametrize("end", ["closes", "resets"])
+def test_a_connection_dropped_in_the_tls_handshake_is_a_lost_connection(end: str) -> None:
+    error = connect_through(end, sslmode="require")
+    lost = "SSL error: unexpected eof while reading" if end == "closes" else "SSL SYSCALL error:"
+    assert lost in str(error)
+    assert ADAPTER.classify(error) is Fault.TRANSIENT
+
+
+def test_a_certificate_nobody_trusts_is_a_tls_failure() -> None:
+    error = connect_through("untrusted", sslmode="verify-full", sslrootcert="system")
+    assert "certificate verify failed" in str(error)
+    assert ADAPTER.classify(error) is Fault.TLS
 
 
 def test_the_psycopg_driver_s_own_errors_carry_the_codes() -> None:
