@@ -266,7 +266,8 @@ class Adapter:
         """
         try:
             fd = self.socket_fd(connection)
-        except (AttributeError, OSError):  # a connection half closed already: nothing left to cut
+        except Exception:  # noqa: BLE001 - the driver's own error (psycopg's "the connection is
+            # closed"), or an OSError: a connection closed or lost already has nothing left to cut
             return False
         if fd is None or fd < 0:
             return False

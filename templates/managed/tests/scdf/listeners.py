@@ -279,3 +279,60 @@ def handshake_listener(protocol: str, end: str, host: str = "127.0.0.1") -> Iter
         server.close()
         for client in held:
             client.close()
+
+
+def _pg_message(kind: bytes, body: bytes) -> bytes:
+    return kind + struct.pack("!I", len(body) + 4) + body
+
+
+@contextmanager
+def postgresql_session() -> Iterator[int]:
+    """A listener that lets any PostgreSQL client in without TLS or password, then stays silent.
+
+    What a driver meets when the server hangs after the login: the connection is open, and every
+    statement on it waits.
+    """
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    port: int = server.getsockname()[1]
+    held: list[socket.socket] = []
+    parameters = {
+        b"server_version": b"16.0",
+        b"client_encoding": b"UTF8",
+        b"standard_conforming_strings": b"on",
+    }
+    welcome = (
+        _pg_message(b"R", struct.pack("!I", 0))  # AuthenticationOk
+        + b"".join(_pg_message(b"S", name + b"\x00" + value + b"\x00") for name, value in parameters.items())
+        + _pg_message(b"K", struct.pack("!II", 1, 2))  # BackendKeyData
+        + _pg_message(b"Z", b"I")  # ReadyForQuery, idle
+    )
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            held.append(client)
+            try:
+                client.settimeout(10)
+                while True:
+                    length, code = struct.unpack("!II", _receive(client, 8))
+                    if code in (80877103, 80877104):  # SSLRequest, GSSENCRequest: no
+                        client.sendall(b"N")
+                        continue
+                    _receive(client, length - 8)  # the start-up packet's parameters
+                    client.sendall(welcome)
+                    break
+            except (OSError, struct.error):
+                client.close()
+
+    threading.Thread(target=serve, name="listener-postgresql-session", daemon=True).start()
+    try:
+        yield port
+    finally:
+        server.close()
+        for client in held:
+            client.close()

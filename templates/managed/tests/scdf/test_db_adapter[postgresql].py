@@ -4,13 +4,19 @@ TLS failures are made by the real psycopg (its libpq) against a listener that an
 SSLRequest and then drops the connection or shows a certificate nobody trusts (`listeners.py`).
 """
 
+import re
+import threading
+import time
+
 import psycopg
 import pytest
 
-from tests.scdf.listeners import handshake_listener
+from tests.scdf.listeners import handshake_listener, postgresql_session
+from util.bounded_write import TaskStatusError, WriteEngine
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
-from util.db_api import DbTarget, Fault, Timeouts
+from util.db_api import Cursor, DbTarget, Fault, Timeouts
+from util.redaction import Redactor
 
 
 class CodedError(Exception):
@@ -109,6 +115,47 @@ def test_a_certificate_nobody_trusts_is_a_tls_failure() -> None:
     error = connect_through("untrusted", sslmode="verify-full", sslrootcert="system")
     assert "certificate verify failed" in str(error)
     assert ADAPTER.classify(error) is Fault.TLS
+
+
+def test_cutting_a_closed_connection_finds_nothing_to_cut() -> None:
+    # psycopg raises its own OperationalError("the connection is closed") for the socket of a
+    # closed connection: not an OSError.
+    with postgresql_session() as port:
+        connection = psycopg.connect(host="127.0.0.1", port=port, user="scdf", dbname="d", connect_timeout=2)
+        assert ADAPTER.cut(connection) is True
+        connection.close()
+        assert ADAPTER.cut(connection) is False
+
+
+def test_an_attempt_whose_connection_is_closed_at_its_limit_is_abandoned() -> None:
+    # The driver closed the connection (its work ended on an error, say) just as the caller's
+    # clock ran out: the attempt is abandoned, and its work can no longer commit.
+    released = threading.Event()
+
+    def closes_and_hangs(cursor: Cursor, retry: bool) -> None:
+        cursor.connection.close()  # type: ignore[attr-defined]
+        released.wait(5)
+
+    try:
+        with postgresql_session() as port:
+            engine = WriteEngine(
+                [DbTarget("postgresql+psycopg", "127.0.0.1", port, "d", "scdf", None)],
+                ADAPTER,
+                deadline=1.0,
+                timeouts=Timeouts(connect=1, statement=1),
+                redactor=Redactor(),
+            )
+            started = time.monotonic()
+            with pytest.raises(TaskStatusError) as raised:
+                engine.run("record the start", closes_and_hangs)
+            elapsed = time.monotonic() - started
+    finally:
+        released.set()
+    assert "gave up after 1 attempts" in str(raised.value)
+    # Not the driver's "the connection is closed", which would have been retried.
+    assert re.search(r": no answer within 1\.\ds \(the attempt was abandoned\)$", str(raised.value))
+    assert engine.abandoned == 1
+    assert 1.0 <= elapsed < 2.0
 
 
 def test_the_psycopg_driver_s_own_errors_carry_the_codes() -> None:
