@@ -5,7 +5,8 @@ Each is what a client meets when the server is not what it should be: a port wit
 firewall), one that accepts and closes at once (a proxy with no backend), and one that answers
 with bytes no database sends (a wrong port). `handshake_listener` plays a database's part up to
 its TLS handshake, then drops the connection there (a server restarting, a proxy failing over) or
-shows a certificate nobody trusts (a real misconfiguration).
+shows a certificate nobody trusts (a real misconfiguration). `postgresql_session` lets a
+PostgreSQL client in and then stays silent (a server hung after the login).
 """
 
 from __future__ import annotations
