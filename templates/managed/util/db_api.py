@@ -264,10 +264,11 @@ class Adapter:
         Works from another thread: the blocked driver sees the connection closed and raises its
         own "connection lost" error. Returns whether there was a socket to cut.
         """
+        # A connection closed or lost already has nothing left to cut; drivers say so with their
+        # own errors (psycopg's OperationalError "the connection is closed"), not only OSError.
         try:
             fd = self.socket_fd(connection)
-        except Exception:  # noqa: BLE001 - the driver's own error (psycopg's "the connection is
-            # closed"), or an OSError: a connection closed or lost already has nothing left to cut
+        except Exception:  # noqa: BLE001 - any driver's error here means no socket
             return False
         if fd is None or fd < 0:
             return False
