@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from util.task_args import exit_with_usage_when_asked
 from util.task_lifecycle import TaskContext, run_task
 
 if TYPE_CHECKING:  # every launch pays its imports: the job module loads only when a job runs
@@ -64,4 +65,5 @@ def import_orders(context: TaskContext) -> None:
 
 
 if __name__ == "__main__":
+    exit_with_usage_when_asked()  # `--help` outside SCDF: how to run it locally
     run_task(task)

@@ -3,13 +3,14 @@
  * with the published bin into an empty folder for the local Python version, make a fresh venv,
  * install the lock requirements-scdf.txt with --require-hashes and then requirements-dev.txt from
  * PyPI, then the driver must import, `ruff check .`, `ruff format --check .` and `mypy --strict`
- * (the whole project, as its pyproject.toml configures it) must pass, the project's pytest must
- * pass, and `python -m util.local_run` must report the sample's executions as SCDF would show
- * them. The image's file set (what `COPY . .` sends) must be enough for the entry point: every
- * module in it imports there.
+ * (the whole project, as its pyproject.toml configures it) must pass; a plain `pytest` must run
+ * the sample's tests and the utilities' smoke alone, in seconds, and `pytest tests/scdf` every
+ * test file of the utilities; `python python_task.py` alone must point to `util.local_run`, which
+ * must report the sample's executions as SCDF would show them. The image's file set (what
+ * `COPY . .` sends) must be enough for the entry point: every module in it imports there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { DATABASE_PROFILES } from '../../core/databases.js';
@@ -77,18 +78,62 @@ describe.each(DATABASES)('generated project for %s', (database) => {
         stdout: expect.stringMatching(/^Success: no issues found in \d+ source files$/m),
       });
 
-      const pytest = run(path.join(bin, 'pytest'), ['-q', '-p', 'no:cacheprovider'], project);
-      expect(pytest).toMatchObject({ status: 0 });
-      // The suite ran in full. The one test allowed to skip needs `unshare --pid` (root, or
-      // user namespaces) to run the task as PID 1.
-      const summary = /^(\d+) passed(?:, (\d+) skipped)? in [\d.]+s/m.exec(pytest.stdout);
+      // A plain `pytest`: the user's tests and the utilities' smoke, in seconds.
+      const pytestBin = path.join(bin, 'pytest');
+      const collected = run(pytestBin, ['--collect-only', '-q', '-p', 'no:cacheprovider'], project);
+      expect(collected).toMatchObject({ status: 0 });
+      const ids = collected.stdout.split('\n').filter((line) => line.includes('::'));
+      expect([...new Set(ids.map((id) => id.split('::')[0]))].sort()).toEqual([
+        'tests/scdf/test_smoke.py',
+        'tests/test_python_task.py',
+      ]);
+      const quickStart = Date.now();
+      const quick = run(pytestBin, ['-q', '-p', 'no:cacheprovider'], project);
+      const quickMs = Date.now() - quickStart;
+      expect(quick).toMatchObject({ status: 0 });
+      // The sample's 3 tests and the 6 of test_smoke.py, nothing skipped.
+      expect(quick.stdout).toMatch(/^9 passed in [\d.]+s/m);
+      // About 3 s on an idle machine (the whole suite takes 50-70 s); the bound leaves room for
+      // a loaded CI machine and is checked against the full run's time too, below.
+      expect(quickMs).toBeLessThan(20_000);
+
+      // The utilities' whole suite, the one command the README gives: every file in tests/scdf.
+      const fullStart = Date.now();
+      const full = run(pytestBin, ['tests/scdf', '-v', '-p', 'no:cacheprovider'], project);
+      const fullMs = Date.now() - fullStart;
+      expect({ status: full.status, tail: full.stdout.slice(-3000) }).toMatchObject({ status: 0 });
+      const summary = /\b(\d+) passed(?:, (\d+) skipped)? in [\d.]+s/.exec(full.stdout);
       expect(summary).not.toBeNull();
       expect(Number(summary?.[1])).toBeGreaterThanOrEqual(170);
-      // CI runs as root, where the PID 1 test must run too.
+      const ran = new Set(
+        [...full.stdout.matchAll(/^(tests\/scdf\/[^:\s]+)::.* (?:PASSED|SKIPPED)\b/gm)].map(
+          (m) => m[1],
+        ),
+      );
+      const testFiles = readdirSync(path.join(project, 'tests/scdf'))
+        .filter((file) => /^test_.*\.py$/.test(file))
+        .map((file) => `tests/scdf/${file}`);
+      expect([...ran].sort()).toEqual(testFiles.sort());
+      expect(quickMs * 4).toBeLessThan(fullMs);
+      // CI runs as root, where the PID 1 test must run too. The one test allowed to skip needs
+      // `unshare --pid` (root, or user namespaces) to run the task as PID 1.
       if (process.env.CI === 'true') expect(summary?.[2]).toBeUndefined();
       if (summary?.[2] !== undefined) {
         expect(summary[2]).toBe('1');
-        expect(pytest.stdout).toContain('needs `unshare --pid`');
+        expect(full.stdout).toContain('needs `unshare --pid`');
+      }
+
+      // Started by hand, the task says how to run it locally instead.
+      const alone = run(python, ['python_task.py'], project);
+      expect(alone).toMatchObject({ status: 1, stdout: '' });
+      expect(alone.stderr).toMatch(
+        /^\S+ \S+ ERROR [\w.]+: Task not started: spring\.datasource\.url is not set: SCDF passes it at every launch \(to run the task locally: `python -m util\.local_run`\)\n$/,
+      );
+      for (const flag of ['--help', '-h']) {
+        const usage = run(python, ['python_task.py', flag], project);
+        expect(usage).toMatchObject({ status: 0, stderr: '' });
+        expect(usage.stdout).toMatch(/^usage: python -m util\.local_run \[task arguments\]\n/);
+        expect(usage.stdout).toContain('`python -m util.local_run --help` lists its options');
       }
 
       const help = run(python, ['-m', 'util.local_run', '--help'], project);

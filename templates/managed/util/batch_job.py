@@ -34,10 +34,12 @@ the clock. A COMPLETED instance is refused.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -137,8 +139,7 @@ class Job:
         name: str,
         parameters: Mapping[str, ParameterValue],
         *,
-        resume: Callable[[], None] = lambda: None,
-        on_stop: Callable[[], None] = lambda: None,
+        hold: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
         redact: Callable[[str], str] = lambda text: text,
     ) -> None:
         unit = status.adapter.text_unit
@@ -162,8 +163,9 @@ class Job:
         self.skipped: list[str] = []
         self.context: dict[str, ContextValue] = {}
         self._status = status
-        self._resume = resume
-        self._on_stop = on_stop
+        #: Groups writes a stop signal must not cut apart (`util.stop.StopSignals.held`): a
+        #: stop that comes during them is raised once they are all done.
+        self._hold = hold
         self._redact = redact
         self._instance = _Instance(None)
         self._last_step: Step | None = None
@@ -171,11 +173,14 @@ class Job:
     # --- the API ---------------------------------------------------------------------------
 
     def __enter__(self) -> Job:
-        self._begin()
+        began = False
         try:
-            self._resume()  # a stop that came during the writes is delivered now
+            with self._hold():
+                self._begin()
+                began = True
         except BaseException as error:
-            self._finish(error)
+            if began:  # stopped during the writes: the execution ends STOPPED
+                self._finish(error)
             raise
         return self
 
@@ -206,12 +211,15 @@ class Job:
             self.skipped.append(name)
             return None
         step = Step(name, context=dict(self._instance.step_contexts.get(name, {})))
-        self._start_step(step)
+        started = False
         try:
-            self._resume()
+            with self._hold():
+                self._start_step(step)
+                started = True
             body(step)
         except BaseException as error:
-            self._end_step(step, error)
+            if started:
+                self._end_step(step, error)
             raise
         self._end_step(step, None)
         return step
@@ -593,8 +601,10 @@ class Job:
         )
 
     def _end_step(self, step: Step, error: BaseException | None) -> None:
-        if error is not None and _is_signal(error):
-            self._on_stop()
+        with self._hold():
+            self._record_step_end(step, error)
+
+    def _record_step_end(self, step: Step, error: BaseException | None) -> None:
         step.status, step.exit_code, step.exit_message = self._outcome(error)
         for key, value in step.context.items():
             check_value(key, value)
@@ -621,12 +631,14 @@ class Job:
         log.info(
             "Step %s: %s (read %d, written %d)", step.name, step.status, step.read_count, step.write_count
         )
-        if error is None:
-            self._resume()
 
     def _finish(self, error: BaseException | None) -> None:
-        if error is not None and _is_signal(error):
-            self._on_stop()
+        with self._hold():
+            self._record_end(error)
+        if error is None and self.status != "COMPLETED":
+            raise JobInterruptedError(f"Job {self.name} was stopped from SCDF: {self.status}")
+
+    def _record_end(self, error: BaseException | None) -> None:
         last = self._last_step
         if error is None and last is None:
             status, code, message = "COMPLETED", "NOOP", NOOP_DESCRIPTION
@@ -671,10 +683,6 @@ class Job:
         self.status, self.exit_code, self.exit_message = final[0], code, message
         self.version += 1
         log.info("Job %s (execution %d): %s, exit code %s", self.name, self.id, self.status, self.exit_code)
-        if error is None and self.status != "COMPLETED":
-            raise JobInterruptedError(f"Job {self.name} was stopped from SCDF: {self.status}")
-        if error is None:
-            self._resume()
 
     # --- helpers ----------------------------------------------------------------------------
 

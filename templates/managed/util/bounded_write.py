@@ -62,10 +62,13 @@ def left_behind() -> int:
 class TaskStatusError(RuntimeError):
     """A write could not be done; the message is safe to log (no secrets) and names what to check."""
 
-    def __init__(self, message: str, fault: Fault | None = None) -> None:
+    def __init__(self, message: str, fault: Fault | None = None, *, uncertain: bool = False) -> None:
         super().__init__(message)
         #: Why the write failed, when a database error was the cause.
         self.fault = fault
+        #: Whether an attempt was connected when it failed or was given up: its transaction may
+        #: have committed all the same (a COMMIT the server had, its reply lost or too late).
+        self.uncertain = uncertain
 
 
 class _ConnectError(Exception):
@@ -171,6 +174,10 @@ class WriteEngine:
         at = time.monotonic() + seconds
         self._stop_at = at if self._stop_at is None else min(self._stop_at, at)
 
+    def stop_left(self) -> float | None:
+        """Seconds left before the time `stop_within()` set (0 when past), None when not set."""
+        return None if self._stop_at is None else max(self._stop_at - time.monotonic(), 0.0)
+
     def new_deadline(self) -> float:
         """The monotonic time a write starting now must be done by."""
         return self._limit(time.monotonic() + self._deadline)
@@ -189,6 +196,7 @@ class WriteEngine:
         until = self.new_deadline() if until is None else until
         started = time.monotonic()
         attempt, pause, reason, connecting, target = 0, _FIRST_PAUSE, "", False, self._targets[0]
+        uncertain = False
         # Only the main thread's writes hold stop signals back (a lock renewal runs in its own).
         guard = (
             self._guard()
@@ -196,8 +204,13 @@ class WriteEngine:
             else contextlib.nullcontext()
         )
         with guard:
+            if self._stop_at is not None and time.monotonic() >= self._stop_at:
+                # Nothing could be done in the time left: not even tried, so the budget holds.
+                raise TaskStatusError(
+                    f"Could not {purpose}: the stop grace (task.db.stop-grace) was used up", Fault.TRANSIENT
+                )
             while True:
-                for target in self._targets:
+                for index, target in enumerate(self._targets, 1):
                     if attempt and time.monotonic() >= self._limit(until):
                         break
                     attempt += 1
@@ -208,6 +221,7 @@ class WriteEngine:
                         raise
                     except _NoAnswerError as silent:
                         reason, connecting = str(silent), silent.connecting
+                        uncertain = uncertain or not silent.connecting
                     except _ConnectError as failed:
                         reason = self._fail_or_describe(
                             f"connect to {purpose}", target, failed.error, connected=False
@@ -215,16 +229,22 @@ class WriteEngine:
                         connecting = True
                     except Exception as error:  # noqa: BLE001 - classified: only transient ones retried
                         reason = self._fail_or_describe(purpose, target, error, connected=True)
-                        connecting = False
+                        connecting, uncertain = False, True
                     what = f"connect to {purpose}" if connecting else purpose
-                    log.warning("Could not %s (attempt %d), will retry: %s", what, attempt, reason)
+                    # The next host at once, the first one again after the pause: said only
+                    # when that comes before the deadline.
+                    next_at = time.monotonic() + (0 if index < len(self._targets) else pause)
+                    if next_at < self._limit(until):
+                        log.warning("Could not %s (attempt %d), will retry: %s", what, attempt, reason)
                 if time.monotonic() >= self._limit(until):
                     what = f"connect to {purpose}" if connecting else purpose
+                    bound = "task.db.stop-grace" if self._limit(until) < until else "task.db.connect-deadline"
                     raise TaskStatusError(
                         f"Could not {what}: gave up after {attempt} attempts in "
-                        f"{time.monotonic() - started:.1f}s (task.db.connect-deadline); "
+                        f"{time.monotonic() - started:.1f}s ({bound}); "
                         f"{self.where(target)}: {reason}",
                         Fault.TRANSIENT,
+                        uncertain=uncertain,
                     )
                 self._wait(pause, until)
                 pause = min(pause * 2, _LONGEST_PAUSE)

@@ -20,6 +20,15 @@ from util.db_api import (
     whole_seconds,
 )
 
+# libpq's words for a TLS session the peer ended (fe-secure-openssl.c): a reset or EOF seen by
+# the socket ("SSL SYSCALL error: Connection reset by peer", "... EOF detected"), OpenSSL 3's
+# "unexpected eof while reading", a close_notify before the end.
+_TLS_LOST = (
+    "SSL SYSCALL error",
+    "unexpected eof while reading",
+    "SSL connection has been closed unexpectedly",
+)
+
 
 class PsycopgAdapter(Adapter):
     dialect = "postgresql"
@@ -75,11 +84,17 @@ class PsycopgAdapter(Adapter):
         if pgconn is not None and getattr(pgconn, "used_password", False):
             return Fault.LOGIN
         # libpq sets up TLS itself and reports its failures in words only ("SSL ...", "server
-        # certificate for ... does not match"); these two markers are stable across its versions.
+        # certificate for ... does not match"); these markers are stable across its versions.
         message = str(error)
         if "invalid response to SSL negotiation" in message:
             return Fault.OTHER  # no PostgreSQL server answers there: its first reply is foreign
-        if "SSL" in message or "certificate" in message:
+        # One line per host or address tried: any that says TLS cannot work decides. A line
+        # that says the TLS session ended (the server closed or reset it, even mid-handshake)
+        # is a connection lost, retried with the others below.
+        if any(
+            ("SSL" in line or "certificate" in line) and not any(m in line for m in _TLS_LOST)
+            for line in message.splitlines()
+        ):
             return Fault.TLS
         # Otherwise a code-less failure of the connection itself (refused, timed out, cut): by
         # DB-API class, which psycopg's own subclasses (ConnectionTimeout, ...) inherit.

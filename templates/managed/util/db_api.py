@@ -209,7 +209,13 @@ class Adapter:
         chain = list(causes(error))
         # Only a driver that imported ssl can raise its errors: no import of it here (start-up time).
         ssl = sys.modules.get("ssl")
-        if ssl is not None and any(isinstance(e, ssl.SSLError) for e in chain):
+        # The peer closing the connection mid-handshake (EOF, or TLS's own close) is a connection
+        # lost, as a restarting server or a proxy failing over does: the codes below decide.
+        # Every other TLS error (certificate, protocol version, alerts) is a setting that cannot
+        # heal. A plain server on a TLS port that hangs up on the ClientHello is therefore retried
+        # until the deadline, its error named in the message that ends it.
+        lost = () if ssl is None else (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+        if ssl is not None and any(isinstance(e, ssl.SSLError) and not isinstance(e, lost) for e in chain):
             return Fault.TLS
         if any(isinstance(e, UnicodeEncodeError) for e in chain):
             return Fault.TEXT  # the client's character set cannot carry it to the server at all
@@ -231,7 +237,7 @@ class Adapter:
             meaning = self.uncoded(cause)
             if meaning is not None:
                 return meaning
-        if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout)) for e in chain):
+        if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout, *lost)) for e in chain):
             return Fault.TRANSIENT
         return Fault.OTHER
 
@@ -258,9 +264,11 @@ class Adapter:
         Works from another thread: the blocked driver sees the connection closed and raises its
         own "connection lost" error. Returns whether there was a socket to cut.
         """
+        # A connection closed or lost already has nothing left to cut; drivers say so with their
+        # own errors (psycopg's OperationalError "the connection is closed"), not only OSError.
         try:
             fd = self.socket_fd(connection)
-        except (AttributeError, OSError):  # a connection half closed already: nothing left to cut
+        except Exception:  # noqa: BLE001 - any driver's error here means no socket
             return False
         if fd is None or fd < 0:
             return False
@@ -323,10 +331,16 @@ def address(target: DbTarget) -> str:
     """`host:port` of a target for messages, an IPv6 host in brackets (`[::1]:1433`)."""
     if target.drivername == "sqlite":
         return target.database or ":memory:"
-    if target.host is None and "dsn" in target.query:  # an Oracle descriptor: its first address
-        found = re.search(r"\(HOST\s*=\s*([^)\s]+)\).*?\(PORT\s*=\s*(\d+)\)", target.query["dsn"], re.I)
+    if target.host is None and "dsn" in target.query:
+        dsn = target.query["dsn"]
+        # An Oracle descriptor: its first address.
+        found = re.search(r"\(HOST\s*=\s*([^)\s]+)\).*?\(PORT\s*=\s*(\d+)\)", dsn, re.I)
         if found:
             return f"{found.group(1)}:{found.group(2)}"
+        # Easy Connect with its protocol (`tcps://host:port/service`): its host and port.
+        found = re.match(r"tcps?://(\[[^\]]+\]|[^:/\s]+)(?::(\d+))?", dsn, re.I)
+        if found:
+            return found.group(1) + (f":{found.group(2)}" if found.group(2) else "")
     host = target.host or "localhost"
     if ":" in host:
         host = f"[{host}]"

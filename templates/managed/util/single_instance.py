@@ -49,6 +49,8 @@ ACQUIRE_IDLE = 0.1
 #: Renewals stay this far inside the time to live, and are never rarer than MAX_RENEW_INTERVAL.
 RENEWALS_PER_TTL = 4
 MAX_RENEW_INTERVAL = 30.0
+#: How long a release waits for a renewal under way, when no stop set a shorter time.
+RENEWAL_JOIN = 10.0
 
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -122,7 +124,9 @@ class SingleInstanceLock:
             return
         self._stop_renewing.set()
         if self._renewer is not None:
-            self._renewer.join(timeout=10)
+            # A renewal under way ends by itself within its deadline, or by the stop's budget.
+            left = self._engine.stop_left()
+            self._renewer.join(timeout=RENEWAL_JOIN if left is None else left)
         delete = f"DELETE FROM {self.table} WHERE REGION = ? AND LOCK_KEY = ? AND CLIENT_ID = ?"
 
         def release(cursor: Cursor, retry: bool) -> None:

@@ -299,12 +299,44 @@ class LaunchSettings(TypedSettings):
         """`db_url()` for each host of a multi-host JDBC URL, in the order to try them."""
         jdbc_url = self.get(DATASOURCE_URL)
         if not jdbc_url:
-            raise TaskConfigError(f"{DATASOURCE_URL} is not set: SCDF passes it at every launch")
+            raise TaskConfigError(
+                f"{DATASOURCE_URL} is not set: SCDF passes it at every launch "
+                "(to run the task locally: `python -m util.local_run`)"
+            )
         return targets(
             jdbc_url,
             username=self.get(DATASOURCE_USERNAME),
             password=self.get(DATASOURCE_PASSWORD),
         )
+
+
+LOCAL_USAGE = """\
+usage: python -m util.local_run [task arguments]
+
+Runs this task as SCDF would, against a SQLite file standing in for SCDF's database
+(`python -m util.local_run --help` lists its options). SCDF itself starts `python python_task.py`
+with spring.datasource.url and the execution id; without them the task does not start."""
+
+
+def exit_with_usage_when_asked(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    """Prints LOCAL_USAGE and exits 0 on `--help` or `-h` outside SCDF; returns otherwise.
+
+    Outside SCDF means no spring.datasource.url in any channel: SCDF passes it at every launch,
+    and there `--help` stays an argument of the task, whose row must still be started and ended.
+    """
+    arguments = sys.argv[1:] if argv is None else argv
+    if "--help" not in arguments and "-h" not in arguments:
+        return
+    try:
+        settings = LaunchSettings.parse(arguments, os.environ if environ is None else environ)
+    except TaskConfigError:
+        return  # the launch reports it (a broken SPRING_APPLICATION_JSON, say)
+    if settings.get(DATASOURCE_URL):
+        return
+    print(LOCAL_USAGE)
+    sys.exit(0)
 
 
 def validate_table_prefix(prefix: str) -> str:

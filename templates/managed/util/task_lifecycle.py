@@ -1,18 +1,17 @@
 """Runs a task body between the start and end records SCDF relies on, whatever way it ends.
 
-A body can return, raise, call `sys.exit(n)` or be stopped: `task execution stop` on Kubernetes
-deletes the pod, which sends SIGTERM (and SIGKILL after the grace period); Ctrl-C sends SIGINT.
+A body can return, raise, call `sys.exit(n)` or be stopped (SIGTERM, SIGINT: see `util.stop`).
 In each case the row gets END_TIME and an exit code before the process exits with that code, so
-SCDF and the Composed Task Runner never wait on a row left RUNNING. Python running as PID 1 in a
-container ignores SIGTERM unless it installs a handler, so handlers are installed here. A signal
-that comes during a database write lets the write finish within `task.db.stop-grace` seconds;
-then the process exits with 128 + the signal number whatever happened, before the platform's own
-grace period ends in SIGKILL.
+SCDF and the Composed Task Runner never wait on a row left RUNNING. A stop, wherever it arrives,
+puts every write left (the end, the lock's release) on one budget, `task.db.stop-grace`; the
+process then leaves with 128 + the signal number before the platform's own grace ends in SIGKILL.
 
 How the parts fit: the launch is read and checked once (`util.launch.Launch`); the database is
 opened once (`util.database`: the adapter, and the bounded write engine of `util.bounded_write`);
 the row (`util.task_status`), the single-instance lock (`util.single_instance`) and a batch job
 (`util.batch_job`) are given what they need from the launch and all write through that engine.
+The body gets a `util.task_context.TaskContext`; `util.stop` owns the signals and
+`util.exit_codes` the code the process leaves with.
 """
 
 from __future__ import annotations
@@ -21,109 +20,36 @@ import logging
 import os
 import signal
 import sys
-import threading
-import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
 
 from util.bounded_write import left_behind
 from util.database import open_engine
 from util.db_api import Timeouts
+from util.exit_codes import SETUP_FAILURE, leave_with, process_exit_code
 from util.jdbc_url import JdbcUrlError
 from util.launch import Launch, LockSettings
 from util.redaction import Redactor, install_log_redaction
 from util.single_instance import LockError, SingleInstanceLock, TaskAlreadyRunningError
-from util.task_args import LaunchSettings, TaskConfigError, TypedSettings
+from util.stop import STOP_SIGNALS, HardExit, StopSignals, TaskStopped
+from util.task_args import DEFAULT_STOP_GRACE, LaunchSettings, TaskConfigError
+from util.task_context import JobHooks, TaskContext
 from util.task_status import TaskStatus, TaskStatusError
-
-if TYPE_CHECKING:
-    from util.batch_job import Job
 
 log = logging.getLogger(__name__)
 
-#: Exit code when the task could not start or its end could not be recorded.
-SETUP_FAILURE = 1
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-#: After the stop grace, the writes have ended on their own; this is for a driver call that
-#: cannot be interrupted.
-_HARD_EXIT_MARGIN = 1.0
-
-
-class TaskStopped(BaseException):
-    """Raised in the body when the process receives SIGTERM or SIGINT.
-
-    A BaseException, like KeyboardInterrupt, so that a body's `except Exception` does not
-    swallow the stop.
-    """
-
-    def __init__(self, signum: int) -> None:
-        self.signal_name = signal.Signals(signum).name
-        super().__init__(f"Task stopped by {self.signal_name}")
-        self.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
-
-
-@dataclass
-class TaskContext(TypedSettings):
-    """What a task body gets: its settings, typed (`context.get_float("work.seconds", 1.0)`), and
-    a way to set an exit message on purpose."""
-
-    launch: Launch
-    execution_id: int
-    #: Left None, EXIT_MESSAGE stays NULL. Set it only for composed-task transitions
-    #: (`mytask 'SKIPPED' -> other`): any value becomes the step's status.
-    exit_message: str | None = None
-
-    #: What `job()` records through: set by `execute()` for the body.
-    _job_hooks: _JobHooks | None = field(default=None, repr=False)
-
-    @property
-    def settings(self) -> LaunchSettings:
-        """Every setting of the launch, from all channels."""
-        return self.launch.settings
-
-    @property
-    def task_name(self) -> str | None:
-        """`spring.cloud.task.name` as SCDF passed it."""
-        return self.launch.task_name
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """A launch setting or argument, in any of Spring's relaxed forms."""
-        return self.settings.get(name, default)
-
-    def _launch_settings(self) -> LaunchSettings:
-        return self.settings
-
-    def job(self, name: str, parameters: Mapping[str, object] | None = None) -> Job:
-        """A Spring Batch job execution for SCDF's Jobs view: `with context.job(name, params) as job:`.
-
-        See `util.batch_job`: steps, counts, restart.
-        """
-        from util.batch_job import open_job
-
-        hooks = self._job_hooks
-        if hooks is None:
-            raise RuntimeError("context.job() records into the task execution: run the body with run_task()")
-        return open_job(
-            hooks.status,
-            self.launch,
-            name,
-            parameters,
-            resume=hooks.signals.allow,
-            on_stop=lambda: hooks.status.stop_within(self.launch.timing.stop_grace),
-            redact=hooks.status.engine.redactor.redact,
-        )
-
-
-@dataclass(frozen=True)
-class _JobHooks:
-    status: TaskStatus
-    signals: _StopSignals
+# Importable from here, where task code and tests have found them.
+__all__ = [
+    "SETUP_FAILURE",
+    "STOP_SIGNALS",
+    "TaskContext",
+    "TaskStopped",
+    "execute",
+    "process_exit_code",
+    "run_task",
+]
 
 
 @dataclass
@@ -133,48 +59,12 @@ class _Outcome:
 
 
 @dataclass
-class _StopSignals:
-    """Turns stop signals into TaskStopped while the body runs, and holds them back otherwise."""
+class _Run:
+    """What `execute()` opened, closed in its `finally` whatever happened."""
 
-    interruptible: bool = True
-    pending: int | None = None
-    #: Called once with the signal number when a signal is held back.
-    on_hold: Callable[[int], None] | None = None
-    _previous: dict[int, object] = field(default_factory=dict)
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            log.warning("Not in the main thread: SIGTERM/SIGINT will not be recorded in the row")
-            return
-        for signum in STOP_SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
-        self._previous.clear()
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.interruptible:
-            raise TaskStopped(signum)
-        log.warning("Received %s; finishing the database write first", signal.Signals(signum).name)
-        first = self.pending is None
-        self.pending = self.pending or signum
-        if first and self.on_hold is not None:
-            self.on_hold(signum)
-
-    @contextmanager
-    def held_back(self) -> Iterator[None]:
-        """A database write must not be cut in half: signals wait, until `allow()` at least."""
-        self.interruptible = False
-        yield
-
-    def allow(self) -> None:
-        """Lets signals interrupt again, first delivering one that arrived meanwhile."""
-        self.interruptible = True
-        if self.pending is not None:
-            signum, self.pending = self.pending, None
-            raise TaskStopped(signum)
+    signals: StopSignals
+    status: TaskStatus | None = None
+    lock: SingleInstanceLock | None = None
 
 
 def execute(
@@ -187,12 +77,10 @@ def execute(
 
     `argv`/`environ` default to this process's; tests pass their own.
     """
-    signals = _StopSignals()
-    signals.install()
+    hard_exit = HardExit()
+    run = _Run(StopSignals(DEFAULT_STOP_GRACE, hard_exit))
+    run.signals.install()
     uninstall_logging = install_log_redaction(Redactor())
-    status: TaskStatus | None = None
-    hard_exit = _HardExit()
-    lock: SingleInstanceLock | None = None
     try:
         try:
             settings = LaunchSettings.parse(
@@ -203,55 +91,79 @@ def execute(
             redactor = Redactor(settings.secrets())
             uninstall_logging()
             uninstall_logging = install_log_redaction(redactor)
-            launch = Launch.from_settings(settings)
-            status = _open_status(launch, redactor, signals)
-            signals.on_hold = _stop_within(status, launch.timing.stop_grace, hard_exit)
+            code = _run(body, run, settings, redactor)
+        except TaskConfigError as error:
+            log.error("Task not started: %s", error)
+            code = SETUP_FAILURE
+        _release_lock(run)
+        # A stop at any point, the release included, is what the process leaves with.
+        return leave_with(code, run.signals.exit_code())
+    finally:
+        _release_lock(run)  # when an error escaped before the release above
+        if run.status is not None:
+            run.status.dispose()
+        uninstall_logging()
+        run.signals.restore()
+        hard_exit.cancel()  # the process leaves now, in time: no need to force it
+
+
+def _release_lock(run: _Run) -> None:
+    """Released only after the end is recorded: the next run never starts beside a row that still
+    shows RUNNING. A stop meanwhile gives the release what is left of its budget."""
+    if run.lock is not None:
+        lock, run.lock = run.lock, None
+        lock.release()
+
+
+def _run(
+    body: Callable[[TaskContext], object], run: _Run, settings: LaunchSettings, redactor: Redactor
+) -> int:
+    """Starts the row, takes the lock, runs the body, records the end: the code to record."""
+    signals = run.signals
+    try:
+        launch = Launch.from_settings(settings)
+        signals.grace = launch.timing.stop_grace
+        status = run.status = _open_status(launch, redactor, signals)
+        if signals.stopping:
+            log.error("Task stopped by %s before the task started; the row was not touched", _name(signals))
+            return SETUP_FAILURE
+        try:
             execution_id = status.start(
                 launch.arguments,
                 task_name=launch.row_task_name,
                 external_execution_id=launch.external_execution_id,
             )
-            context = TaskContext(launch, execution_id, _job_hooks=_JobHooks(status, signals))
-            if launch.lock is not None:
-                lock = _single_instance(status, launch, launch.lock)
-        except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
-            log.error("Task not started: %s", error)
-            return 128 + signals.pending if signals.pending else SETUP_FAILURE
-        except (TaskAlreadyRunningError, LockError) as error:
-            assert status is not None  # the lock is taken only once the row is started
-            return _refused(status, error, signals)
-        except TaskStopped as stop:
-            log.error("%s before the task started; the row was not touched", stop)
-            return stop.exit_code
-        except Exception as error:  # a driver's own error, say: logged (redacted), never lost
-            log.error("Task not started: %s", type(error).__name__, exc_info=error)
-            return SETUP_FAILURE
-        log.info("Task execution %d started (%sEXECUTION)", status.task_id, status.table_prefix)
-        outcome = _run_body(body, context, signals, redactor)
-        try:
-            with signals.held_back():
-                if outcome.exit_code == 0:
-                    status.completed(exit_message=context.exit_message)
-                else:
-                    status.failed(outcome.exit_code, context.exit_message, outcome.error_message)
         except TaskStatusError as error:
-            log.error("The end of the task could not be recorded: %s", error)
-            return _leave_with(outcome.exit_code or SETUP_FAILURE, signals)
-        except Exception as error:
-            log.error("The end of the task could not be recorded", exc_info=error)
-            return _leave_with(outcome.exit_code or SETUP_FAILURE, signals)
-        log.info("Task execution %d ended with exit code %d", status.task_id, outcome.exit_code)
-        return _leave_with(outcome.exit_code, signals)
-    finally:
-        # Released only after the end is recorded: the next run never starts beside a row that
-        # still shows RUNNING.
-        if lock is not None:
-            lock.release()
-        if status is not None:
-            status.dispose()
-        uninstall_logging()
-        signals.restore()
-        hard_exit.cancel()  # the process leaves now, in time: no need to force it
+            _end_unknown_start(status, launch, error, signals)
+            raise
+        context = TaskContext(launch, execution_id, _job_hooks=JobHooks(status, signals))
+        if launch.lock is not None:
+            run.lock = _single_instance(status, launch, launch.lock)
+    except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
+        log.error("Task not started: %s", error)
+        return SETUP_FAILURE
+    except (TaskAlreadyRunningError, LockError) as error:
+        assert run.status is not None  # the lock is taken only once the row is started
+        return _refused(run.status, error, signals)
+    except Exception as error:  # a driver's own error, say: logged (redacted), never lost
+        log.error("Task not started: %s", type(error).__name__, exc_info=error)
+        return SETUP_FAILURE
+    log.info("Task execution %d started (%sEXECUTION)", status.task_id, status.table_prefix)
+    outcome = _run_body(body, context, signals, redactor)
+    try:
+        with signals.held():
+            if outcome.exit_code == 0:
+                status.completed(exit_message=context.exit_message)
+            else:
+                status.failed(outcome.exit_code, context.exit_message, outcome.error_message)
+    except TaskStatusError as error:
+        log.error("The end of the task could not be recorded: %s", error)
+        return outcome.exit_code or SETUP_FAILURE
+    except Exception as error:
+        log.error("The end of the task could not be recorded", exc_info=error)
+        return outcome.exit_code or SETUP_FAILURE
+    log.info("Task execution %d ended with exit code %d", status.task_id, outcome.exit_code)
+    return outcome.exit_code
 
 
 def run_task(
@@ -272,82 +184,41 @@ def run_task(
     sys.exit(code)
 
 
-def process_exit_code(code: int) -> int:
-    """The exit status for a recorded exit code: the same success or failure for every code.
-
-    A process exit status is `code & 0xFF`, so 256 or 512 would read as success: they leave
-    with 1. Negative codes keep Python's own mapping (-1 leaves with 255).
-    """
-    status = code & 0xFF
-    return 1 if code and not status else status
+def _name(signals: StopSignals) -> str:
+    return signal.Signals(signals.signum).name if signals.signum is not None else "a signal"
 
 
-def _leave_with(exit_code: int, signals: _StopSignals) -> int:
-    if signals.pending is not None:
-        # Stopped during the end write: the platform asked for the stop, so it gets that code.
-        return 128 + signals.pending
-    status = process_exit_code(exit_code)
-    if status != exit_code:
-        log.warning(
-            "Exit code %d recorded; the process exits with %d (exit statuses are 0-255)", exit_code, status
-        )
-    return status
-
-
-class _HardExit:
-    """Leaves the process at a set time even if a driver call cannot be interrupted.
-
-    A daemon thread, started before any signal can come, polls one attribute: the signal
-    handler only assigns it, since a handler must not take locks or start threads.
-    """
-
-    POLL = 0.1
-
-    def __init__(self) -> None:
-        self.at: float | None = None
-        self.code = 0
-        self._done = False
-        threading.Thread(target=self._watch, name="hard-exit", daemon=True).start()
-
-    def cancel(self) -> None:
-        self._done = True
-
-    def _watch(self) -> None:
-        while not self._done:
-            if self.at is not None and time.monotonic() >= self.at:
-                log.error("The database write did not end within the stop grace; exiting with %d", self.code)
-                logging.shutdown()
-                os._exit(self.code)
-            time.sleep(self.POLL)
-
-
-def _stop_within(status: TaskStatus, grace: float, hard_exit: _HardExit) -> Callable[[int], None]:
-    """What a signal held back during a write does: cut the writes short, and exit at the latest
-    shortly after the grace."""
-
-    def stop(signum: int) -> None:
-        status.stop_within(grace)
-        hard_exit.code = 128 + signum
-        hard_exit.at = time.monotonic() + grace + _HARD_EXIT_MARGIN
-        log.warning(
-            "The end write gets at most %.1fs more; then the process exits with %d", grace, 128 + signum
-        )
-
-    return stop
-
-
-def _open_status(launch: Launch, redactor: Redactor, signals: _StopSignals) -> TaskStatus:
+def _open_status(launch: Launch, redactor: Redactor, signals: StopSignals) -> TaskStatus:
     """The execution row, over the one write engine its lock and batch records share."""
     engine = open_engine(
         launch.targets,
         deadline=launch.timing.deadline,
         timeouts=Timeouts(launch.timing.connect_timeout, launch.timing.statement_timeout),
         redactor=redactor,
-        guard=signals.held_back,
+        guard=signals.held,
     )
+    signals.bind(engine)
     return TaskStatus(
         launch.execution_id, engine, launch.table_prefix, parent_execution_id=launch.parent_execution_id
     )
+
+
+def _end_unknown_start(
+    status: TaskStatus, launch: Launch, error: TaskStatusError, signals: StopSignals
+) -> None:
+    """A start write given up while connected may still commit (its COMMIT reached the server,
+    the reply came too late): the row would then show RUNNING for good. The end UPDATE is safe
+    to repeat and waits for a start still under way on the row's lock, so the run ends the row
+    as failed, within the stop grace, before it leaves."""
+    if not error.uncertain or launch.execution_id is None:
+        return  # nothing committed, or a created row (a schedule's) whose id SCDF never saw
+    log.warning("The start may have been recorded all the same; ending the row as failed")
+    left = signals.time_left()
+    status.stop_within(signals.grace if left is None else left)
+    try:
+        status.failed(signals.exit_code() or SETUP_FAILURE, error_message=f"Task not started: {error}")
+    except Exception as failure:  # noqa: BLE001 - the start's failure is what is reported
+        log.error("The row could not be ended: %s", failure)
 
 
 def _single_instance(status: TaskStatus, launch: Launch, lock_settings: LockSettings) -> SingleInstanceLock:
@@ -360,27 +231,26 @@ def _single_instance(status: TaskStatus, launch: Launch, lock_settings: LockSett
     return lock
 
 
-def _refused(status: TaskStatus, error: Exception, signals: _StopSignals) -> int:
+def _refused(status: TaskStatus, error: Exception, signals: StopSignals) -> int:
     """Spring Cloud Task's refusal: the run fails, and its own row says why."""
     log.error("Task refused: %s", error)
     try:
-        with signals.held_back():
-            status.failed(SETUP_FAILURE, error_message=f"{type(error).__name__}: {error}")
+        with signals.held():
+            status.failed(
+                signals.exit_code() or SETUP_FAILURE, error_message=f"{type(error).__name__}: {error}"
+            )
     except Exception as failure:  # the refusal stands, recorded or not
         log.error("The refusal could not be recorded", exc_info=failure)
     return SETUP_FAILURE
 
 
 def _run_body(
-    body: Callable[[TaskContext], object], context: TaskContext, signals: _StopSignals, redactor: Redactor
+    body: Callable[[TaskContext], object], context: TaskContext, signals: StopSignals, redactor: Redactor
 ) -> _Outcome:
     try:
-        try:
-            signals.allow()
+        # From its end until the process exits, a signal waits for the end to be recorded.
+        with signals.body():
             body(context)
-        finally:
-            # From here until the process exits, a signal waits for the end to be recorded.
-            signals.interruptible = False
     except SystemExit as stop:
         return _exit_outcome(stop.code)
     except TaskStopped as stop:

@@ -1,4 +1,4 @@
-"""Fixtures of the utilities' own tests. Managed by generator-scdf-task.
+"""Fixtures of the utilities' own tests, and what a run collects. Managed by generator-scdf-task.
 
 `scdf_db` and `launch_task` come from util/testing.py through the `pytest_plugins` of
 tests/conftest.py (pytest takes `pytest_plugins` only from the top-level conftest).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,3 +74,31 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Recorded:
 
     monkeypatch.setattr(SqliteAdapter, "connect", connect)
     return found
+
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A run that names no path in this folder collects only its smoke tests, `test_smoke*.py`.
+
+    So a plain `pytest` gives the task's own tests in seconds; `pytest tests/scdf` runs every test
+    here (a file or a test named in it: that one), new files included with no list to keep.
+    """
+    # Resolved as HERE is, so a project reached through a symbolic link is no other folder.
+    if collection_path.parent.resolve() != HERE or collection_path.name == "conftest.py":
+        return None
+    if collection_path.name.startswith("test_smoke") or _names_this_folder(config):
+        return None
+    return True
+
+
+def _names_this_folder(config: pytest.Config) -> bool:
+    if config.args_source is pytest.Config.ArgsSource.TESTPATHS:
+        return False  # no path given, started in the project folder
+    start = config.invocation_params.dir
+    for argument in config.args:
+        path = (start / argument.split("::")[0]).resolve()
+        if path == HERE or HERE in path.parents:
+            return True
+    return False

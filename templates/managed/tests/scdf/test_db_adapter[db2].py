@@ -9,7 +9,7 @@ CLI driver gives (ibm_db carries its codes only in that text: SQLnnnnN and SQLST
 import ibm_db_dbi  # type: ignore[import-untyped]
 import pytest
 
-from tests.scdf.listeners import listener, tls_listener
+from tests.scdf.listeners import handshake_listener, listener, tls_listener
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import DbTarget, Fault, Timeouts
@@ -35,6 +35,17 @@ def test_an_untrusted_certificate_is_a_tls_failure_not_a_communication_error() -
     assert ADAPTER.codes(error) == ["SQL30081N", "08001"]
     assert 'Communication protocol being used: "SSL"' in str(error)
     assert ADAPTER.classify(error) is Fault.TLS
+
+
+def test_a_connection_dropped_in_the_tls_handshake_is_a_lost_connection() -> None:
+    with handshake_listener("db2", "closes") as seen:
+        target = DbTarget("db2+ibm_db", "127.0.0.1", seen.port, "dataflow", "scdf", "pw", {"SECURITY": "SSL"})
+        with pytest.raises(ibm_db_dbi.Error) as raised:
+            ADAPTER.connect(target, Timeouts(connect=1, statement=1))
+    assert seen.hellos >= 1
+    # GSKit's 420: the socket closed.
+    assert 'Protocol specific error code(s): "420"' in str(raised.value)
+    assert ADAPTER.classify(raised.value) is Fault.TRANSIENT
 
 
 def server_error(message: str, cls: type[Exception] = ibm_db_dbi.DatabaseError) -> BaseException:

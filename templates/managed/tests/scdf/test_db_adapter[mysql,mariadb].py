@@ -1,10 +1,16 @@
-"""What MySQL and MariaDB's driver errors mean for a write: told apart by their codes, never their words."""
+"""What MySQL and MariaDB's driver errors mean for a write: told apart by their codes, never their words.
 
+TLS failures are made by the real PyMySQL against a listener whose greeting offers TLS and that
+then drops the connection in the handshake or shows a certificate nobody trusts (`listeners.py`).
+"""
+
+import pymysql  # type: ignore[import-untyped]
 import pytest
 
+from tests.scdf.listeners import handshake_listener
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
-from util.db_api import Fault
+from util.db_api import DbTarget, Fault, Timeouts
 
 
 class CodedError(Exception):
@@ -45,14 +51,37 @@ def test_a_tls_error_anywhere_in_the_chain_is_not_retried() -> None:
     assert ADAPTER.classify(wrapped) is Fault.TLS
 
 
+def connect_through(end: str, **tls: str) -> BaseException:
+    with handshake_listener("mysql", end) as seen:
+        target = DbTarget("mysql+pymysql", "127.0.0.1", seen.port, "dataflow", "scdf", "pw", tls)
+        with pytest.raises(pymysql.err.OperationalError) as raised:
+            ADAPTER.connect(target, Timeouts(connect=2, statement=2))
+    assert seen.hellos == 1  # PyMySQL got as far as its ClientHello
+    error: BaseException = raised.value
+    return error
+
+
+@pytest.mark.parametrize("end", ["closes", "resets"])
+def test_a_connection_dropped_in_the_tls_handshake_is_a_lost_connection(end: str) -> None:
+    # PyMySQL's 2003, caused by ssl.SSLEOFError (a close) or ConnectionResetError (a reset).
+    error = connect_through(end, ssl_check_hostname="false")
+    assert error.args[0] == 2003
+    assert ADAPTER.classify(error) is Fault.TRANSIENT
+
+
+def test_a_certificate_nobody_trusts_is_a_tls_failure() -> None:
+    error = connect_through("untrusted", ssl_verify_cert="true")
+    assert error.args[0] == 2003
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+    assert ADAPTER.classify(error) is Fault.TLS
+
+
 def test_deadlocks_ask_for_the_lock_to_be_tried_again() -> None:
     assert ADAPTER.is_conflict(CodedError(1213, "Deadlock found"))
     assert not ADAPTER.is_conflict(CodedError(1062, "Duplicate entry"))
 
 
 def test_the_pymysql_driver_s_own_errors_carry_the_codes() -> None:
-    import pymysql  # type: ignore[import-untyped]
-
     assert ADAPTER.classify(pymysql.err.OperationalError(1045, "Access denied")) is Fault.LOGIN
     assert ADAPTER.is_duplicate_key(pymysql.err.IntegrityError(1062, "Duplicate entry"))
 

@@ -1,9 +1,9 @@
 """What Oracle's driver errors mean for a write: the real python-oracledb's errors, told apart by codes.
 
 Connect failures are made by the real driver (thin mode) against loopback listeners
-(`listeners.py`), TLS failures against a TLS listener whose certificate nobody trusts; the
-listener's and server's own refusals, which need an Oracle listener, are built with
-python-oracledb's own error constructors.
+(`listeners.py`), TLS failures against TLS listeners whose certificate nobody trusts or that
+drop the connection in the handshake; the listener's and server's own refusals, which need an
+Oracle listener, are built with python-oracledb's own error constructors.
 """
 
 from typing import Any
@@ -12,10 +12,11 @@ import oracledb
 import pytest
 from oracledb import errors
 
-from tests.scdf.listeners import listener, tls_listener
+from tests.scdf.listeners import handshake_listener, listener, tls_listener
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
-from util.db_api import DbTarget, Fault, Timeouts
+from util.db_api import DbTarget, Fault, Timeouts, address
+from util.jdbc_url import convert
 
 
 def failed_connect(fault: str, **query: str) -> BaseException:
@@ -52,6 +53,19 @@ def test_an_untrusted_certificate_is_a_tls_failure() -> None:
     assert ADAPTER.classify(raised.value) is Fault.TLS
 
 
+@pytest.mark.parametrize("end", ["closes", "resets"])
+def test_a_connection_dropped_in_the_tls_handshake_is_a_lost_connection(end: str) -> None:
+    with handshake_listener("oracle", end) as seen:
+        dsn = f"tcps://127.0.0.1:{seen.port}/x"
+        target = DbTarget("oracle+oracledb", None, None, None, "scdf", "pw", {"dsn": dsn})
+        with pytest.raises(oracledb.Error) as raised:
+            ADAPTER.connect(target, Timeouts(connect=2, statement=2))
+    assert seen.hellos == 1
+    # DPY-6005, caused by ssl.SSLEOFError (a close) or ConnectionResetError (a reset).
+    assert raised.value.args[0].full_code == "DPY-6005"
+    assert ADAPTER.classify(raised.value) is Fault.TRANSIENT
+
+
 def driver_error(number: int, **values: Any) -> BaseException:
     error = errors._create_err(number, **values)
     raised: BaseException = error.exc_type(error)
@@ -79,6 +93,14 @@ def server_error(message: str) -> BaseException:
 )
 def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault) -> None:
     assert ADAPTER.classify(error) is fault
+
+
+def test_a_tcps_url_is_named_by_its_host_and_port_in_messages() -> None:
+    # python-oracledb parses the Easy Connect string itself: the target has no host of its own.
+    assert (
+        address(convert("jdbc:oracle:thin:@tcps://db.example.com:2484/svc").target) == "db.example.com:2484"
+    )
+    assert address(convert("jdbc:oracle:thin:@tcps://[::1]:2484/svc").target) == "[::1]:2484"
 
 
 def test_statements_use_numbered_parameters() -> None:

@@ -9,7 +9,7 @@ message_bytes),)`, the message holding every message of the call with its number
 import pymssql
 import pytest
 
-from tests.scdf.listeners import listener
+from tests.scdf.listeners import handshake_listener, listener
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import DbTarget, Fault, Timeouts
@@ -42,6 +42,22 @@ def test_a_failed_connect_is_read_from_the_real_driver_s_error(fault: str, numbe
 def test_an_ipv6_host_is_given_to_freetds_in_brackets() -> None:
     # FreeTDS names the address it tried; without brackets it would take the port for part of it.
     assert "(::1)" in ADAPTER.describe(failed_connect("closes", "::1"))
+
+
+@pytest.mark.parametrize("end", ["closes", "resets"])
+def test_a_connection_dropped_in_the_tls_handshake_is_a_lost_connection(end: str) -> None:
+    # The pre-login answer turns encryption on; the connection ends in the TLS handshake that
+    # FreeTDS then sends inside pre-login packets.
+    with handshake_listener("sqlserver", end) as seen:
+        target = DbTarget(
+            "mssql+pymssql", "127.0.0.1", seen.port, "dataflow", "scdf", "pw", {"encryption": "require"}
+        )
+        with pytest.raises(pymssql.OperationalError) as raised:
+            ADAPTER.connect(target, Timeouts(connect=2, statement=2))
+    assert seen.hellos == 1
+    # 20017 unexpected EOF (a close), 20002 connection failed (both): FreeTDS's own numbers.
+    assert ADAPTER.codes(raised.value)[0] == (20017 if end == "closes" else 20002)
+    assert ADAPTER.classify(raised.value) is Fault.TRANSIENT
 
 
 def server_error(

@@ -10,8 +10,10 @@ from util.task_args import (
     APPLICATION_JSON,
     COMMAND_LINE,
     ENVIRONMENT,
+    LOCAL_USAGE,
     LaunchSettings,
     TaskConfigError,
+    exit_with_usage_when_asked,
 )
 
 PASSWORD = "p@ss:w/rd%#;{}'"
@@ -325,4 +327,54 @@ def test_an_unusable_secret_is_never_shown(argv: list[str], name: str) -> None:
     assert (
         str(raised.value)
         == f"{name} must be a whole number, its value is not shown, being a secret (command line)"
+    )
+
+
+# `python python_task.py` outside SCDF points to `python -m util.local_run`; SCDF launches never do.
+SQLITE_URL = "jdbc:sqlite:/tmp/scdf.db"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["--work.seconds=0", "--help"]])
+def test_help_outside_scdf_prints_the_usage_and_exits_0(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        exit_with_usage_when_asked(argv, {})
+
+    assert exited.value.code == 0
+    assert capsys.readouterr() == (LOCAL_USAGE + "\n", "")
+    assert LOCAL_USAGE.startswith("usage: python -m util.local_run [task arguments]\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [
+        # exec style: the URL on the command line.
+        (["--help", f"--spring.datasource.url={SQLITE_URL}"], {}),
+        # shell style: in the environment.
+        (["--help"], {"SPRING_DATASOURCE_URL": SQLITE_URL}),
+        # boot style and the local deployer: in SPRING_APPLICATION_JSON.
+        (["--help"], {"SPRING_APPLICATION_JSON": json.dumps({"spring.datasource.url": SQLITE_URL})}),
+        # The launch itself reports a broken document; no usage hides that.
+        (["--help"], {"SPRING_APPLICATION_JSON": "{"}),
+        # No help asked.
+        ([], {}),
+        (["--helpful=yes", "-hx"], {}),
+    ],
+)
+def test_an_scdf_launch_or_no_help_asked_goes_on_to_the_task(
+    argv: list[str], environ: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    exit_with_usage_when_asked(argv, environ)
+
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_launch_without_the_url_names_the_local_run() -> None:
+    with pytest.raises(TaskConfigError) as raised:
+        LaunchSettings.parse(["--spring.cloud.task.executionid=1"], {}).db_url()
+
+    assert str(raised.value) == (
+        "spring.datasource.url is not set: SCDF passes it at every launch "
+        "(to run the task locally: `python -m util.local_run`)"
     )

@@ -1,0 +1,74 @@
+"""What a task body gets: its launch's settings, typed, its execution id, and batch jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from util.launch import Launch
+from util.task_args import LaunchSettings, TypedSettings
+
+if TYPE_CHECKING:
+    from util.batch_job import Job
+    from util.stop import StopSignals
+    from util.task_status import TaskStatus
+
+
+@dataclass(frozen=True)
+class JobHooks:
+    """What `TaskContext.job()` records through: the row's engine and the run's stop."""
+
+    status: TaskStatus
+    signals: StopSignals
+
+
+@dataclass
+class TaskContext(TypedSettings):
+    """What a task body gets: its settings, typed (`context.get_float("work.seconds", 1.0)`), and
+    a way to set an exit message on purpose."""
+
+    launch: Launch
+    execution_id: int
+    #: Left None, EXIT_MESSAGE stays NULL. Set it only for composed-task transitions
+    #: (`mytask 'SKIPPED' -> other`): any value becomes the step's status.
+    exit_message: str | None = None
+
+    #: What `job()` records through: set by `util.task_lifecycle.execute()` for the body.
+    _job_hooks: JobHooks | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> LaunchSettings:
+        """Every setting of the launch, from all channels."""
+        return self.launch.settings
+
+    @property
+    def task_name(self) -> str | None:
+        """`spring.cloud.task.name` as SCDF passed it."""
+        return self.launch.task_name
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """A launch setting or argument, in any of Spring's relaxed forms."""
+        return self.settings.get(name, default)
+
+    def _launch_settings(self) -> LaunchSettings:
+        return self.settings
+
+    def job(self, name: str, parameters: Mapping[str, object] | None = None) -> Job:
+        """A Spring Batch job execution for SCDF's Jobs view: `with context.job(name, params) as job:`.
+
+        See `util.batch_job`: steps, counts, restart.
+        """
+        from util.batch_job import open_job
+
+        hooks = self._job_hooks
+        if hooks is None:
+            raise RuntimeError("context.job() records into the task execution: run the body with run_task()")
+        return open_job(
+            hooks.status,
+            self.launch,
+            name,
+            parameters,
+            hold=hooks.signals.held,
+            redact=hooks.status.engine.redactor.redact,
+        )
