@@ -26,7 +26,7 @@ const LATEST = '0.0.2';
 const OLD_FIRST_LINE = `# the first line as ${OLD} wrote it`;
 const CLOSED = 'http://127.0.0.1:9/';
 
-const ANSWERS = withDefaults({ taskName: 'orders-etl' });
+const ANSWERS = withDefaults({ taskName: 'orders-etl', ci: 'none' });
 const current = (file: string) =>
   planProject(ANSWERS).find((planned) => planned.path === file)?.content ?? '';
 
