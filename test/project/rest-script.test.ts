@@ -249,45 +249,57 @@ describe('release: a version by digest, made the default, never launched', () =>
   };
 
   test.each([
-    ['a digest alone, the version given', `localhost:5000/python-task@${DIGEST}`, '0.2.0'],
     [
-      'a tag and a digest: the tag is the version',
+      'a digest alone, the version given: registered with it as the tag SCDF needs',
+      `localhost:5000/python-task@${DIGEST}`,
+      '0.2.0',
+      `localhost:5000/python-task:0.2.0@${DIGEST}`,
+    ],
+    [
+      'a tag and a digest: the tag is the version, the digest part of it',
       `localhost:5000/python-task:1.2.3@${DIGEST}`,
       '',
+      `localhost:5000/python-task:1.2.3@${DIGEST}`,
     ],
-  ])('%s: these exact requests, basic auth on each, no secret printed', async (_, image, given) => {
-    server.respond(released);
-    const version = given || '1.2.3';
-    const result = await run('2', ['release'], {
-      SCDF_IMAGE: image,
-      SCDF_USERNAME: USER,
-      SCDF_PASSWORD: PASSWORD,
-      ...(given ? { SCDF_APP_VERSION: given } : {}),
-    });
-    expect(result.stderr).toBe(
-      [
-        `scdf-rest: registered task app ${TASK} ${version} as docker:${image} (Boot 2)`,
-        `scdf-rest: made ${version} the default version of ${TASK}`,
-        `scdf-rest: task definition ${TASK} exists already`,
-        '',
-      ].join('\n'),
-    );
-    expect(result.status).toBe(0);
-    expect(server.calls).toEqual([
-      `GET /apps/task/${TASK}/${version}`,
-      `POST /apps/task/${TASK}/${version}`,
-      `PUT /apps/task/${TASK}/${version}`,
-      `GET /tasks/definitions/${TASK}`,
-    ]);
-    expect(server.requests[1]?.form).toEqual({ uri: `docker:${image}`, force: 'true' });
-    expect(server.requests.map((r) => r.authorization)).toEqual(server.requests.map(() => BASIC));
-    expect(result.stdout).toBe('');
-  });
+  ])(
+    '%s: these exact requests, basic auth on each, no secret printed',
+    async (_, image, given, registered) => {
+      server.respond(released);
+      // SCDF 2.11 lets versions differ only in the version string: the digest is part of it.
+      const version = `${given || '1.2.3'}@${DIGEST}`;
+      const result = await run('2', ['release'], {
+        SCDF_IMAGE: image,
+        SCDF_USERNAME: USER,
+        SCDF_PASSWORD: PASSWORD,
+        ...(given ? { SCDF_APP_VERSION: given } : {}),
+      });
+      expect(result.stderr).toBe(
+        [
+          `scdf-rest: registered task app ${TASK} ${version} as docker:${registered} (Boot 2)`,
+          `scdf-rest: made ${version} the default version of ${TASK}`,
+          `scdf-rest: task definition ${TASK} exists already`,
+          '',
+        ].join('\n'),
+      );
+      expect(result.status).toBe(0);
+      expect(server.calls).toEqual([
+        `GET /apps/task/${TASK}/${version}`,
+        `POST /apps/task/${TASK}/${version}`,
+        `PUT /apps/task/${TASK}/${version}`,
+        `GET /tasks/definitions/${TASK}`,
+      ]);
+      expect(server.requests[1]?.form).toEqual({ uri: `docker:${registered}`, force: 'true' });
+      expect(server.requests.map((r) => r.authorization)).toEqual(server.requests.map(() => BASIC));
+      expect(result.stdout).toBe('');
+    },
+  );
 
   test.each([
     ['a digest without a tag or SCDF_APP_VERSION', { SCDF_IMAGE: `r/python-task@${DIGEST}` }],
     ['a digest that is not sha256 and 64 hex digits', { SCDF_IMAGE: 'r/python-task:1@sha256:abc' }],
     ['a version with a slash', { SCDF_APP_VERSION: '1.0/../x' }],
+    ['a version that cannot be a Docker tag', { SCDF_APP_VERSION: '1.0.0+build.5' }],
+    ['a version that is not the tag', { SCDF_APP_VERSION: '0.1.1' }],
     [
       'a token and a user',
       { SCDF_ACCESS_TOKEN: 't', SCDF_USERNAME: USER, SCDF_PASSWORD: PASSWORD },

@@ -196,14 +196,27 @@ def test_release_by_tag_then_by_digest_switches_the_default_and_the_next_launch_
     _, digest3 = release_image(d, "3.0.0")
     assert len({digest1, digest2, digest3}) == 3
     releases = [
-        # (SCDF_IMAGE, SCDF_APP_VERSION, the version registered)
-        (f"{repository}:1.0.0", "", "1.0.0"),
-        (f"{repository}@{digest2}", "2.0.0", "2.0.0"),
-        (f"{repository}:3.0.0@{digest3}", "", "3.0.0"),
+        # (SCDF_IMAGE, SCDF_APP_VERSION, the version and the image registered). SCDF 2.11.5 lets
+        # the versions of one app differ only in the version string ("can only differ by a
+        # version"), and answers HTTP 500 to a URI without it: a digest alone gets the version as
+        # its tag, and the digest is part of the registered version.
+        (f"{repository}:1.0.0", "", "1.0.0", f"{repository}:1.0.0"),
+        (
+            f"{repository}@{digest2}",
+            "2.0.0",
+            f"2.0.0@{digest2}",
+            f"{repository}:2.0.0@{digest2}",
+        ),
+        (
+            f"{repository}:3.0.0@{digest3}",
+            "",
+            f"3.0.0@{digest3}",
+            f"{repository}:3.0.0@{digest3}",
+        ),
     ]
     runs_before = len(d.server.docker_runs())
     try:
-        for index, (image, given, version) in enumerate(releases):
+        for index, (image, given, version, registered) in enumerate(releases):
             env = {"SCDF_TASK_NAME": name, "SCDF_IMAGE": image}
             if given:
                 env["SCDF_APP_VERSION"] = given
@@ -215,19 +228,19 @@ def test_release_by_tag_then_by_digest_switches_the_default_and_the_next_launch_
                 else f"task definition {name} exists already"
             )
             assert result.stderr.splitlines() == [
-                f"scdf-rest: registered task app {name} {version} as docker:{image} (Boot 2)",
+                f"scdf-rest: registered task app {name} {version} as docker:{registered} (Boot 2)",
                 f"scdf-rest: made {version} the default version of {name}",
                 f"scdf-rest: {definition}",
             ]
-            # SCDF keeps the reference as given, digest included, and the new version is the
-            # only default one.
+            # SCDF keeps the reference as registered, digest included, and the new version is
+            # the only default one.
             app = d.scdf.get(f"/apps/task/{name}/{version}")
             assert (app["uri"], app["version"], app["defaultVersion"]) == (
-                f"docker:{image}",
+                f"docker:{registered}",
                 version,
                 True,
             )
-            for _, _, other in releases[:index]:
+            for _, _, other, _ in releases[:index]:
                 assert d.scdf.get(f"/apps/task/{name}/{other}")["defaultVersion"] is False
             assert sorted(t for t in definitions(d) if t == name) == [name]
             # Released, never launched.
@@ -240,13 +253,13 @@ def test_release_by_tag_then_by_digest_switches_the_default_and_the_next_launch_
             assert launch.returncode == 0, launch.stderr
             execution_id, _ = launched(launch)
             ran, _ = docker_run_image(docker_run_of(d, execution_id))
-            assert ran == image
+            assert ran == registered
             execution = d.scdf.execution(execution_id)
             assert_ended(execution, row(d, execution_id), "COMPLETE", 0)
             runs_before = len(d.server.docker_runs())
     finally:
         d.scdf.request("DELETE", f"/tasks/definitions/{name}?cleanup=true", check=False)
-        for _, _, version in releases:
+        for _, _, version, _ in releases:
             d.scdf.request("DELETE", f"/apps/task/{name}/{version}", check=False)
 
 

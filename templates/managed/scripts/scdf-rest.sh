@@ -6,7 +6,7 @@
 #
 # Usage: scripts/scdf-rest.sh [COMMAND]
 #   run                (default) register, then launch and wait for the execution to end
-#   register           register the image as version SCDF_APP_VERSION of task app <%- taskName %>
+#   register           register the image as a version of task app <%- taskName %> (see SCDF_IMAGE)
 #                      (force; a registration of that version with another Boot version is
 #                      replaced), make it the default version, and create task definition
 #                      <%- taskName %> unless it exists; launches nothing
@@ -21,7 +21,11 @@
 #   SCDF_TASK_NAME      app and task definition name [<%- taskName %>]
 #   SCDF_IMAGE          image to register [<%- imageRef %>]: with a tag, a digest or both
 #                       (repo/name:1.2.3@sha256:<64 hex>, repo/name@sha256:<64 hex>)
-#   SCDF_APP_VERSION    the app version to register the image as [the image's tag]
+#   SCDF_APP_VERSION    the app version [the image's tag]; needed for an image without a tag,
+#                       which is registered as repo/name:VERSION@sha256:... (the digest picks the
+#                       image, the tag beside it is only a name). SCDF 2.11 lets the versions of
+#                       an app differ only in the version string: with a digest, the registered
+#                       version is VERSION@sha256:<64 hex>
 #   SCDF_BOOT_VERSION   2 or 3 [<%- bootVersion %>]. 3 (SCDF 2.11): register with bootVersion=3 and
 #                       launch through /tasks/executions/launch; the task uses BOOT3_TASK_ tables
 #   SCDF_ARGUMENTS      launch arguments, e.g. "--error.message=boom" []. Give every argument
@@ -153,6 +157,8 @@ failure_line() {
 
 IMAGE_TAG=""
 APP_VERSION=""
+REGISTERED_IMAGE=""
+REGISTERED_VERSION=""
 check_config() {
   [[ "$TASK_NAME" =~ ^[a-z]([a-z0-9-]*[a-z0-9])?$ ]] ||
     die "$EXIT_USAGE" "SCDF_TASK_NAME \"$TASK_NAME\": use lower-case letters, digits and \"-\""
@@ -175,19 +181,34 @@ check_config() {
   APP_VERSION=${GIVEN_VERSION:-$IMAGE_TAG}
   [[ -n "$APP_VERSION" ]] ||
     die "$EXIT_USAGE" "SCDF_IMAGE \"$IMAGE\" has no tag: give one, or the version as SCDF_APP_VERSION"
-  [[ "$APP_VERSION" =~ ^[A-Za-z0-9][A-Za-z0-9._+-]*$ ]] ||
-    die "$EXIT_USAGE" "app version \"$APP_VERSION\": letters, digits, \".\", \"_\", \"+\" and \"-\" only"
+  # A Docker tag's characters: the version may have to serve as one (below).
+  [[ "$APP_VERSION" =~ ^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$ ]] ||
+    die "$EXIT_USAGE" "app version \"$APP_VERSION\": at most 128 letters, digits, \".\", \"_\" and \"-\""
+  # SCDF 2.11 lets the versions of one app differ in nothing but the version: it takes the version
+  # string out of the new URI and out of the default's, and refuses unequal rests ("can only
+  # differ by a version"; HTTP 500 when the URI lacks the version). So the version is the tag,
+  # an image given by digest alone gets the version as its tag (Docker, podman and Kubernetes
+  # ignore a tag beside a digest), and a digest is part of the registered version.
+  [[ -z "$IMAGE_TAG" || "$APP_VERSION" == "$IMAGE_TAG" ]] ||
+    die "$EXIT_USAGE" "SCDF_APP_VERSION \"$APP_VERSION\" is not the tag of SCDF_IMAGE \"$IMAGE\": SCDF needs the version in the image reference; leave SCDF_APP_VERSION out, or tag the image with it"
+  REGISTERED_IMAGE="$reference"
+  [[ -n "$IMAGE_TAG" ]] || REGISTERED_IMAGE="$reference:$APP_VERSION"
+  REGISTERED_VERSION=$APP_VERSION
+  if [[ "$IMAGE" == *@* ]]; then
+    REGISTERED_IMAGE="$REGISTERED_IMAGE@${IMAGE#*@}"
+    REGISTERED_VERSION="$APP_VERSION@${IMAGE#*@}"
+  fi
   if [[ -n "$ARGUMENTS" && "$ARGUMENTS" != *=* ]]; then
     die "$EXIT_USAGE" "SCDF_ARGUMENTS \"$ARGUMENTS\" has no \"=\": SCDF would drop every argument; use --key=value"
   fi
   write_auth
 }
 
-# Registers the image as version APP_VERSION of the app, under the version's own path (so that an
-# image given by digest needs no tag for SCDF to read), makes it the default, and creates the
-# definition unless it exists: SCDF's own continuous-deployment steps.
+# Registers the image as version REGISTERED_VERSION of the app, under the version's own path,
+# makes it the default, and creates the definition unless it exists: SCDF's own
+# continuous-deployment steps.
 register() {
-  local version=$APP_VERSION
+  local version=$REGISTERED_VERSION
   # SCDF 2.11 keeps the Boot version of a registered version when it is registered again, even
   # with force: a registration of this version with another Boot version is removed first.
   ALLOWED_STATUSES="404"
@@ -199,12 +220,12 @@ register() {
     request DELETE "/apps/task/$TASK_NAME/$version"
     log "unregistered $TASK_NAME $version, registered as Boot $registered_boot, to register it as Boot $BOOT_VERSION"
   fi
-  local -a form=(--data-urlencode "uri=docker:$IMAGE" --data-urlencode 'force=true')
+  local -a form=(--data-urlencode "uri=docker:$REGISTERED_IMAGE" --data-urlencode 'force=true')
   if [[ "$BOOT_VERSION" == 3 ]]; then
     form+=(--data-urlencode 'bootVersion=3')
   fi
   request POST "/apps/task/$TASK_NAME/$version" "${form[@]}"
-  log "registered task app $TASK_NAME $version as docker:$IMAGE (Boot $BOOT_VERSION)"
+  log "registered task app $TASK_NAME $version as docker:$REGISTERED_IMAGE (Boot $BOOT_VERSION)"
   # Each version is stored beside the others; definitions launch the default one.
   request PUT "/apps/task/$TASK_NAME/$version"
   log "made $version the default version of $TASK_NAME"
@@ -289,8 +310,8 @@ wait_for() {
 destroy() {
   request DELETE "/tasks/definitions/$TASK_NAME?cleanup=true"
   log "destroyed task definition $TASK_NAME and its executions"
-  request DELETE "/apps/task/$TASK_NAME/$APP_VERSION"
-  log "unregistered task app $TASK_NAME version $APP_VERSION"
+  request DELETE "/apps/task/$TASK_NAME/$REGISTERED_VERSION"
+  log "unregistered task app $TASK_NAME version $REGISTERED_VERSION"
 }
 
 main() {
