@@ -1,5 +1,5 @@
 import type { FileOnDisk } from './confine.js';
-import { mergeThreeWay, type MergeLabels } from './merge.js';
+import { mergeThreeWay, mergeTwoWay, type MergeLabels } from './merge.js';
 import { sha256 } from './hash.js';
 import type { PlannedFile } from './project-files.js';
 import type { Owner } from './templates.js';
@@ -120,10 +120,14 @@ async function decide(
   // A file of yours the generator never recorded (projects from before user files were) could
   // hold anything: it stays as it is.
   if (base === undefined && file.owner === 'user') return { state: 'kept' };
-  // Both sides changed. Without the base text, the file is merged against nothing, so every
-  // difference becomes a conflict rather than a silent loss of either side.
+  // Both sides changed. Without the base text nobody can tell whose edit a difference is: the
+  // two sides are compared directly, lines they share kept and every difference marked, rather
+  // than either side lost silently.
   const text = base && (base.content ?? (await input.baseContent?.(file.path)));
-  const merged = await mergeThreeWay(text ?? '', ours, file.content, input.labels);
+  const merged =
+    text === undefined
+      ? await mergeTwoWay(ours, file.content, input.labels)
+      : await mergeThreeWay(text, ours, file.content, input.labels);
   return {
     state: merged.conflict ? 'conflict' : 'merged',
     outcome: { content: merged.content, executable: mode },

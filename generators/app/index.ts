@@ -61,7 +61,10 @@ export default class ScdfTaskGenerator extends Generator {
     }
     for (const flag of RUN_FLAGS) {
       if (!(flag.option in (this._options as Record<string, unknown>))) {
-        this.option(flag.option, { type: Boolean, description: flag.description });
+        this.option(flag.option, {
+          type: flag.value === undefined ? Boolean : String,
+          description: flag.description,
+        });
       }
     }
     // Accepted, since people pass them to every generator out of habit, but not offered in --help.
@@ -105,6 +108,12 @@ export default class ScdfTaskGenerator extends Generator {
     // would turn into `true`, losing the word.
     for (const flag of RUN_FLAGS) {
       const value = initial[flag.option];
+      if (flag.value !== undefined) {
+        // yo leaves a valued option without its value `true`; yeoman-environment makes it ''.
+        if (value === true || value === '' || this.#optionValue(flag.option) === '')
+          throw missingValueError(flag.option);
+        continue;
+      }
       if (typeof value === 'string')
         throw new InputError(
           `yo took ${JSON.stringify(value)} as the value of --${flag.option}, which takes none: ` +
@@ -133,6 +142,7 @@ export default class ScdfTaskGenerator extends Generator {
     const positionals = this.args.filter((arg) => !arg.startsWith('--'));
     const taskName = this.#optionValue('task-name');
     if (taskName !== undefined && taskName !== positionals[0]) options.taskName = taskName;
+    const base = this.#optionValue('base');
     process.exitCode = await runCommand(
       {
         cwd: this.env.cwd,
@@ -144,6 +154,7 @@ export default class ScdfTaskGenerator extends Generator {
         force: this.#flag('force'),
         stdin: this.#flag('stdin'),
         debug,
+        ...(typeof base === 'string' ? { base } : {}),
       },
       { program: PROGRAM, asker: yeomanAsker(this) },
     );

@@ -135,7 +135,8 @@ describe('create-scdf-task only', () => {
       expect(line).toContain(input.description);
       expect(line).toContain(`default: ${input.default}`);
     }
-    for (const flag of ['--defaults', '--check', '--force']) expect(help.stdout).toContain(flag);
+    for (const flag of ['--defaults', '--check', '--force', '--base <path>'])
+      expect(help.stdout).toContain(flag);
     const version = runBin(['--version'], cwd);
     expect(version.stdout).toBe(`${GENERATOR_VERSION}\n`);
     expect(snapshotTree(cwd)).toEqual({});

@@ -43,8 +43,12 @@ async function waitForPing(url: string, child: ChildProcess, log: () => string):
   throw new Error(`verdaccio did not answer on ${url} within 60 s:\n${log()}`);
 }
 
-/** Starts verdaccio from node_modules with its own storage, users and no uplink. */
-export async function startRegistry(): Promise<Registry> {
+/**
+ * Starts verdaccio from node_modules with its own storage and users. No uplink unless `uplink`
+ * is given: then every package but this one is fetched from it, for a test that installs this
+ * package with its dependencies, as npx does.
+ */
+export async function startRegistry(uplink?: string): Promise<Registry> {
   const dir = tempDir('scdf-registry-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
@@ -58,11 +62,18 @@ export async function startRegistry(): Promise<Registry> {
       `    file: ${path.join(dir, 'htpasswd')}`,
       '    max_users: 10',
       // No uplink: the registry holds only what the test publishes and never reaches out.
-      'uplinks: {}',
+      ...(uplink === undefined
+        ? ['uplinks: {}']
+        : ['uplinks:', '  upstream:', `    url: ${uplink}`]),
       'packages:',
+      // This package only ever as published here, even once it is on the uplink too.
+      "  'generator-scdf-task':",
+      '    access: $all',
+      '    publish: $authenticated',
       "  '**':",
       '    access: $all',
       '    publish: $authenticated',
+      ...(uplink === undefined ? [] : ['    proxy: upstream']),
       'log: { type: stdout, format: pretty, level: warn }',
       '',
     ].join('\n'),
