@@ -17,7 +17,7 @@ import {
   type OptionName,
 } from '../core/options.js';
 import { GENERATOR_VERSION } from '../core/project-files.js';
-import type { Asker } from '../core/questions.js';
+import { CLEAR_REFUSED_ANSWER, type Asker } from '../core/questions.js';
 
 const NAME = 'create-scdf-task';
 
@@ -80,6 +80,7 @@ const terminalAsker: Asker = {
             message: question.message,
             default: question.default,
             validate: question.validate,
+            theme: CLEAR_REFUSED_ANSWER,
           });
     }
     return answers as Partial<Answers>;

@@ -1,6 +1,6 @@
 import { resolveGivenAnswers, withDefaults } from './answers.js';
 import type { Project } from './locate.js';
-import { sha256 } from './hash.js';
+import { matchesHash } from './hash.js';
 import { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
 import { planProject } from './project-files.js';
 import type { Base } from './reconcile.js';
@@ -77,7 +77,7 @@ export function updateBase(
         return new Map<string, string>();
       });
       const text = (await rendered).get(relPath);
-      if (text !== undefined && sha256(text) === recorded.sha256) return text;
+      if (text !== undefined && matchesHash(text, recorded.sha256)) return text;
       if (failure === undefined) mismatched.push(relPath);
       return undefined;
     },

@@ -1,6 +1,6 @@
 import type { FileOnDisk } from './confine.js';
 import { mergeThreeWay, mergeTwoWay, type MergeLabels } from './merge.js';
-import { sha256 } from './hash.js';
+import { matchesHash } from './hash.js';
 import type { PlannedFile } from './project-files.js';
 import type { Owner } from './templates.js';
 
@@ -85,7 +85,7 @@ function unresolved(disk: FileOnDisk, base: Base | undefined): boolean {
 }
 
 function isBase(disk: FileOnDisk, base: Base | undefined): boolean {
-  return base !== undefined && sha256(disk.content) === base.sha256;
+  return base !== undefined && matchesHash(disk.content, base.sha256);
 }
 
 async function decide(
@@ -112,7 +112,7 @@ async function decide(
   if (input.force) return { state: 'overwritten', outcome: theirs };
   const mode = file.executable;
   // The hash is enough to tell that the template did not change: no base text is needed.
-  if (base !== undefined && sha256(file.content) === base.sha256) {
+  if (base !== undefined && matchesHash(file.content, base.sha256)) {
     return disk.executable === mode
       ? { state: 'kept' }
       : { state: 'kept', outcome: { content: ours, executable: mode } };

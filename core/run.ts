@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkValue, missingInputsMessage, resolveGivenAnswers, withDefaults } from './answers.js';
 import { applyAll, type Operation } from './apply.js';
@@ -51,11 +51,19 @@ export function templatesRootFor(request: RunRequest): string {
   return request.templatesRoot ?? process.env.SCDF_TASK_TEMPLATES ?? TEMPLATES_ROOT;
 }
 
+/** Why a folder named on the command line is no project: missing, a file, or no record. */
+function notAProject(dir: string): string {
+  if (!existsSync(dir)) return `${dir} does not exist; name the folder of a generated project`;
+  if (!statSync(dir).isDirectory())
+    return `${dir} is not a folder; name the folder of a generated project`;
+  return `${dir} holds no ${STORE_FILE} made by generator-scdf-task`;
+}
+
 function locate(request: RunRequest, name: string | undefined): Project | undefined {
   if (request.project !== undefined) {
     const dir = path.resolve(request.cwd, request.project);
     const found = projectAt(dir);
-    if (!found) throw new InputError(`${dir} holds no ${STORE_FILE} made by generator-scdf-task`);
+    if (!found) throw new InputError(notAProject(dir));
     return found;
   }
   const found = findProject(request.cwd);

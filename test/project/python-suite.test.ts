@@ -148,7 +148,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       expect(completed.stdout).toContain(
         `SCDF's database stood in for by ${path.join(project, 'local-scdf.db')}\n`,
       );
-      expect(completed.stdout).toContain('Task execution 1 (python-task): COMPLETE\n');
+      expect(completed.stdout).toContain('Task execution 1 (my-task): COMPLETE\n');
       expect(completed.stdout).toContain('  exit code:     0\n');
       expect(completed.stdout).toContain('  error message: (null)\n');
 
@@ -159,7 +159,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       );
       expect(failed).toMatchObject({ status: 1 });
       // The SQLite file stays between runs, as SCDF's database does: the second run is 2.
-      expect(failed.stdout).toContain('Task execution 2 (python-task): ERROR\n');
+      expect(failed.stdout).toContain('Task execution 2 (my-task): ERROR\n');
       expect(failed.stdout).toContain('  exit code:     1\n');
       expect(failed.stdout).toContain('  exit message:  (null)\n');
       expect(failed.stdout).toMatch(/^ +RuntimeError: boom$/m);
