@@ -36,7 +36,7 @@ from util.single_instance import LockError, SingleInstanceLock, TaskAlreadyRunni
 from util.stop import STOP_SIGNALS, HardExit, StopSignals, TaskStopped
 from util.task_args import DEFAULT_STOP_GRACE, LaunchSettings, TaskConfigError
 from util.task_context import JobHooks, TaskContext
-from util.task_status import TaskStatus, TaskStatusError, local_now
+from util.task_status import TaskStatus, TaskStatusError
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def _run(
         except TaskStatusError as error:
             _end_unknown_start(status, launch, error, signals)
             raise
-        context = TaskContext(launch, execution_id, _job_hooks=JobHooks(status.engine, local_now, signals))
+        context = TaskContext(launch, execution_id, _job_hooks=JobHooks(status.engine, status.clock, signals))
         if launch.lock is not None:
             run.lock = _single_instance(status, launch, launch.lock)
     except (TaskAlreadyRunningError, LockError) as error:

@@ -151,6 +151,11 @@ class TaskStatus:
     def __repr__(self) -> str:
         return f"TaskStatus(task_id={self.task_id}, table_prefix={self.table_prefix!r})"
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """Where the row's times come from; a batch job of the execution takes its times from it too."""
+        return self._clock
+
     def stop_within(self, seconds: float) -> None:
         """From now on, every write (also one under way) ends within `seconds`.
 
