@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from typing import Self
 
 from util.db_api import Adapter, Connection, Cursor, DbTarget, Fault, Timeouts, address
 from util.redaction import Redactor
@@ -59,8 +60,12 @@ def left_behind() -> int:
     return _left_behind
 
 
-class TaskStatusError(RuntimeError):
-    """A write could not be done; the message is safe to log (no secrets) and names what to check."""
+class WriteError(RuntimeError):
+    """A write could not be done; the message is safe to log (no secrets) and names what to check.
+
+    The engine's own error. The row, the lock and a batch job each raise an error type of their
+    own built on it (`WriteError.of`), so a caller can tell whose write failed, or catch them all.
+    """
 
     def __init__(self, message: str, fault: Fault | None = None, *, uncertain: bool = False) -> None:
         super().__init__(message)
@@ -69,6 +74,13 @@ class TaskStatusError(RuntimeError):
         #: Whether an attempt was connected when it failed or was given up: its transaction may
         #: have committed all the same (a COMMIT the server had, its reply lost or too late).
         self.uncertain = uncertain
+
+    @classmethod
+    def of(cls, error: WriteError) -> Self:
+        """`error` as this type: the same message, fault, certainty and traceback."""
+        if isinstance(error, cls):
+            return error
+        return cls(str(error), error.fault, uncertain=error.uncertain).with_traceback(error.__traceback__)
 
 
 class _ConnectError(Exception):
@@ -152,7 +164,7 @@ class WriteEngine:
         guard: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
         if not targets:
-            raise TaskStatusError("No database URL given")
+            raise WriteError("No database URL given")
         self.adapter = adapter
         self._targets = list(targets)
         self._deadline = deadline
@@ -191,7 +203,7 @@ class WriteEngine:
 
         `purpose` completes "Could not ..." in messages. `until`: a deadline shared by several
         writes (`new_deadline()`); by default one of its own. `isolate`: READ COMMITTED where the
-        database's default is stricter. A TaskStatusError the work raises ends the write as it is.
+        database's default is stricter. A WriteError the work raises ends the write as it is.
         """
         until = self.new_deadline() if until is None else until
         started = time.monotonic()
@@ -206,7 +218,7 @@ class WriteEngine:
         with guard:
             if self._stop_at is not None and time.monotonic() >= self._stop_at:
                 # Nothing could be done in the time left: not even tried, so the budget holds.
-                raise TaskStatusError(
+                raise WriteError(
                     f"Could not {purpose}: the stop grace (task.db.stop-grace) was used up", Fault.TRANSIENT
                 )
             while True:
@@ -217,7 +229,7 @@ class WriteEngine:
                     try:
                         self._attempt(target, work, until, retry=attempt > 1, isolate=isolate)
                         return
-                    except TaskStatusError:
+                    except WriteError:
                         raise
                     except _NoAnswerError as silent:
                         reason, connecting = str(silent), silent.connecting
@@ -239,7 +251,7 @@ class WriteEngine:
                 if time.monotonic() >= self._limit(until):
                     what = f"connect to {purpose}" if connecting else purpose
                     bound = "task.db.stop-grace" if self._limit(until) < until else "task.db.connect-deadline"
-                    raise TaskStatusError(
+                    raise WriteError(
                         f"Could not {what}: gave up after {attempt} attempts in "
                         f"{time.monotonic() - started:.1f}s ({bound}); "
                         f"{self.where(target)}: {reason}",
@@ -292,7 +304,7 @@ class WriteEngine:
     def _fail_or_describe(
         self, purpose: str, target: DbTarget, error: BaseException, *, connected: bool
     ) -> str:
-        """Raises a clear TaskStatusError unless `error` is transient; returns its description."""
+        """Raises a clear WriteError unless `error` is transient; returns its description."""
         fault = self.adapter.classify(error, connected=connected)
         reason = self.redactor.redact(self.adapter.describe(error))
         if fault is Fault.TRANSIENT:
@@ -311,4 +323,4 @@ class WriteEngine:
             )
         else:
             message = f"Could not {purpose} ({where}): {reason}"
-        raise TaskStatusError(message, fault) from None
+        raise WriteError(message, fault) from None

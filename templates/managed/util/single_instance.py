@@ -34,7 +34,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from util.bounded_write import TaskStatusError, WriteEngine
+from util.bounded_write import WriteEngine, WriteError
 from util.db_api import Cursor
 from util.launch import LockSettings
 from util.task_args import validate_table_prefix
@@ -59,11 +59,11 @@ class TaskAlreadyRunningError(RuntimeError):
     """Another run of the same task holds the lock."""
 
 
-class LockError(RuntimeError):
+class LockError(WriteError):
     """The lock could not be read or written; the message is safe to log."""
 
 
-class _TakenError(TaskStatusError):
+class _TakenError(WriteError):
     """The lock's key is held by another run (or the database asked to try again): no retry."""
 
 
@@ -174,8 +174,8 @@ class SingleInstanceLock:
             return True
         except _TakenError:
             return False
-        except TaskStatusError as error:
-            raise LockError(str(error)) from None
+        except WriteError as error:
+            raise LockError.of(error) from None
 
     def _renew(self) -> None:
         renew = (
