@@ -10,7 +10,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { DATABASE_PROFILES } from '../../core/databases.js';
@@ -22,6 +29,7 @@ import {
   type PythonVersion,
 } from '../../core/validators.js';
 import { tempDir } from '../support/cli.js';
+import { Engine } from '../support/engine.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { findPython, pythonFor, targetOptions } from '../support/pythons.js';
 import { LOCK_INSTALL_OPTIONS, PYPI_ONLY_ENV } from '../support/venv.js';
@@ -312,6 +320,74 @@ describe.each(PYTHON_VERSIONS)(
     }
   },
 );
+
+// No Debian release or pyenv build here has the newest Python: scripts/setup-containers.sh makes
+// a podman image of Debian sid's python3.14 (SCDF_TEST_PYTHON_SID_IMAGE), which installs them for
+// real beside the download check above. In CI a missing image is an error.
+describe(`the locks of projects for Python ${NEWEST}, on Debian sid's Python 3.14 (podman)`, () => {
+  test('each installs from PyPI with --require-hashes into a fresh venv, and its driver imports', () => {
+    const engine = Engine.find();
+    const image =
+      typeof engine === 'string' ? undefined : engine.setting('SCDF_TEST_PYTHON_SID_IMAGE');
+    if (typeof engine === 'string' || !image) {
+      const why = typeof engine === 'string' ? engine : 'SCDF_TEST_PYTHON_SID_IMAGE is not set';
+      if (process.env.CI === 'true')
+        throw new Error(`CI: ${why}: run bash scripts/setup-containers.sh`);
+      console.warn(`Python 3.14 lock installs skipped: ${why}`);
+      return;
+    }
+    const folder = tempDir('scdf-locks-314-');
+    const locks = shippedLocks();
+    for (const { database, lock } of locks)
+      writeFileSync(path.join(folder, `${database}.txt`), readFileSync(lock));
+    const imageId = engine.ok(['image', 'inspect', '--format', '{{.Id}}', image]).trim();
+    const key = createHash('sha256')
+      .update(`${imageId}\n${locks.map(({ lock }) => readFileSync(lock, 'utf8')).join('\n')}`)
+      .digest('hex')
+      .slice(0, 16);
+    const stamp = path.join(REPO_ROOT, '.cache/lock-venvs', `podman-${key}.installed`);
+    if (existsSync(stamp)) return;
+    const options = ['--quiet', '--disable-pip-version-check', ...LOCK_INSTALL_OPTIONS].join(' ');
+    const script = [
+      "python3.14 -c \"import sys; print('python', *sys.version_info[:2], sep='.')\"",
+      ...locks.map(({ database }) => {
+        const v = `/tmp/venv-${database}`;
+        const driver = DATABASE_PROFILES[database].driverModule;
+        return (
+          `python3.14 -m venv ${v} && ${v}/bin/pip install ${options} -r /locks/${database}.txt` +
+          ` && ${v}/bin/pip check >/dev/null && ${v}/bin/python -c "import ${driver}"` +
+          ` && echo "installed ${database}" || echo "FAILED ${database}"`
+        );
+      }),
+    ].join('\n');
+    const result = engine.run([
+      'run',
+      '--rm',
+      ...engine.pipAccess(),
+      '-v',
+      `${folder}:/locks:ro`,
+      image,
+      'sh',
+      '-c',
+      script,
+    ]);
+    const lines = result.stdout
+      .split('\n')
+      .filter((line) => /^(python|installed|FAILED) /.test(line) || /^python\./.test(line));
+    expect({
+      status: result.status,
+      lines,
+      ...(lines.some((l) => l.startsWith('FAILED'))
+        ? { output: `${result.stdout}\n${result.stderr}` }
+        : {}),
+    }).toEqual({
+      status: 0,
+      lines: ['python.3.14', ...locks.map(({ database }) => `installed ${database}`)],
+    });
+    mkdirSync(path.dirname(stamp), { recursive: true });
+    writeFileSync(stamp, '');
+  }, 900_000);
+});
 
 describe('installed size of the managed runtime dependencies', () => {
   // The newest Python here: the image's default is the newest supported one.
