@@ -186,6 +186,13 @@ describe('lock files', () => {
     );
   });
 
+  test("MySQL's lock has cryptography (caching_sha2_password's RSA), MariaDB's the driver alone", () => {
+    const names = (database: string) =>
+      parsePins(readFileSync(lockPath(database), 'utf8')).map((pin) => normalize(pin.name));
+    expect(names('mysql')).toEqual(['cffi', 'cryptography', 'pycparser', 'pymysql']);
+    expect(names('mariadb')).toEqual(['pymysql']);
+  });
+
   test.each(
     DATABASES.flatMap((database) => PYTHON_VERSIONS.map((version) => ({ database, version }))),
   )(
