@@ -259,7 +259,7 @@ def test_no_attempt_starts_without_room_to_end(
     def busy_after_a_while(self: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> NoReturn:
         time.sleep(0.1)
         error = sqlite3.OperationalError("database is locked")
-        error.sqlite_errorcode = 5  # type: ignore[attr-defined]  # SQLITE_BUSY: transient
+        error.sqlite_errorcode = 5  # SQLITE_BUSY: transient
         raise error
 
     monkeypatch.setattr(SqliteAdapter, "connect", busy_after_a_while)
