@@ -17,7 +17,7 @@ import {
   type OptionName,
 } from '../core/options.js';
 import { GENERATOR_VERSION } from '../core/project-files.js';
-import type { Asker } from '../core/questions.js';
+import { CLEAR_REFUSED_ANSWER, type Asker } from '../core/questions.js';
 
 const NAME = 'create-scdf-task';
 
@@ -29,7 +29,8 @@ function cliOptions(): Options {
     version: { type: 'boolean', short: 'v' },
   };
   for (const input of INPUTS) options[input.option] = { type: 'string' };
-  for (const flag of RUN_FLAGS) options[flag.option] = { type: 'boolean' };
+  for (const flag of RUN_FLAGS)
+    options[flag.option] = { type: flag.value === undefined ? 'boolean' : 'string' };
   return options;
 }
 
@@ -38,7 +39,11 @@ export function helpText(): string {
     `--${input.option} <value>`,
     `${input.description}${input.choices ? ` (${input.choices.join(', ')})` : ''}; default: ${input.default}`,
   ]);
-  for (const flag of RUN_FLAGS) rows.push([`--${flag.option}`, flag.description]);
+  for (const flag of RUN_FLAGS)
+    rows.push([
+      `--${flag.option}${flag.value === undefined ? '' : ` <${flag.value}>`}`,
+      flag.description,
+    ]);
   rows.push(['-h, --help', 'Show this help'], ['-v, --version', 'Show the version']);
   const width = Math.max(...rows.map(([left]) => left.length));
   return [
@@ -75,6 +80,7 @@ const terminalAsker: Asker = {
             message: question.message,
             default: question.default,
             validate: question.validate,
+            theme: CLEAR_REFUSED_ANSWER,
           });
     }
     return answers as Partial<Answers>;
@@ -129,6 +135,7 @@ function parseCommandLine(argv: string[]): { command: Command; help: boolean; ve
       force: flag('force'),
       stdin: flag('stdin'),
       debug: flag('debug'),
+      ...(typeof values.base === 'string' ? { base: values.base } : {}),
     },
     help: flag('help'),
     version: flag('version'),

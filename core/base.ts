@@ -1,10 +1,10 @@
 import { resolveGivenAnswers, withDefaults } from './answers.js';
 import type { Project } from './locate.js';
-import { sha256 } from './hash.js';
+import { matchesHash } from './hash.js';
 import { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
 import { planProject } from './project-files.js';
 import type { Base } from './reconcile.js';
-import { releasedTemplates } from './released-templates.js';
+import { releasedTemplates, type SuppliedBase } from './released-templates.js';
 
 /** The base of a three-way update: what the generator last wrote, and how to get its text. */
 export interface UpdateBase {
@@ -29,11 +29,15 @@ const NONE: UpdateBase = {
  * whole text in records of earlier versions; for the oldest, the managed files' hashes only).
  *
  * The text is got as copier gets it: the recorded answers rendered with the templates of the
- * recorded version (the installed ones when it is this version, else that version from the npm
- * registry, cached). Only a file whose render hashes to what was recorded is used: a render that
+ * recorded version (given with `--base`; else the installed ones when it is this version; else
+ * that version as `releasedTemplates` finds it). Only a file whose render hashes to what was recorded is used: a render that
  * differs (older rendering code, hand-edited templates) would pass for edits nobody made.
  */
-export function updateBase(project: Project | undefined, cwd: string): UpdateBase {
+export function updateBase(
+  project: Project | undefined,
+  cwd: string,
+  supplied?: SuppliedBase,
+): UpdateBase {
   const state = project?.state;
   if (!state) return NONE;
   const base = new Map<string, Base>();
@@ -50,8 +54,12 @@ export function updateBase(project: Project | undefined, cwd: string): UpdateBas
   const render = async (): Promise<ReadonlyMap<string, string>> => {
     const version = state.generatorVersion;
     if (version === undefined) throw new Error('the project records no generator version');
+    // run.ts has refused a --base of another version.
     const templatesRoot =
-      version === GENERATOR_VERSION ? TEMPLATES_ROOT : await releasedTemplates(version, cwd);
+      supplied?.templates ??
+      (version === GENERATOR_VERSION
+        ? TEMPLATES_ROOT
+        : await releasedTemplates(version, cwd, project.root));
     const answers = withDefaults(
       resolveGivenAnswers({ options: {}, stored: state.answers, existing: true }).given,
     );
@@ -71,7 +79,7 @@ export function updateBase(project: Project | undefined, cwd: string): UpdateBas
         return new Map<string, string>();
       });
       const text = (await rendered).get(relPath);
-      if (text !== undefined && sha256(text) === recorded.sha256) return text;
+      if (text !== undefined && matchesHash(text, recorded.sha256)) return text;
       if (failure === undefined) mismatched.push(relPath);
       return undefined;
     },

@@ -3,6 +3,7 @@ import { EXIT, InputError, worstExitCode, type ExitCode } from './errors.js';
 import { describeFailure, reportFailure } from './failure.js';
 import type { AnswerKey } from './inputs.js';
 import type { Asker } from './questions.js';
+import { suppliedBase } from './released-templates.js';
 import { runProject, type RunRequest } from './run.js';
 
 /**
@@ -23,6 +24,8 @@ export interface Command {
   readonly force: boolean;
   readonly stdin: boolean;
   readonly debug: boolean;
+  /** `--base` as given: read once, before any project, and shared by all of them. */
+  readonly base?: string;
 }
 
 /** What a front end lends the core: its name in messages and its way of asking. */
@@ -80,6 +83,7 @@ async function dispatch(command: Command, frontEnd: FrontEnd): Promise<ExitCode>
     check: command.check,
     update: command.update,
     force: command.force,
+    ...(command.base === undefined ? {} : { base: await suppliedBase(command.base, command.cwd) }),
   };
   if (command.check || command.update) {
     const fromStdin = command.stdin || positionals.includes('-');

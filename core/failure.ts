@@ -34,13 +34,18 @@ export function describeFailure(error: unknown): { message: string; fixable: boo
   return { message: `unexpected error: ${err.message}`, fixable: false };
 }
 
+/** Ctrl-C at a prompt (@inquirer's errors, under whichever front end asked). */
+export function isInterrupt(error: Error): boolean {
+  return error.name === 'ExitPromptError' || error.name === 'AbortPromptError';
+}
+
 /**
  * Prints why a run failed, on stderr, and returns its exit code. Problems the user can fix are
  * their message alone; anything else is a bug, whose stack trace `--debug` shows.
  */
 export function reportFailure(prefix: string, error: unknown, debug: boolean): ExitCode {
   const err = error instanceof Error ? error : new Error(String(error));
-  if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') return EXIT.interrupted;
+  if (isInterrupt(err)) return EXIT.interrupted;
   const { message, fixable } = describeFailure(err);
   if (debug) process.stderr.write(`${prefix}: ${err.stack ?? err.message}\n`);
   else if (fixable) process.stderr.write(`${prefix}: ${message}\n`);

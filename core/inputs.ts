@@ -127,6 +127,8 @@ export const INPUTS = [
 export interface RunFlag {
   readonly option: string;
   readonly description: string;
+  /** Set for a flag that takes a value: what the value is, for --help. */
+  readonly value?: string;
 }
 
 export const RUN_FLAGS: readonly RunFlag[] = [
@@ -146,6 +148,13 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   {
     option: 'update',
     description: 'Update the projects in the folders given as arguments (default: this one)',
+  },
+  {
+    option: 'base',
+    value: 'path',
+    description:
+      'With an update or --check: the packed tarball or package folder of the generator version ' +
+      'that generated the project, when npm cannot fetch it (unpublished, offline)',
   },
   {
     option: 'stdin',

@@ -28,3 +28,41 @@ export async function mergeThreeWay(
   });
   return { content: merged.result.join('\n'), conflict: merged.conflict };
 }
+
+type CommonHunk = { readonly common: readonly string[] };
+type DifferingHunk = { readonly buffer1: readonly string[]; readonly buffer2: readonly string[] };
+
+/**
+ * Line-based two-way merge, for when the base is unknown: lines both sides hold stay as they
+ * are, and each run of lines where they differ is one conflict (`<<<<<<<`, `=======`,
+ * `>>>>>>>`, no base section). Without a base nobody can tell whose edit a difference is, so
+ * none is taken silently, but a one-line edit costs one small conflict, not the whole file.
+ */
+export async function mergeTwoWay(
+  ours: string,
+  theirs: string,
+  labels: Pick<MergeLabels, 'ours' | 'theirs'>,
+): Promise<MergeResult> {
+  const { diffComm } = await import('node-diff3');
+  // node-diff3 types this result loosely; its shape is documented in its README.
+  const hunks = diffComm(ours.split('\n'), theirs.split('\n')) as unknown as readonly (
+    CommonHunk | DifferingHunk
+  )[];
+  const lines: string[] = [];
+  let conflict = false;
+  for (const hunk of hunks) {
+    if ('common' in hunk) {
+      lines.push(...hunk.common);
+      continue;
+    }
+    conflict = true;
+    lines.push(
+      `<<<<<<< ${labels.ours}`,
+      ...hunk.buffer1,
+      '=======',
+      ...hunk.buffer2,
+      `>>>>>>> ${labels.theirs}`,
+    );
+  }
+  return { content: lines.join('\n'), conflict };
+}

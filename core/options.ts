@@ -39,14 +39,10 @@ function distance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-function commonPrefix(a: string, b: string): number {
-  let length = 0;
-  while (length < a.length && a[length] === b[length]) length += 1;
-  return length;
-}
-
-/** The known option most like `name`: one it begins, else the fewest edits away. */
+/** The known option most like `name`: the same in other case, one it begins, else the fewest edits away. */
 export function closestOption(name: string, known: readonly string[]): string | undefined {
+  const otherCase = known.find((option) => option.toLowerCase() === name.toLowerCase());
+  if (otherCase !== undefined) return otherCase;
   const started = known.find((option) => option.startsWith(name) && name.length >= 2);
   if (started !== undefined) return started;
   let best: string | undefined;
@@ -60,6 +56,12 @@ export function closestOption(name: string, known: readonly string[]): string | 
       [best, bestDistance, bestPrefix] = [option, d, prefix];
   }
   return best;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let length = 0;
+  while (length < a.length && a[length] === b[length]) length += 1;
+  return length;
 }
 
 function dashed(option: OptionName): string {

@@ -1,6 +1,6 @@
 import { InputError } from './errors.js';
 import { INPUTS, type Answers } from './inputs.js';
-import { sha256 } from './hash.js';
+import { recordedHash, sha256 } from './hash.js';
 import type { PlannedFile } from './project-files.js';
 import { OWNERS, type Owner } from './templates.js';
 import { isVersion } from './versions.js';
@@ -15,6 +15,7 @@ export const STORE_FILE = '.yo-rc.json';
  */
 export interface WrittenFile {
   readonly owner: Owner;
+  /** The first 16 hex digits of the SHA-256 of its text (all 64 in earlier versions' records). */
   readonly sha256: string;
   /** Only in records of versions that kept every file's text here; read, never written. */
   readonly content?: string;
@@ -59,7 +60,7 @@ export function parseStoreFile(text: string, where: string): Json {
   return parsed;
 }
 
-const SHA256 = /^[0-9a-f]{64}$/;
+const SHA256 = /^(?:[0-9a-f]{16}|[0-9a-f]{64})$/;
 
 function checkWritten(value: unknown, relPath: string): WrittenFile {
   if (isObject(value) && (OWNERS as readonly unknown[]).includes(value.owner)) {
@@ -77,7 +78,7 @@ function checkWritten(value: unknown, relPath: string): WrittenFile {
   }
   throw new InputError(
     `${STORE_FILE}: "lastGenerated" entry ${JSON.stringify(relPath)} must be ` +
-      '{ "owner": "managed" | "user", "sha256": "<64 hex digits>" }',
+      '{ "owner": "managed" | "user", "sha256": "<16 or 64 hex digits>" }',
   );
 }
 
@@ -142,7 +143,7 @@ export function renderStoreFile(
   for (const file of plan)
     written[file.path] = {
       owner: file.owner,
-      sha256: sha256(file.content),
+      sha256: recordedHash(file.content),
       ...(conflicts.has(file.path) ? { conflict: true } : {}),
     };
   section.lastGenerated = written;

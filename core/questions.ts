@@ -32,6 +32,12 @@ export function questionsFor(keys: readonly AnswerKey[]): Question[] {
   }));
 }
 
+/**
+ * The theme of every free-text prompt, in either front end (both ask with @inquirer/input): a
+ * refused answer is cleared with the rule shown, so the next one is not typed after it.
+ */
+export const CLEAR_REFUSED_ANSWER = { validationFailureMode: 'clear' } as const;
+
 /** How a front end asks: `canAsk` false means there is no terminal to ask on. */
 export interface Asker {
   readonly canAsk: boolean;

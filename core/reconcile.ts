@@ -1,6 +1,6 @@
 import type { FileOnDisk } from './confine.js';
-import { mergeThreeWay, type MergeLabels } from './merge.js';
-import { sha256 } from './hash.js';
+import { mergeThreeWay, mergeTwoWay, type MergeLabels } from './merge.js';
+import { matchesHash } from './hash.js';
 import type { PlannedFile } from './project-files.js';
 import type { Owner } from './templates.js';
 
@@ -85,7 +85,7 @@ function unresolved(disk: FileOnDisk, base: Base | undefined): boolean {
 }
 
 function isBase(disk: FileOnDisk, base: Base | undefined): boolean {
-  return base !== undefined && sha256(disk.content) === base.sha256;
+  return base !== undefined && matchesHash(disk.content, base.sha256);
 }
 
 async function decide(
@@ -112,7 +112,7 @@ async function decide(
   if (input.force) return { state: 'overwritten', outcome: theirs };
   const mode = file.executable;
   // The hash is enough to tell that the template did not change: no base text is needed.
-  if (base !== undefined && sha256(file.content) === base.sha256) {
+  if (base !== undefined && matchesHash(file.content, base.sha256)) {
     return disk.executable === mode
       ? { state: 'kept' }
       : { state: 'kept', outcome: { content: ours, executable: mode } };
@@ -120,10 +120,14 @@ async function decide(
   // A file of yours the generator never recorded (projects from before user files were) could
   // hold anything: it stays as it is.
   if (base === undefined && file.owner === 'user') return { state: 'kept' };
-  // Both sides changed. Without the base text, the file is merged against nothing, so every
-  // difference becomes a conflict rather than a silent loss of either side.
+  // Both sides changed. Without the base text nobody can tell whose edit a difference is: the
+  // two sides are compared directly, lines they share kept and every difference marked, rather
+  // than either side lost silently.
   const text = base && (base.content ?? (await input.baseContent?.(file.path)));
-  const merged = await mergeThreeWay(text ?? '', ours, file.content, input.labels);
+  const merged =
+    text === undefined
+      ? await mergeTwoWay(ours, file.content, input.labels)
+      : await mergeThreeWay(text, ours, file.content, input.labels);
   return {
     state: merged.conflict ? 'conflict' : 'merged',
     outcome: { content: merged.content, executable: mode },

@@ -1,7 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { InputError } from './errors.js';
+import { missingValueError } from './options.js';
 
 const PACKAGE = 'generator-scdf-task';
 
@@ -33,7 +43,7 @@ function firstLines(text: string): string {
  * certificates and tokens apply exactly as for `npm install`. The retry settings only bound how
  * long an offline machine waits before the update goes on without the base.
  */
-function npmPack(version: string, destination: string, cwd: string): string {
+function npmPack(version: string, destination: string, cwd: string, offline: boolean): string {
   const windows = process.platform === 'win32';
   const args = [
     'pack',
@@ -42,9 +52,9 @@ function npmPack(version: string, destination: string, cwd: string): string {
     destination,
     '--json',
     '--ignore-scripts',
-    '--fetch-retries=1',
-    '--fetch-retry-mintimeout=1000',
-    '--fetch-retry-maxtimeout=3000',
+    ...(offline
+      ? ['--offline']
+      : ['--fetch-retries=1', '--fetch-retry-mintimeout=1000', '--fetch-retry-maxtimeout=3000']),
   ];
   // npm.cmd runs only through a shell on Windows, where a folder name may hold spaces.
   const result = spawnSync(
@@ -86,11 +96,62 @@ async function extract(tarball: string, into: string): Promise<void> {
   });
 }
 
-async function fetchVersion(version: string, cwd: string): Promise<string> {
+interface Manifest {
+  readonly name?: unknown;
+  readonly version?: unknown;
+}
+
+function readManifest(packageRoot: string): Manifest {
+  const manifest = path.join(packageRoot, 'package.json');
+  try {
+    return existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as Manifest) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Unpacks a package tarball into `into/package`, checked to be this package at `version`. */
+async function unpackVersion(tarball: string, into: string, version: string): Promise<void> {
+  try {
+    await extract(tarball, into);
+  } catch (error) {
+    throw new TemplatesUnavailable(`cannot unpack ${tarball}: ${(error as Error).message}`);
+  }
+  const found = readManifest(path.join(into, 'package'));
+  if (found.name !== PACKAGE || found.version !== version)
+    throw new TemplatesUnavailable(
+      `${tarball} holds ${String(found.name)}@${String(found.version)}, not ${PACKAGE}@${version}`,
+    );
+  if (!existsSync(path.join(into, 'package', 'templates')))
+    throw new TemplatesUnavailable(`${tarball} holds no templates/ folder`);
+}
+
+// Tarballs the user packed are unpacked for this run only: the cache holds what a registry
+// served, and a local build may carry the same version number as a published one.
+const scratch: string[] = [];
+function scratchDir(): string {
+  if (scratch.length === 0)
+    process.once('exit', () => {
+      for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    });
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${PACKAGE}-base-`));
+  scratch.push(dir);
+  return dir;
+}
+
+/** `generator-scdf-task-<version>.tgz` (what `npm pack` names it) in the project or beside it. */
+function tarballBeside(version: string, projectRoot: string): string | undefined {
+  const name = `${PACKAGE}-${version}.tgz`;
+  return [projectRoot, path.dirname(projectRoot)]
+    .map((dir) => path.join(dir, name))
+    .find((file) => existsSync(file));
+}
+
+/** Fetches with npm into the cache: from the registry, else from npm's own cache. */
+async function fetchIntoCache(version: string, cwd: string): Promise<string> {
   const root = cacheRoot();
   const final = path.join(root, version);
   const templates = path.join(final, 'package', 'templates');
-  if (existsSync(templates)) return templates;
   try {
     mkdirSync(root, { recursive: true });
   } catch (error) {
@@ -100,24 +161,23 @@ async function fetchVersion(version: string, cwd: string): Promise<string> {
   // when two runs fetch the same version at once.
   const work = mkdtempSync(path.join(root, `.${version}-`));
   try {
-    const tarball = npmPack(version, work, cwd);
+    let tarball: string;
+    try {
+      tarball = npmPack(version, work, cwd, false);
+    } catch (online) {
+      // The registry is out of reach, but an earlier install may have left the tarball in npm's
+      // cache (`npm cache add` puts it there on purpose).
+      try {
+        tarball = npmPack(version, work, cwd, true);
+      } catch {
+        throw new TemplatesUnavailable(
+          `${(online as Error).message}; npm's cache does not hold it either`,
+        );
+      }
+    }
     const unpacked = path.join(work, 'unpacked');
     mkdirSync(unpacked);
-    try {
-      await extract(tarball, unpacked);
-    } catch (error) {
-      throw new TemplatesUnavailable(`cannot unpack ${tarball}: ${(error as Error).message}`);
-    }
-    const manifest = path.join(unpacked, 'package', 'package.json');
-    const found = existsSync(manifest)
-      ? (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown; version?: unknown })
-      : {};
-    if (found.name !== PACKAGE || found.version !== version)
-      throw new TemplatesUnavailable(
-        `the registry's ${PACKAGE}@${version} holds ${String(found.name)}@${String(found.version)}`,
-      );
-    if (!existsSync(path.join(unpacked, 'package', 'templates')))
-      throw new TemplatesUnavailable(`${PACKAGE}@${version} holds no templates/ folder`);
+    await unpackVersion(tarball, unpacked, version);
     try {
       renameSync(unpacked, final);
     } catch (error) {
@@ -129,23 +189,104 @@ async function fetchVersion(version: string, cwd: string): Promise<string> {
   }
 }
 
-// A fleet run meets the same recorded version in many projects: fetch it, or fail, once.
+async function fetchVersion(
+  version: string,
+  cwd: string,
+  projectRoot: string,
+  beside: string | undefined,
+): Promise<string> {
+  const cached = path.join(cacheRoot(), version, 'package', 'templates');
+  if (existsSync(cached)) return cached;
+  if (beside !== undefined) {
+    const into = scratchDir();
+    await unpackVersion(beside, into, version);
+    return path.join(into, 'package', 'templates');
+  }
+  try {
+    return await fetchIntoCache(version, cwd);
+  } catch (error) {
+    if (!(error instanceof TemplatesUnavailable)) throw error;
+    throw new TemplatesUnavailable(
+      `${error.message}; no ${PACKAGE}-${version}.tgz in ${projectRoot} or ${path.dirname(projectRoot)}`,
+    );
+  }
+}
+
+/** The templates of one version, given with `--base`: its packed tarball or its package folder. */
+export interface SuppliedBase {
+  readonly version: string;
+  readonly templates: string;
+  /** As the user gave it, for messages. */
+  readonly given: string;
+}
+
+const BASE_RULE =
+  `give the packed tarball (${PACKAGE}-<version>.tgz, as npm pack makes it) or the package ` +
+  'folder (its package.json and templates/) of the version that generated the project';
+
+/** Reads `--base`: refused, naming the rule, unless it is this package with its templates. */
+export async function suppliedBase(given: string, cwd: string): Promise<SuppliedBase> {
+  if (given === '') throw missingValueError('base');
+  const where = path.resolve(cwd, given);
+  let stat;
+  try {
+    stat = statSync(where);
+  } catch {
+    throw new InputError(`--base: ${given} does not exist; ${BASE_RULE}`);
+  }
+  let packageRoot = where;
+  if (stat.isFile()) {
+    const into = scratchDir();
+    try {
+      await extract(where, into);
+    } catch (error) {
+      throw new InputError(
+        `--base: ${given} is not a tarball (${(error as Error).message}); ${BASE_RULE}`,
+      );
+    }
+    packageRoot = path.join(into, 'package');
+  } else if (
+    !existsSync(path.join(where, 'package.json')) &&
+    existsSync(path.join(where, 'package'))
+  ) {
+    // An unpacked tarball: its files sit under package/.
+    packageRoot = path.join(where, 'package');
+  }
+  const found = readManifest(packageRoot);
+  if (found.name !== PACKAGE || typeof found.version !== 'string')
+    throw new InputError(`--base: ${given} holds no ${PACKAGE} package.json; ${BASE_RULE}`);
+  const templates = path.join(packageRoot, 'templates');
+  if (!existsSync(path.join(templates, 'managed')))
+    throw new InputError(`--base: ${given} holds no templates/ folder; ${BASE_RULE}`);
+  return { version: found.version, templates, given };
+}
+
+// A fleet run meets the same recorded version in many projects: fetch it, or fail, once (per
+// tarball found beside a project, since those may differ).
 const fetched = new Map<string, Promise<string>>();
 
 /**
- * The templates folder of a published version of this package, fetched once and cached. Throws
- * TemplatesUnavailable when it cannot be had (offline, not published, no npm).
+ * The templates folder of a released version of this package: from the cache, else from
+ * `generator-scdf-task-<version>.tgz` in the project or its parent folder, else fetched with npm
+ * (from the registry, else from npm's own cache) and cached. Throws TemplatesUnavailable when it
+ * cannot be had (unpublished, offline, no npm).
  */
-export function releasedTemplates(version: string, cwd: string): Promise<string> {
+export function releasedTemplates(
+  version: string,
+  cwd: string,
+  projectRoot: string,
+): Promise<string> {
   // It becomes a folder name and an npm argument: a plain version, nothing a shell or path reads.
   if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/.test(version))
     return Promise.reject(
       new TemplatesUnavailable(`${JSON.stringify(version)} is not a plain version`),
     );
-  let templates = fetched.get(version);
+  const beside = tarballBeside(version, projectRoot);
+  const key = beside ?? version;
+  let templates = fetched.get(key);
   if (!templates) {
-    templates = fetchVersion(version, cwd);
-    fetched.set(version, templates);
+    templates = fetchVersion(version, cwd, projectRoot, beside);
+    fetched.set(key, templates);
   }
   return templates;
 }

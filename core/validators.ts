@@ -38,9 +38,63 @@ export function validateTaskName(value: string): ValidationResult {
   return true;
 }
 
+/** "a", "a and b", "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length < 2
+    ? items.join('')
+    : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1] ?? ''}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * The allowed value a mistyped one most likely meant: the same in other case, one it begins or
+ * that begins it (`postgres`), else the one fewest edits away (at most a third of its length);
+ * none when nothing is that close or two are as close, since a wrong guess misleads.
+ */
+export function closestValue(value: string, allowed: readonly string[]): string | undefined {
+  const typed = value.trim().toLowerCase();
+  if (typed === '') return undefined;
+  const exact = allowed.find((a) => a.toLowerCase() === typed);
+  if (exact !== undefined) return exact;
+  const prefixed = allowed.filter((a) => {
+    const known = a.toLowerCase();
+    return (
+      Math.min(typed.length, known.length) >= 3 &&
+      (known.startsWith(typed) || typed.startsWith(known))
+    );
+  });
+  if (prefixed.length === 1) return prefixed[0];
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(typed.length / 3)) + 1;
+  let tied = false;
+  for (const candidate of allowed) {
+    const d = editDistance(typed, candidate.toLowerCase());
+    if (d === bestDistance) tied = true;
+    if (d < bestDistance) [best, bestDistance, tied] = [candidate, d, false];
+  }
+  // Two values equally close: either guess could mislead.
+  return tied ? undefined : best;
+}
+
 function oneOf(allowed: readonly string[]) {
-  return (value: string): ValidationResult =>
-    allowed.includes(value) ? true : `must be one of: ${allowed.join(', ')}`;
+  return (value: string): ValidationResult => {
+    if (allowed.includes(value)) return true;
+    const closest = closestValue(value, allowed);
+    const guess = closest === undefined ? '' : ` (did you mean ${JSON.stringify(closest)}?)`;
+    return `must be one of: ${allowed.join(', ')}${guess}`;
+  };
 }
 
 export const validateDatabase = oneOf(DATABASES);
@@ -59,10 +113,26 @@ const PREFIX_WITH_DOMAIN = new RegExp(`^${DOMAIN}(?:/${PATH_COMPONENT})*$`);
 const PREFIX_PATH_ONLY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const DOCKER_NAME_MAX = 255;
 
+/** Whether a lower-case prefix with no trailing "/" has a tag: a ":" not followed by a port. */
+function hasTag(value: string): boolean {
+  const [first = '', ...rest] = value.split('/');
+  // A ":" in a later component, or one not followed by a port number in the first, is a tag.
+  const firstWithoutIpv6 = first.replace(/\[[^\]]*\]/, '');
+  return rest.some((c) => c.includes(':')) || /:(?![0-9]+$)/.test(firstWithoutIpv6);
+}
+
+function fitsGrammar(value: string): boolean {
+  const [first = ''] = value.split('/');
+  const hasDomain = first.includes('.') || first.includes(':') || first === 'localhost';
+  return (hasDomain ? PREFIX_WITH_DOMAIN : PREFIX_PATH_ONLY).test(value);
+}
+
 /**
  * The part of the image name before `/<task-name>`: a registry, a namespace, or both.
  * Docker treats the first component as a registry only if it contains "." or ":" or is
  * "localhost"; otherwise it is the first path component and follows the path grammar.
+ * Every rule the value breaks is named at once, and the fix when lower case and no trailing "/"
+ * make it valid.
  */
 export function validateDockerPrefix(value: string): ValidationResult {
   const examples =
@@ -70,25 +140,31 @@ export function validateDockerPrefix(value: string): ValidationResult {
     '"registry.example.com:5000/team/batch"';
   const rule = `use ${examples}: lower case, no tag or digest, no trailing "/"`;
   if (value.length === 0) return `must not be empty; ${rule}`;
-  if (value.endsWith('/')) return `must not end with "/"; ${rule}`;
-  if (value.includes('@')) return `must not contain a digest; ${rule}`;
-  if (value !== value.toLowerCase()) {
-    const lower = value.toLowerCase();
-    // Say the rule once: the lower-case spelling is the fix when it is valid itself.
-    return validateDockerPrefix(lower) === true
-      ? `has upper-case letters; a registry and/or namespace is lower case: ${JSON.stringify(lower)}`
-      : `has upper-case letters; ${rule}`;
-  }
+  const upper = value !== value.toLowerCase();
+  const trailing = value.endsWith('/');
+  const candidate = value.toLowerCase().replace(/\/+$/, '');
+  const broken: string[] = [];
+  if (upper) broken.push('has upper-case letters');
+  if (trailing) broken.push('must not end with "/"');
+  if (value.includes('@')) broken.push('must not contain a digest');
+  else if (hasTag(candidate)) broken.push('must not contain a tag');
   // Longest possible task name plus "/": keeps the full repository name within Docker's limit.
-  if (value.length + 1 + TASK_NAME_MAX > DOCKER_NAME_MAX)
-    return `is too long for a Docker repository name; ${rule}`;
-  const [first = '', ...rest] = value.split('/');
-  // A ":" in a later component, or one not followed by a port number in the first, is a tag.
-  const firstWithoutIpv6 = first.replace(/\[[^\]]*\]/, '');
-  if (rest.some((c) => c.includes(':')) || /:(?![0-9]+$)/.test(firstWithoutIpv6))
-    return `must not contain a tag; ${rule}`;
-  const hasDomain = first.includes('.') || first.includes(':') || first === 'localhost';
-  return (hasDomain ? PREFIX_WITH_DOMAIN : PREFIX_PATH_ONLY).test(value) ? true : rule;
+  if (candidate.length + 1 + TASK_NAME_MAX > DOCKER_NAME_MAX)
+    broken.push('is too long for a Docker repository name');
+  if (broken.length === 0) return fitsGrammar(value) ? true : rule;
+  const said = listed(broken);
+  // Say the rules once: the corrected spelling is the fix when it is valid itself.
+  if (
+    broken.length === Number(upper) + Number(trailing) &&
+    candidate !== '' &&
+    fitsGrammar(candidate)
+  ) {
+    const fix = [upper ? 'is lower case' : '', trailing ? 'has no trailing "/"' : ''].filter(
+      (f) => f !== '',
+    );
+    return `${said}; a registry and/or namespace ${listed(fix)}: ${JSON.stringify(candidate)}`;
+  }
+  return `${said}; ${rule}`;
 }
 
 // Docker's tag grammar: [\w][\w.-]{0,127}

@@ -3,6 +3,7 @@ import { runCommand } from '../../core/command.js';
 import { InputError } from '../../core/errors.js';
 import { reportFailure } from '../../core/failure.js';
 import { INPUTS, RUN_FLAGS, type AnswerKey } from '../../core/inputs.js';
+import { GENERATOR_VERSION } from '../../core/package-info.js';
 import { camelCase, checkOptionNames, kebabCase, missingValueError } from '../../core/options.js';
 import { yeomanAsker } from './prompts.js';
 
@@ -61,9 +62,18 @@ export default class ScdfTaskGenerator extends Generator {
     }
     for (const flag of RUN_FLAGS) {
       if (!(flag.option in (this._options as Record<string, unknown>))) {
-        this.option(flag.option, { type: Boolean, description: flag.description });
+        this.option(flag.option, {
+          type: flag.value === undefined ? Boolean : String,
+          description: flag.description,
+        });
       }
     }
+    // As the bin has it: yo's own --version shows yo's version only when no generator is named.
+    this.option('version', {
+      type: Boolean,
+      alias: 'v',
+      description: "Print the generator's version",
+    });
     // Accepted, since people pass them to every generator out of habit, but not offered in --help.
     const declared = this._options as Record<string, { hide?: boolean } | undefined>;
     for (const name of YEOMAN_OPTIONS) {
@@ -88,12 +98,21 @@ export default class ScdfTaskGenerator extends Generator {
    */
   #checkOptionNames(): void {
     const positional = this._arguments.map((argument) => argument.name);
-    const given = Object.keys(this.options as Record<string, unknown>)
+    const keys = Object.keys(this.options);
+    // yo adds each camelCase key again in its legacy spelling (`-v` beside `V` for `-V`): a key
+    // that is another's legacy spelling is no option of its own.
+    const legacy = (key: string) => key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
+    const given = keys
+      .filter((key) => !keys.some((other) => other !== key && legacy(other) === key))
       .filter((key) => !positional.includes(key))
       .map((key) => kebabCase(key))
       .filter((name) => !FRAMEWORK_KEYS.has(name))
       .map((name) => (name.length === 1 ? { name, short: true } : { name }));
-    checkOptionNames(given, 'yo scdf-task', { hidden: YEOMAN_OPTIONS, short: ['h'] });
+    checkOptionNames(given, 'yo scdf-task', {
+      also: ['version'],
+      hidden: YEOMAN_OPTIONS,
+      short: ['h', 'v'],
+    });
     // What yo parsed, before Yeoman converted it to the declared types: yo reads the command
     // line without knowing them.
     const initial = (this as unknown as { _initOptions: Record<string, unknown> })._initOptions;
@@ -105,12 +124,21 @@ export default class ScdfTaskGenerator extends Generator {
     // would turn into `true`, losing the word.
     for (const flag of RUN_FLAGS) {
       const value = initial[flag.option];
-      if (typeof value === 'string')
+      if (flag.value !== undefined) {
+        // yo leaves a valued option without its value `true`; yeoman-environment makes it ''.
+        if (value === true || value === '' || this.#optionValue(flag.option) === '')
+          throw missingValueError(flag.option);
+        continue;
+      }
+      if (typeof value === 'string') {
+        // The other words stay positional (`--check a b`: b): the hint keeps them all, in order.
+        const words = [value, ...this.args.filter((arg) => !arg.startsWith('-'))];
         throw new InputError(
           `yo took ${JSON.stringify(value)} as the value of --${flag.option}, which takes none: ` +
             `put the task name or project folders before the options ` +
-            `(yo scdf-task ${value} --${flag.option})`,
+            `(yo scdf-task ${words.join(' ')} --${flag.option})`,
         );
+      }
     }
   }
 
@@ -120,6 +148,10 @@ export default class ScdfTaskGenerator extends Generator {
       this.#checkOptionNames();
     } catch (error) {
       process.exitCode = reportFailure(PROGRAM, error, debug);
+      return;
+    }
+    if (this.#flag('version')) {
+      process.stdout.write(`${GENERATOR_VERSION}\n`);
       return;
     }
     const options: Partial<Record<AnswerKey, unknown>> = {};
@@ -133,6 +165,7 @@ export default class ScdfTaskGenerator extends Generator {
     const positionals = this.args.filter((arg) => !arg.startsWith('--'));
     const taskName = this.#optionValue('task-name');
     if (taskName !== undefined && taskName !== positionals[0]) options.taskName = taskName;
+    const base = this.#optionValue('base');
     process.exitCode = await runCommand(
       {
         cwd: this.env.cwd,
@@ -144,6 +177,7 @@ export default class ScdfTaskGenerator extends Generator {
         force: this.#flag('force'),
         stdin: this.#flag('stdin'),
         debug,
+        ...(typeof base === 'string' ? { base } : {}),
       },
       { program: PROGRAM, asker: yeomanAsker(this) },
     );

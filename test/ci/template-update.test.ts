@@ -44,9 +44,7 @@ const npmCache = path.join(tempDir('scdf-npx-cache-'), 'npm');
 
 beforeAll(async () => {
   const upstream = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' });
-  registry = await startRegistry({
-    uplink: upstream.stdout.trim() || 'https://registry.npmjs.org/',
-  });
+  registry = await startRegistry(upstream.stdout.trim() || 'https://registry.npmjs.org/');
   oldPackage = stagePackage(OLD, () => undefined);
   publish(registry, oldPackage);
   publish(

@@ -45,6 +45,11 @@ describe.each(FRONT_ENDS)('%s front end, non-interactive', (frontEnd) => {
     });
     expect(result.stdout).toContain('Next steps:');
     expect(result.stdout).toContain('docker build -t ghcr.io/acme/my-task:0.1.0 .');
+    // The venv is made with whatever supported python3 there is: the lock is universal.
+    expect(result.stdout).toContain(
+      '  python3 -m venv .venv && . .venv/bin/activate   # python3: any of 3.11 to 3.14\n',
+    );
+    expect(result.stdout).not.toMatch(/python3\.\d+ -m venv/);
     expect(Object.keys(readTree(cwd)).every((p) => p.startsWith('my-task/'))).toBe(true);
   });
 
@@ -138,7 +143,8 @@ describe('create-scdf-task only', () => {
       expect(line).toContain(input.description);
       expect(line).toContain(`default: ${input.default}`);
     }
-    for (const flag of ['--defaults', '--check', '--force']) expect(help.stdout).toContain(flag);
+    for (const flag of ['--defaults', '--check', '--force', '--base <path>'])
+      expect(help.stdout).toContain(flag);
     const version = runBin(['--version'], cwd);
     expect(version.stdout).toBe(`${GENERATOR_VERSION}\n`);
     expect(snapshotTree(cwd)).toEqual({});

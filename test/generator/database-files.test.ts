@@ -11,6 +11,8 @@ const SHARED_UTIL = [
   'util/__init__.py',
   'util/batch_job.py',
   'util/batch_parameters.py',
+  'util/batch_records.py',
+  'util/batch_restart.py',
   'util/bounded_write.py',
   'util/column_text.py',
   'util/database.py',

@@ -152,7 +152,15 @@ describe('the real yo', () => {
     const result = runYo(['--help'], tempDirForYo());
     expect(result.status).toBe(0);
     for (const input of INPUTS) expect(result.stdout).toContain(`--${input.option} `);
-    for (const flag of ['--defaults', '--check', '--update', '--stdin', '--force', '--debug'])
+    for (const flag of [
+      '--defaults',
+      '--check',
+      '--update',
+      '--stdin',
+      '--force',
+      '--debug',
+      '--base',
+    ])
       expect(result.stdout).toContain(`${flag} `);
     for (const hidden of ['--skip-install', '--force-install', '--skip-cache', '--ask-answered'])
       expect(result.stdout).not.toContain(hidden);

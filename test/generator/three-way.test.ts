@@ -19,6 +19,7 @@ import {
   snapshotTree,
   templateVariant,
 } from '../support/cli.js';
+import { stagePackage } from '../support/registry.js';
 
 const firstLine = (text: string, line: string) => text.replace(/^[^\n]*/, line);
 
@@ -192,6 +193,79 @@ describe('three-way update: your edit × template change × owner, in a git repo
       }
     },
   );
+});
+
+describe.each(FRONT_ENDS)('%s front end: the recorded version cannot be had', (frontEnd) => {
+  // Not published anywhere (the tests' registry is a closed port): the base text is unknown.
+  const UNPUBLISHED = '0.0.9';
+  const TASK = 'python_task.py';
+  const TEMPLATE_LAST = '# last line changed in the template';
+
+  function unpublishedProject(): { project: string; original: string[]; env: NodeJS.ProcessEnv } {
+    const project = committedProject('orders-etl');
+    const rc = path.join(project, '.yo-rc.json');
+    const store = JSON.parse(readFileSync(rc, 'utf8')) as Record<string, Record<string, unknown>>;
+    (store['generator-scdf-task'] ?? {}).generatorVersion = UNPUBLISHED;
+    writeFileSync(rc, `${JSON.stringify(store, null, 2)}\n`);
+    const full = path.join(project, TASK);
+    const original = readFileSync(full, 'utf8').split('\n');
+    writeFileSync(full, [YOURS, ...original.slice(1)].join('\n'));
+    const last = original.length - 2;
+    const env = {
+      SCDF_TASK_TEMPLATES: templateVariant((dir) => {
+        const template = path.join(dir, 'user', TASK);
+        const lines = readFileSync(template, 'utf8').split('\n');
+        lines[last] = TEMPLATE_LAST;
+        writeFileSync(template, lines.join('\n'));
+      }),
+    };
+    return { project, original, env };
+  }
+
+  test(`a one-line edit on each side of ${TASK}: two conflicts of one line each, not the whole file`, () => {
+    const { project, original, env } = unpublishedProject();
+    const result = runFrontEnd(frontEnd, [], project, { env });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`conflicts (resolve the markers, then commit): 1 (${TASK})`);
+    expect(result.stdout).toContain('is compared two ways');
+    expect(result.stdout).toContain(`pass --base with generator-scdf-task ${UNPUBLISHED}`);
+    expect(result.status).toBe(3);
+    const theirs = `>>>>>>> generator-scdf-task ${GENERATOR_VERSION} (template)`;
+    const last = original.length - 2;
+    const merged = readFileSync(path.join(project, TASK), 'utf8');
+    expect(merged).toBe(
+      [
+        ...['<<<<<<< yours', YOURS, '=======', original[0] ?? '', theirs],
+        ...original.slice(1, last),
+        ...['<<<<<<< yours', original[last] ?? '', '=======', TEMPLATE_LAST, theirs],
+        '',
+      ].join('\n'),
+    );
+    // Four marker lines per conflict: 8 lines more, where merging against nothing added 71.
+    expect(merged.split('\n').length - original.length).toBe(8);
+    // The markers are recorded: the next update refuses to run over them.
+    const again = runFrontEnd(frontEnd, [], project, { env });
+    expect(again.stdout).toContain(
+      `nothing written: the conflict markers of the last update are still in ${TASK}`,
+    );
+    expect(again.status).toBe(3);
+  });
+
+  test("--base with that version's package folder merges the two edits without conflict", () => {
+    const { project, original, env } = unpublishedProject();
+    const base = stagePackage(UNPUBLISHED, () => undefined);
+    const result = runFrontEnd(frontEnd, ['--base', base], project, { env });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(
+      `merged (template changes merged into your edits): 1 (${TASK})`,
+    );
+    expect(result.stdout).not.toContain('without the last generated text');
+    expect(result.status).toBe(0);
+    const last = original.length - 2;
+    expect(readFileSync(path.join(project, TASK), 'utf8')).toBe(
+      [YOURS, ...original.slice(1, last), TEMPLATE_LAST, ''].join('\n'),
+    );
+  });
 });
 
 describe.each(FRONT_ENDS)('%s front end: files that appear, move or change owner', (frontEnd) => {

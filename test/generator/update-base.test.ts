@@ -3,16 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { withDefaults } from '../../core/answers.js';
-import { mergeThreeWay } from '../../core/merge.js';
 import { GENERATOR_VERSION, planProject } from '../../core/project-files.js';
 import {
   committedProject,
   FRONT_ENDS,
   runFrontEnd,
+  snapshotTree,
   templateVariant,
   tempDir,
   type FrontEnd,
 } from '../support/cli.js';
+import { REPO_ROOT } from '../support/paths.js';
 import { publish, stagePackage, startRegistry, type Registry } from '../support/registry.js';
 
 type Rc = Record<string, Record<string, unknown>>;
@@ -160,12 +161,11 @@ test('create-scdf-task --update over projects of the older version: fetched once
 
 describe('without the older version (offline): the hashes decide', () => {
   test.each(FRONT_ENDS)(
-    '%s: a file both changed is merged against nothing, all conflicts; one only you changed is kept; one only the template changed is updated',
-    async (frontEnd) => {
+    '%s: a file both changed is compared two ways, only differing lines marked; one only you changed is kept; one only the template changed is updated',
+    (frontEnd) => {
       const project = oldProject();
       appendFileSync(path.join(project, 'util/task_status.py'), '# local hack\n');
       const readme = readFileSync(path.join(project, 'README.md'), 'utf8');
-      const yours = readFileSync(path.join(project, 'Dockerfile'), 'utf8');
       const env = { XDG_CACHE_HOME: tempDir('scdf-cache-'), npm_config_registry: CLOSED };
 
       const check = update(frontEnd, project, env, ['--check']);
@@ -176,9 +176,13 @@ describe('without the older version (offline): the hashes decide', () => {
       expect(check.stdout).toContain(
         `without the last generated text: the templates of generator-scdf-task ${OLD} could not ` +
           `be had: npm pack generator-scdf-task@${OLD} failed: FetchError: request to ` +
-          `${CLOSED}generator-scdf-task failed, reason: connect ECONNREFUSED 127.0.0.1:9; a file ` +
-          'both you and the templates changed is merged against nothing, so every difference in ' +
-          'it is marked as a conflict\n',
+          `${CLOSED}generator-scdf-task failed, reason: connect ECONNREFUSED 127.0.0.1:9; npm's ` +
+          `cache does not hold it either; no generator-scdf-task-${OLD}.tgz in ${project} or ` +
+          `${path.dirname(project)}. A file both you and the templates changed is compared two ` +
+          "ways: lines both hold are kept, and every place where yours and the template's " +
+          'differ is marked as a conflict, since nobody can tell whose edit it is. To merge ' +
+          `three ways, pass --base with generator-scdf-task ${OLD} (its packed tarball or ` +
+          `package folder), or put generator-scdf-task-${OLD}.tgz in the project or beside it\n`,
       );
 
       const result = update(frontEnd, project, env);
@@ -188,18 +192,172 @@ describe('without the older version (offline): the hashes decide', () => {
         'conflicts (resolve the markers, then commit): 1 (Dockerfile)',
       );
       expect(result.stdout).toContain('kept (edited by you): 1 (util/task_status.py)');
-      // Merged against nothing: each difference between yours and the template is a conflict.
-      const expected = await mergeThreeWay('', yours, current('Dockerfile'), {
-        ours: 'yours',
-        base: `generator-scdf-task ${OLD} (last generated)`,
-        theirs: `generator-scdf-task ${GENERATOR_VERSION} (template)`,
-      });
-      expect(expected.conflict).toBe(true);
-      expect(readFileSync(path.join(project, 'Dockerfile'), 'utf8')).toBe(expected.content);
+      // Only the places where yours and the template's differ are marked: the first line, the
+      // version label and your appended line; every other line of the Dockerfile is there once.
+      const template = current('Dockerfile').split('\n');
+      const label = (version: string) => `      scdf-task.generator-version="${version}"`;
+      const at = template.indexOf(label(GENERATOR_VERSION));
+      expect(at).toBeGreaterThan(0);
+      const conflict = (yoursLines: string[], theirs: string[]) => [
+        '<<<<<<< yours',
+        ...yoursLines,
+        '=======',
+        ...theirs,
+        `>>>>>>> generator-scdf-task ${GENERATOR_VERSION} (template)`,
+      ];
+      expect(readFileSync(path.join(project, 'Dockerfile'), 'utf8')).toBe(
+        [
+          ...conflict([OLD_FIRST_LINE], [template[0] ?? '']),
+          ...template.slice(1, at),
+          ...conflict([label(OLD)], [label(GENERATOR_VERSION)]),
+          ...template.slice(at + 1, -1),
+          ...conflict([YOURS.trimEnd()], []),
+          '',
+        ].join('\n'),
+      );
       // The generated README names the version: unedited, it follows the templates.
       expect(readme).not.toBe(current('README.md'));
       expect(readFileSync(path.join(project, 'README.md'), 'utf8')).toBe(current('README.md'));
       expect(result.stdout).toMatch(/^updated: \d+ \(.*README\.md/m);
+    },
+  );
+});
+
+/** The old version packed as npm packs it (`generator-scdf-task-<version>.tgz`) into `dir`. */
+function packOld(dir: string): string {
+  const packed = spawnSync(
+    'npm',
+    ['pack', oldPackage, '--ignore-scripts', '--pack-destination', dir],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_cache: path.join(tempDir('scdf-npm-cache-'), 'npm') },
+    },
+  );
+  if (packed.status !== 0)
+    throw new Error(`npm pack failed (${packed.status}):\n${packed.stdout}${packed.stderr}`);
+  const tarball = path.join(dir, `generator-scdf-task-${OLD}.tgz`);
+  expect(existsSync(tarball)).toBe(true);
+  return tarball;
+}
+
+const MERGED = 'merged (template changes merged into your edits): 1 (Dockerfile)';
+
+describe('the base supplied without the registry (the version unpublished, or offline)', () => {
+  const offline = () => ({ XDG_CACHE_HOME: tempDir('scdf-cache-'), npm_config_registry: CLOSED });
+
+  test.each(FRONT_ENDS)(
+    '%s: --base <tarball> merges three ways, and caches nothing',
+    (frontEnd) => {
+      const project = oldProject();
+      const tarball = packOld(tempDir('scdf-packed-'));
+      const env = offline();
+      const result = update(frontEnd, project, env, ['--base', tarball]);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain(MERGED);
+      expect(result.stdout).not.toContain('without the last generated text');
+      expect(result.status).toBe(0);
+      expect(readFileSync(path.join(project, 'Dockerfile'), 'utf8')).toBe(
+        `${current('Dockerfile')}${YOURS}`,
+      );
+      expect(existsSync(path.join(env.XDG_CACHE_HOME, 'generator-scdf-task'))).toBe(false);
+    },
+  );
+
+  test('--base <package folder>, relative to where the command runs, also for --check', () => {
+    const project = oldProject();
+    const relative = path.relative(project, oldPackage);
+    const check = update('bin', project, offline(), ['--check', `--base=${relative}`]);
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(1);
+    expect(check.stdout).toMatch(/^ {2}template changed, merges with your edits\s+Dockerfile$/m);
+    const result = update('bin', project, offline(), ['--base', relative]);
+    expect(result.stdout).toContain(MERGED);
+    expect(result.status).toBe(0);
+  });
+
+  test('generator-scdf-task-<version>.tgz beside the project is found without --base', () => {
+    const project = oldProject();
+    packOld(path.dirname(project));
+    const env = offline();
+    const result = update('bin', project, env);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(MERGED);
+    expect(result.status).toBe(0);
+    expect(existsSync(path.join(env.XDG_CACHE_HOME, 'generator-scdf-task'))).toBe(false);
+  });
+
+  test("npm's own cache serves when the registry is down (npm cache add, earlier)", async () => {
+    // A registry of its own, stopped before the update: npm's cache is keyed by the registry's
+    // address, so the one that goes down must be the one the tarball came from.
+    const gone = await startRegistry();
+    const npmCache = path.join(tempDir('scdf-npm-cache-'), 'npm');
+    try {
+      publish(gone, oldPackage);
+      const added = spawnSync('npm', ['cache', 'add', `generator-scdf-task@${OLD}`], {
+        encoding: 'utf8',
+        env: { ...process.env, npm_config_cache: npmCache, npm_config_registry: gone.url },
+      });
+      if (added.status !== 0)
+        throw new Error(`npm cache add failed (${added.status}):\n${added.stdout}${added.stderr}`);
+    } finally {
+      await gone.stop();
+    }
+    const project = oldProject();
+    const env = { ...offline(), npm_config_cache: npmCache, npm_config_registry: gone.url };
+    const result = update('bin', project, env);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(MERGED);
+    expect(result.status).toBe(0);
+    // Kept in the generator's cache like any version npm served.
+    expect(readdirSync(path.join(env.XDG_CACHE_HOME, 'generator-scdf-task'))).toEqual([OLD]);
+  }, 120_000);
+
+  test.each(FRONT_ENDS)(
+    '%s: a --base that is missing, not this package, of another version or without a value: exit 2, nothing written',
+    (frontEnd) => {
+      const project = oldProject();
+      const before = snapshotTree(project);
+      const rule =
+        'give the packed tarball (generator-scdf-task-<version>.tgz, as npm pack makes it) or ' +
+        'the package folder (its package.json and templates/) of the version that generated ' +
+        'the project';
+      const cases: [string[], string][] = [
+        [['--base', 'nowhere.tgz'], `--base: nowhere.tgz does not exist; ${rule}`],
+        [['--base', 'Dockerfile'], '--base: Dockerfile is not a tarball ('],
+        [['--base', 'util'], `--base: util holds no generator-scdf-task package.json; ${rule}`],
+        [
+          ['--base', REPO_ROOT],
+          `--base: ${REPO_ROOT} holds generator-scdf-task ${GENERATOR_VERSION}, but ${project} ` +
+            `was generated by ${OLD}; give that version, or leave --base out`,
+        ],
+        [['--base'], '--base needs a value'],
+      ];
+      for (const [args, message] of cases) {
+        const result = update(frontEnd, project, offline(), args);
+        expect({ args, stdout: result.stdout, status: result.status }).toEqual({
+          args,
+          stdout: '',
+          status: 2,
+        });
+        expect(result.stderr).toContain(message);
+        expect(result.stderr).not.toContain('    at ');
+      }
+      expect(snapshotTree(project)).toEqual(before);
+
+      // A new project has no base to supply.
+      const cwd = tempDir();
+      const created = update(frontEnd, cwd, offline(), [
+        'orders-etl',
+        '--defaults',
+        '--base',
+        oldPackage,
+      ]);
+      expect(created.stderr).toContain(
+        `--base supplies the templates an existing project was generated with, but ${cwd} holds ` +
+          'no .yo-rc.json made by this generator',
+      );
+      expect(created.status).toBe(2);
+      expect(snapshotTree(cwd)).toEqual({});
     },
   );
 });
@@ -255,7 +413,7 @@ describe.each(FRONT_ENDS)('%s front end: without the registry', (frontEnd) => {
     expect(written.generatorVersion).toBe(GENERATOR_VERSION);
     expect((written.lastGenerated as Record<string, unknown>).Dockerfile).toEqual({
       owner: 'managed',
-      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      sha256: expect.stringMatching(/^[0-9a-f]{16}$/),
     });
   });
 });

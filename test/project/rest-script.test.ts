@@ -54,7 +54,7 @@ function scdf(scenario: Scenario): Handler {
               status: 404,
               body: `{"_embedded":{"errors":[{"message":"Unknown task application: ${TASK}:0.1.0","logref":"NoSuchAppRegistrationException"}]}}`,
             };
-      case `POST /apps/task/${TASK}`:
+      case `POST /apps/task/${TASK}/0.1.0`:
         return { status: 201 };
       case `PUT /apps/task/${TASK}/0.1.0`:
         return { status: 202 };
@@ -138,7 +138,7 @@ describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
     expect(result.status).toBe(0);
     expect(server.calls).toEqual([
       `GET /apps/task/${TASK}/0.1.0`,
-      `POST /apps/task/${TASK}`,
+      `POST /apps/task/${TASK}/0.1.0`,
       `PUT /apps/task/${TASK}/0.1.0`,
       `GET /tasks/definitions/${TASK}`,
       'POST /tasks/definitions',
@@ -185,7 +185,7 @@ describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
     expect(server.calls.slice(0, 4)).toEqual([
       `GET /apps/task/${TASK}/0.1.0`,
       `DELETE /apps/task/${TASK}/0.1.0`,
-      `POST /apps/task/${TASK}`,
+      `POST /apps/task/${TASK}/0.1.0`,
       `PUT /apps/task/${TASK}/0.1.0`,
     ]);
   });
@@ -196,7 +196,7 @@ describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
     expect(result.status).toBe(0);
     expect(server.calls.slice(0, 3)).toEqual([
       `GET /apps/task/${TASK}/0.1.0`,
-      `POST /apps/task/${TASK}`,
+      `POST /apps/task/${TASK}/0.1.0`,
       `PUT /apps/task/${TASK}/0.1.0`,
     ]);
   });
@@ -229,6 +229,91 @@ describe.each(['2', '3'] as const)('bootVersion %s', (bootVersion) => {
   });
 });
 
+describe('release: a version by digest, made the default, never launched', () => {
+  const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+  const USER = 'ci-user';
+  const PASSWORD = 'p@ss:w0rd with space';
+  const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+  /** SCDF 2.11 for a task whose definition exists, with any version unregistered. */
+  const released: Handler = (request) => {
+    if (request.method === 'GET' && request.url.startsWith(`/apps/task/${TASK}/`))
+      return { status: 404, body: '[{"logref":"NoSuchAppRegistrationException"}]' };
+    if (request.method === 'POST' && request.url.startsWith(`/apps/task/${TASK}/`))
+      return { status: 201 };
+    if (request.method === 'PUT' && request.url.startsWith(`/apps/task/${TASK}/`))
+      return { status: 202 };
+    if (request.url === `/tasks/definitions/${TASK}`)
+      return { status: 200, body: `{"name":"${TASK}","dslText":"${TASK}"}` };
+    return undefined;
+  };
+
+  test.each([
+    [
+      'a digest alone, the version given: registered with it as the tag SCDF needs',
+      `localhost:5000/python-task@${DIGEST}`,
+      '0.2.0',
+      `localhost:5000/python-task:0.2.0@${DIGEST}`,
+    ],
+    [
+      'a tag and a digest: the tag is the version, the digest part of it',
+      `localhost:5000/python-task:1.2.3@${DIGEST}`,
+      '',
+      `localhost:5000/python-task:1.2.3@${DIGEST}`,
+    ],
+  ])(
+    '%s: these exact requests, basic auth on each, no secret printed',
+    async (_, image, given, registered) => {
+      server.respond(released);
+      // SCDF 2.11 lets versions differ only in the version string: the digest is part of it.
+      const version = `${given || '1.2.3'}@${DIGEST}`;
+      const result = await run('2', ['release'], {
+        SCDF_IMAGE: image,
+        SCDF_USERNAME: USER,
+        SCDF_PASSWORD: PASSWORD,
+        ...(given ? { SCDF_APP_VERSION: given } : {}),
+      });
+      expect(result.stderr).toBe(
+        [
+          `scdf-rest: registered task app ${TASK} ${version} as docker:${registered} (Boot 2)`,
+          `scdf-rest: made ${version} the default version of ${TASK}`,
+          `scdf-rest: task definition ${TASK} exists already`,
+          '',
+        ].join('\n'),
+      );
+      expect(result.status).toBe(0);
+      expect(server.calls).toEqual([
+        `GET /apps/task/${TASK}/${version}`,
+        `POST /apps/task/${TASK}/${version}`,
+        `PUT /apps/task/${TASK}/${version}`,
+        `GET /tasks/definitions/${TASK}`,
+      ]);
+      expect(server.requests[1]?.form).toEqual({ uri: `docker:${registered}`, force: 'true' });
+      expect(server.requests.map((r) => r.authorization)).toEqual(server.requests.map(() => BASIC));
+      expect(result.stdout).toBe('');
+    },
+  );
+
+  test.each([
+    ['a digest without a tag or SCDF_APP_VERSION', { SCDF_IMAGE: `r/python-task@${DIGEST}` }],
+    ['a digest that is not sha256 and 64 hex digits', { SCDF_IMAGE: 'r/python-task:1@sha256:abc' }],
+    ['a version with a slash', { SCDF_APP_VERSION: '1.0/../x' }],
+    ['a version that cannot be a Docker tag', { SCDF_APP_VERSION: '1.0.0+build.5' }],
+    ['a version that is not the tag', { SCDF_APP_VERSION: '0.1.1' }],
+    [
+      'a token and a user',
+      { SCDF_ACCESS_TOKEN: 't', SCDF_USERNAME: USER, SCDF_PASSWORD: PASSWORD },
+    ],
+    ['a user without a password', { SCDF_USERNAME: USER }],
+  ] as [string, Record<string, string>][])('%s exits 2 before any request', async (_, env) => {
+    server.respond(released);
+    const result = await run('2', ['release'], env);
+    expect(result.status).toBe(2);
+    expect(server.calls).toEqual([]);
+    expect(result.stderr).not.toContain(PASSWORD);
+  });
+});
+
 describe('failures and usage', () => {
   test('an HTTP error stops at once with exit code 3 and shows the answer', async () => {
     server.respond((request) =>
@@ -239,9 +324,9 @@ describe('failures and usage', () => {
     const result = await run('2');
     expect(result.status).toBe(3);
     expect(result.stderr).toContain(
-      `POST /apps/task/${TASK}: HTTP 500: [{"logref":"AppRegistrationException","message":"boom"}]`,
+      `POST /apps/task/${TASK}/0.1.0: HTTP 500: [{"logref":"AppRegistrationException","message":"boom"}]`,
     );
-    expect(server.calls).toEqual([`GET /apps/task/${TASK}/0.1.0`, `POST /apps/task/${TASK}`]);
+    expect(server.calls).toEqual([`GET /apps/task/${TASK}/0.1.0`, `POST /apps/task/${TASK}/0.1.0`]);
   });
 
   test('an unreachable server exits 3', async () => {

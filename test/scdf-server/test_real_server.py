@@ -38,6 +38,7 @@ from servers import (
     TIMESTAMP_IMAGE,
     docker_run_env,
     docker_run_image,
+    podman,
     rows,
 )
 
@@ -166,6 +167,100 @@ def test_rest_script_registers_creates_and_launches_to_complete(deployment: Depl
     settings = json.loads(docker_run_env(docker_run_of(d, execution_id))["SPRING_APPLICATION_JSON"])
     assert settings["spring.datasource.url"] == d.database.jdbc_url
     assert settings["spring.datasource.password"] == d.database.password
+
+
+def release_image(d: Deployment, version: str) -> tuple[str, str]:
+    """The project's image built again as another release (a label makes it another image, with
+    its own digest, as a new commit would): its repository and its digest."""
+    repository = d.project.image.rsplit(":", 1)[0]
+    context = d.project.directory.parent / f"release-{version}"
+    context.mkdir(exist_ok=True)
+    (context / "Containerfile").write_text(
+        f"FROM {d.project.image}\nLABEL org.opencontainers.image.version={version}\n"
+    )
+    podman("build", "--pull=never", "--network=none", "-t", f"{repository}:{version}", str(context))
+    digest = podman("image", "inspect", "--format", "{{.Digest}}", f"{repository}:{version}")
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest.strip()), digest
+    return repository, digest.strip()
+
+
+def test_release_by_tag_then_by_digest_switches_the_default_and_the_next_launch_runs_it(
+    deployment: Deployment,
+) -> None:
+    """scripts/scdf-rest.sh release, as the generated release pipeline runs it: each version is
+    registered under its own path, made the default, the definition made once; no launch."""
+    d = deployment
+    name = f"{d.project.task_name}-release"
+    repository, digest1 = release_image(d, "1.0.0")
+    _, digest2 = release_image(d, "2.0.0")
+    _, digest3 = release_image(d, "3.0.0")
+    assert len({digest1, digest2, digest3}) == 3
+    releases = [
+        # (SCDF_IMAGE, SCDF_APP_VERSION, the version and the image registered). SCDF 2.11.5 lets
+        # the versions of one app differ only in the version string ("can only differ by a
+        # version"), and answers HTTP 500 to a URI without it: a digest alone gets the version as
+        # its tag, and the digest is part of the registered version.
+        (f"{repository}:1.0.0", "", "1.0.0", f"{repository}:1.0.0"),
+        (
+            f"{repository}@{digest2}",
+            "2.0.0",
+            f"2.0.0@{digest2}",
+            f"{repository}:2.0.0@{digest2}",
+        ),
+        (
+            f"{repository}:3.0.0@{digest3}",
+            "",
+            f"3.0.0@{digest3}",
+            f"{repository}:3.0.0@{digest3}",
+        ),
+    ]
+    runs_before = len(d.server.docker_runs())
+    try:
+        for index, (image, given, version, registered) in enumerate(releases):
+            env = {"SCDF_TASK_NAME": name, "SCDF_IMAGE": image}
+            if given:
+                env["SCDF_APP_VERSION"] = given
+            result = rest_script(d, "release", **env)
+            assert result.returncode == 0, result.stderr
+            definition = (
+                f"created task definition {name}"
+                if index == 0
+                else f"task definition {name} exists already"
+            )
+            assert result.stderr.splitlines() == [
+                f"scdf-rest: registered task app {name} {version} as docker:{registered} (Boot 2)",
+                f"scdf-rest: made {version} the default version of {name}",
+                f"scdf-rest: {definition}",
+            ]
+            # SCDF keeps the reference as registered, digest included, and the new version is
+            # the only default one.
+            app = d.scdf.get(f"/apps/task/{name}/{version}")
+            assert (app["uri"], app["version"], app["defaultVersion"]) == (
+                f"docker:{registered}",
+                version,
+                True,
+            )
+            for _, _, other, _ in releases[:index]:
+                assert d.scdf.get(f"/apps/task/{name}/{other}")["defaultVersion"] is False
+            assert sorted(t for t in definitions(d) if t == name) == [name]
+            # Released, never launched.
+            assert len(d.server.docker_runs()) == runs_before
+
+            if index == 0:
+                continue
+            # The next launch of the definition runs exactly the released image.
+            launch = rest_script(d, "launch", SCDF_TASK_NAME=name)
+            assert launch.returncode == 0, launch.stderr
+            execution_id, _ = launched(launch)
+            ran, _ = docker_run_image(docker_run_of(d, execution_id))
+            assert ran == registered
+            execution = d.scdf.execution(execution_id)
+            assert_ended(execution, row(d, execution_id), "COMPLETE", 0)
+            runs_before = len(d.server.docker_runs())
+    finally:
+        d.scdf.request("DELETE", f"/tasks/definitions/{name}?cleanup=true", check=False)
+        for _, _, version, _ in releases:
+            d.scdf.request("DELETE", f"/apps/task/{name}/{version}", check=False)
 
 
 def test_error_message_ends_error_with_exit_code_1_and_the_whole_message(

@@ -44,11 +44,11 @@ async function waitForPing(url: string, child: ChildProcess, log: () => string):
 }
 
 /**
- * Starts verdaccio from node_modules with its own storage and users. With no uplink it holds only
- * what a test publishes; with one (a real registry), it serves every other package from there,
- * for a test that installs a published version with its dependencies (npx).
+ * Starts verdaccio from node_modules with its own storage and users. No uplink unless `uplink`
+ * is given: then every package but this one is fetched from it, for a test that installs this
+ * package with its dependencies, as npx does.
  */
-export async function startRegistry(options: { uplink?: string } = {}): Promise<Registry> {
+export async function startRegistry(uplink?: string): Promise<Registry> {
   const dir = tempDir('scdf-registry-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
@@ -61,25 +61,19 @@ export async function startRegistry(options: { uplink?: string } = {}): Promise<
       '  htpasswd:',
       `    file: ${path.join(dir, 'htpasswd')}`,
       '    max_users: 10',
-      ...(options.uplink === undefined
-        ? [
-            // No uplink: the registry holds only what the test publishes and never reaches out.
-            'uplinks: {}',
-            'packages:',
-          ]
-        : [
-            'uplinks:',
-            `  upstream: { url: ${JSON.stringify(options.uplink)}, timeout: 60s }`,
-            'packages:',
-            // This package only from what the test publishes, never from the uplink.
-            "  'generator-scdf-task':",
-            '    access: $all',
-            '    publish: $authenticated',
-          ]),
+      // No uplink: the registry holds only what the test publishes and never reaches out.
+      ...(uplink === undefined
+        ? ['uplinks: {}']
+        : ['uplinks:', '  upstream:', `    url: ${uplink}`]),
+      'packages:',
+      // This package only ever as published here, even once it is on the uplink too.
+      "  'generator-scdf-task':",
+      '    access: $all',
+      '    publish: $authenticated',
       "  '**':",
       '    access: $all',
       '    publish: $authenticated',
-      ...(options.uplink === undefined ? [] : ['    proxy: upstream']),
+      ...(uplink === undefined ? [] : ['    proxy: upstream']),
       'log: { type: stdout, format: pretty, level: warn }',
       '',
     ].join('\n'),

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { closestOption, kebabCase } from '../../core/options.js';
 import { normalizeAnswer, questionsFor } from '../../core/questions.js';
+import { closestValue, DATABASES, PYTHON_VERSIONS } from '../../core/validators.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const FRONT_END_SOURCES = [
@@ -56,9 +57,38 @@ describe('closest option', () => {
     expect(closestOption(given, known)).toBe(expected);
   });
 
+  test('a short option in the other case: -V is -v', () => {
+    expect(closestOption('V', ['h', 'v'])).toBe('v');
+  });
+
   test('yo camelCases options; a leading capital is not a word break', () => {
     expect(kebabCase('dockerPrefix')).toBe('docker-prefix');
     expect(kebabCase('Database')).toBe('Database');
     expect(kebabCase('_meta')).toBe('_meta');
+  });
+});
+
+describe('closest value of a choice ("did you mean")', () => {
+  test.each([
+    ['postgres', 'postgresql'],
+    ['MariaDB', 'mariadb'],
+    ['POSTGRESQL', 'postgresql'],
+    ['maria', 'mariadb'],
+    ['mysq', 'mysql'],
+    ['oracel', 'oracle'],
+    ['sqlserver2019', 'sqlserver'],
+  ])('%s → %s', (typed, meant) => {
+    expect(closestValue(typed, DATABASES)).toBe(meant);
+  });
+
+  test.each([
+    ['h2', DATABASES],
+    ['pg', DATABASES],
+    ['', DATABASES],
+    // 3.11 to 3.14 are all one edit away: any guess would be a coin toss.
+    ['3.15', PYTHON_VERSIONS],
+    ['3.9', PYTHON_VERSIONS],
+  ])('%s: no guess', (typed, allowed) => {
+    expect(closestValue(typed, allowed)).toBeUndefined();
   });
 });

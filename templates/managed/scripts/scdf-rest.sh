@@ -6,9 +6,11 @@
 #
 # Usage: scripts/scdf-rest.sh [COMMAND]
 #   run                (default) register, then launch and wait for the execution to end
-#   register           register the image as task app <%- taskName %> (force; a registration of the
-#                      same tag with another Boot version is replaced), make its tag the default
-#                      version, and create task definition <%- taskName %> unless it exists
+#   register           register the image as a version of task app <%- taskName %> (see SCDF_IMAGE)
+#                      (force; a registration of that version with another Boot version is
+#                      replaced), make it the default version, and create task definition
+#                      <%- taskName %> unless it exists; launches nothing
+#   release            the same, as a release pipeline names it: the next launch runs the image
 #   launch             launch task definition <%- taskName %> and wait for the execution to end
 #   wait ID [TARGET]   wait for execution ID (schema target TARGET, SCDF 2.11) to end
 #   destroy            destroy the definition with its executions and unregister the app
@@ -17,7 +19,13 @@
 # Environment (default in brackets):
 #   SCDF_URL            Data Flow server [http://localhost:9393]
 #   SCDF_TASK_NAME      app and task definition name [<%- taskName %>]
-#   SCDF_IMAGE          image to register, with its tag [<%- imageRef %>]
+#   SCDF_IMAGE          image to register [<%- imageRef %>]: with a tag, a digest or both
+#                       (repo/name:1.2.3@sha256:<64 hex>, repo/name@sha256:<64 hex>)
+#   SCDF_APP_VERSION    the app version [the image's tag]; needed for an image without a tag,
+#                       which is registered as repo/name:VERSION@sha256:... (the digest picks the
+#                       image, the tag beside it is only a name). SCDF 2.11 lets the versions of
+#                       an app differ only in the version string: with a digest, the registered
+#                       version is VERSION@sha256:<64 hex>
 #   SCDF_BOOT_VERSION   2 or 3 [<%- bootVersion %>]. 3 (SCDF 2.11): register with bootVersion=3 and
 #                       launch through /tasks/executions/launch; the task uses BOOT3_TASK_ tables
 #   SCDF_ARGUMENTS      launch arguments, e.g. "--error.message=boom" []. Give every argument
@@ -28,6 +36,8 @@
 #   SCDF_TIMEOUT        seconds to wait for the execution to end [600]
 #   SCDF_POLL_INTERVAL  seconds between two status requests [5]
 #   SCDF_ACCESS_TOKEN   OAuth2 access token, when the server is secured []
+#   SCDF_USERNAME       user and password for HTTP basic authentication, when the server is
+#   SCDF_PASSWORD       secured that way (not with SCDF_ACCESS_TOKEN) []. Neither is ever printed
 #
 # Exit codes:
 #   0  done; run, launch and wait: the execution is COMPLETE (exit code 0)
@@ -46,6 +56,7 @@ readonly ARGUMENTS="${SCDF_ARGUMENTS:-}"
 readonly PROPERTIES="${SCDF_PROPERTIES:-}"
 readonly TIMEOUT="${SCDF_TIMEOUT:-600}"
 readonly POLL_INTERVAL="${SCDF_POLL_INTERVAL:-5}"
+readonly GIVEN_VERSION="${SCDF_APP_VERSION:-}"
 
 readonly EXIT_ERROR=1 EXIT_USAGE=2 EXIT_HTTP=3 EXIT_TIMEOUT=4 EXIT_UNEXPECTED=5
 
@@ -63,14 +74,25 @@ usage() {
 }
 
 # The Authorization header goes to curl through a file (mktemp makes it mode 600), so that the
-# token never shows in the process list as a curl argument would.
+# token or password never shows in the process list as a curl argument would (printf is a bash
+# builtin: no process sees them either).
 BODY_FILE="$(mktemp)"
 AUTH_FILE="$(mktemp)"
 readonly BODY_FILE AUTH_FILE
 trap 'rm -f "$BODY_FILE" "$AUTH_FILE"' EXIT
-if [[ -n "${SCDF_ACCESS_TOKEN:-}" ]]; then
-  printf 'Authorization: Bearer %s\n' "$SCDF_ACCESS_TOKEN" >"$AUTH_FILE"
-fi
+write_auth() {
+  if [[ -n "${SCDF_ACCESS_TOKEN:-}" ]]; then
+    [[ -z "${SCDF_USERNAME:-}${SCDF_PASSWORD:-}" ]] ||
+      die "$EXIT_USAGE" "set SCDF_ACCESS_TOKEN or SCDF_USERNAME and SCDF_PASSWORD, not both"
+    printf 'Authorization: Bearer %s\n' "$SCDF_ACCESS_TOKEN" >"$AUTH_FILE"
+  elif [[ -n "${SCDF_USERNAME:-}" || -n "${SCDF_PASSWORD:-}" ]]; then
+    [[ -n "${SCDF_USERNAME:-}" && -n "${SCDF_PASSWORD:-}" ]] ||
+      die "$EXIT_USAGE" "SCDF_USERNAME and SCDF_PASSWORD go together: set both, or neither"
+    # base64 wraps long lines: the header must stay on one.
+    printf 'Authorization: Basic %s\n' \
+      "$(printf '%s:%s' "$SCDF_USERNAME" "$SCDF_PASSWORD" | base64 | tr -d '\n')" >"$AUTH_FILE"
+  fi
+}
 
 # Sets HTTP_STATUS and HTTP_BODY. Usage: request METHOD PATH [curl options such as --data-urlencode]
 # Fails with EXIT_HTTP when the server cannot be reached or answers outside 2xx, except for the
@@ -134,6 +156,9 @@ failure_line() {
 }
 
 IMAGE_TAG=""
+APP_VERSION=""
+REGISTERED_IMAGE=""
+REGISTERED_VERSION=""
 check_config() {
   [[ "$TASK_NAME" =~ ^[a-z]([a-z0-9-]*[a-z0-9])?$ ]] ||
     die "$EXIT_USAGE" "SCDF_TASK_NAME \"$TASK_NAME\": use lower-case letters, digits and \"-\""
@@ -143,37 +168,67 @@ check_config() {
     die "$EXIT_USAGE" "SCDF_TIMEOUT must be a whole number of seconds, not \"$TIMEOUT\""
   [[ "$POLL_INTERVAL" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
     die "$EXIT_USAGE" "SCDF_POLL_INTERVAL must be a number of seconds, not \"$POLL_INTERVAL\""
-  # SCDF registers a docker: URI under its tag as the app version.
-  local last=${IMAGE##*/}
-  [[ "$last" == *:* && -n "${last##*:}" ]] ||
-    die "$EXIT_USAGE" "SCDF_IMAGE \"$IMAGE\" has no tag; SCDF needs one"
-  IMAGE_TAG=${last##*:}
+  # A digest pins the exact image; the tag before it, if any, is only its name.
+  local reference=$IMAGE
+  if [[ "$IMAGE" == *@* ]]; then
+    reference=${IMAGE%%@*}
+    [[ "${IMAGE#*@}" =~ ^sha256:[0-9a-f]{64}$ ]] ||
+      die "$EXIT_USAGE" "SCDF_IMAGE \"$IMAGE\": after \"@\" comes sha256: and 64 hex digits"
+  fi
+  # The tag is the app version unless one is given.
+  local last=${reference##*/}
+  [[ "$last" != *:* ]] || IMAGE_TAG=${last##*:}
+  APP_VERSION=${GIVEN_VERSION:-$IMAGE_TAG}
+  [[ -n "$APP_VERSION" ]] ||
+    die "$EXIT_USAGE" "SCDF_IMAGE \"$IMAGE\" has no tag: give one, or the version as SCDF_APP_VERSION"
+  # A Docker tag's characters: the version may have to serve as one (below).
+  [[ "$APP_VERSION" =~ ^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$ ]] ||
+    die "$EXIT_USAGE" "app version \"$APP_VERSION\": at most 128 letters, digits, \".\", \"_\" and \"-\""
+  # SCDF 2.11 lets the versions of one app differ in nothing but the version: it takes the version
+  # string out of the new URI and out of the default's, and refuses unequal rests ("can only
+  # differ by a version"; HTTP 500 when the URI lacks the version). So the version is the tag,
+  # an image given by digest alone gets the version as its tag (Docker, podman and Kubernetes
+  # ignore a tag beside a digest), and a digest is part of the registered version.
+  [[ -z "$IMAGE_TAG" || "$APP_VERSION" == "$IMAGE_TAG" ]] ||
+    die "$EXIT_USAGE" "SCDF_APP_VERSION \"$APP_VERSION\" is not the tag of SCDF_IMAGE \"$IMAGE\": SCDF needs the version in the image reference; leave SCDF_APP_VERSION out, or tag the image with it"
+  REGISTERED_IMAGE="$reference"
+  [[ -n "$IMAGE_TAG" ]] || REGISTERED_IMAGE="$reference:$APP_VERSION"
+  REGISTERED_VERSION=$APP_VERSION
+  if [[ "$IMAGE" == *@* ]]; then
+    REGISTERED_IMAGE="$REGISTERED_IMAGE@${IMAGE#*@}"
+    REGISTERED_VERSION="$APP_VERSION@${IMAGE#*@}"
+  fi
   if [[ -n "$ARGUMENTS" && "$ARGUMENTS" != *=* ]]; then
     die "$EXIT_USAGE" "SCDF_ARGUMENTS \"$ARGUMENTS\" has no \"=\": SCDF would drop every argument; use --key=value"
   fi
+  write_auth
 }
 
+# Registers the image as version REGISTERED_VERSION of the app, under the version's own path,
+# makes it the default, and creates the definition unless it exists: SCDF's own
+# continuous-deployment steps.
 register() {
-  # SCDF 2.11 keeps the Boot version of a registered tag when it is registered again, even with
-  # force: a registration of this tag with another Boot version is removed first.
+  local version=$REGISTERED_VERSION
+  # SCDF 2.11 keeps the Boot version of a registered version when it is registered again, even
+  # with force: a registration of this version with another Boot version is removed first.
   ALLOWED_STATUSES="404"
-  request GET "/apps/task/$TASK_NAME/$IMAGE_TAG"
+  request GET "/apps/task/$TASK_NAME/$version"
   ALLOWED_STATUSES=""
   local registered_boot=""
   [[ "$HTTP_STATUS" == 404 ]] || registered_boot="$(json_string "$HTTP_BODY" bootVersion)"
   if [[ -n "$registered_boot" && "$registered_boot" != "$BOOT_VERSION" ]]; then
-    request DELETE "/apps/task/$TASK_NAME/$IMAGE_TAG"
-    log "unregistered $TASK_NAME $IMAGE_TAG, registered as Boot $registered_boot, to register it as Boot $BOOT_VERSION"
+    request DELETE "/apps/task/$TASK_NAME/$version"
+    log "unregistered $TASK_NAME $version, registered as Boot $registered_boot, to register it as Boot $BOOT_VERSION"
   fi
-  local -a form=(--data-urlencode "uri=docker:$IMAGE" --data-urlencode 'force=true')
+  local -a form=(--data-urlencode "uri=docker:$REGISTERED_IMAGE" --data-urlencode 'force=true')
   if [[ "$BOOT_VERSION" == 3 ]]; then
     form+=(--data-urlencode 'bootVersion=3')
   fi
-  request POST "/apps/task/$TASK_NAME" "${form[@]}"
-  log "registered task app $TASK_NAME as docker:$IMAGE (Boot $BOOT_VERSION)"
-  # A new tag is stored as another version of the app; definitions launch the default one.
-  request PUT "/apps/task/$TASK_NAME/$IMAGE_TAG"
-  log "made $IMAGE_TAG the default version of $TASK_NAME"
+  request POST "/apps/task/$TASK_NAME/$version" "${form[@]}"
+  log "registered task app $TASK_NAME $version as docker:$REGISTERED_IMAGE (Boot $BOOT_VERSION)"
+  # Each version is stored beside the others; definitions launch the default one.
+  request PUT "/apps/task/$TASK_NAME/$version"
+  log "made $version the default version of $TASK_NAME"
 
   ALLOWED_STATUSES="404"
   request GET "/tasks/definitions/$TASK_NAME"
@@ -255,8 +310,8 @@ wait_for() {
 destroy() {
   request DELETE "/tasks/definitions/$TASK_NAME?cleanup=true"
   log "destroyed task definition $TASK_NAME and its executions"
-  request DELETE "/apps/task/$TASK_NAME/$IMAGE_TAG"
-  log "unregistered task app $TASK_NAME version $IMAGE_TAG"
+  request DELETE "/apps/task/$TASK_NAME/$REGISTERED_VERSION"
+  log "unregistered task app $TASK_NAME version $REGISTERED_VERSION"
 }
 
 main() {
@@ -275,7 +330,7 @@ main() {
       launch
       wait_for "$EXECUTION_ID" "$SCHEMA_TARGET"
       ;;
-    register) register ;;
+    register | release) register ;;
     launch)
       launch
       wait_for "$EXECUTION_ID" "$SCHEMA_TARGET"

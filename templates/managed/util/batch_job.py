@@ -20,8 +20,10 @@ form the database has them (`util.execution_ids`). The parameters' forms and the
 `util.batch_parameters`'s; the table generation and prefix come with the launch
 (`util.launch.BatchSchema`).
 
-Every write goes through the task row's own machinery (`TaskStatus.write`): one short
-connection, bounded, retried when transient, safe to retry.
+Every write goes through the execution's write engine (`util.bounded_write`), the one the row
+and the lock use: one short connection, bounded, retried when transient, safe to retry. A write
+that fails raises `JobWriteError`. The statements are `util.batch_records`'s, the restart rules
+`util.batch_restart`'s; this module runs the job's lifecycle.
 
 Restart, as Spring Batch: a run with the same job name and identifying parameters as a FAILED or
 STOPPED execution is a new execution of that instance, and the steps that COMPLETED before are
@@ -38,36 +40,34 @@ import contextlib
 import functools
 import logging
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-# A body catches the refusals where it imports the job from.
+# A body catches the refusals, and finds the helpers, where it imports the job from.
 from util.batch_parameters import BatchJobError as BatchJobError
-from util.batch_parameters import (
-    ParameterValue,
-    java_parameters,
-    job_key,
-    merge_parameters,
-    parameter_columns,
-    stored_values,
-)
-from util.column_text import CONSERVATIVE, TextUnit, fit_text, head, measure
+from util.batch_parameters import ParameterValue, job_key, merge_parameters
+from util.batch_records import SHORT_CONTEXT_LIMIT as SHORT_CONTEXT_LIMIT
+from util.batch_records import BatchRecords
+from util.batch_records import split_context as split_context
+from util.batch_restart import Instance, find_instance
+from util.batch_restart import JobExecutionAlreadyRunningError as JobExecutionAlreadyRunningError
+from util.batch_restart import JobInstanceAlreadyCompleteError as JobInstanceAlreadyCompleteError
+from util.bounded_write import WriteEngine, WriteError
+from util.column_text import fit_text, measure
 from util.db_api import Cursor
 from util.execution_ids import next_value
-from util.java_context import ContextValue, check_value, from_json, to_java_base64, to_json
+from util.java_context import ContextValue, check_value
 
 if TYPE_CHECKING:
     from util.launch import BatchSchema, Launch
-    from util.task_status import TaskStatus
 
 log = logging.getLogger(__name__)
 
-#: EXIT_CODE is VARCHAR(100) in SQLite's DDL, EXIT_MESSAGE and SHORT_CONTEXT VARCHAR(2500).
+#: EXIT_CODE is VARCHAR(100) in SQLite's DDL, EXIT_MESSAGE VARCHAR(2500).
 MAX_EXIT_MESSAGE = 2500
-SHORT_CONTEXT_LIMIT = 2500
 NOOP_DESCRIPTION = "All steps already completed or no steps configured for this job."
 INTERRUPTED = "org.springframework.batch.core.JobInterruptedException"
 #: Shown by SCDF as the step's type (`batch.taskletType` is displayed verbatim).
@@ -75,24 +75,12 @@ TASKLET_TYPE = "python"
 STEP_TYPE = "org.springframework.batch.core.step.tasklet.TaskletStep"
 
 
-class JobInstanceAlreadyCompleteError(BatchJobError):
-    pass
-
-
-class JobExecutionAlreadyRunningError(BatchJobError):
-    pass
+class JobWriteError(WriteError):
+    """A job's record could not be written; the message is safe to log."""
 
 
 class JobInterruptedError(Exception):
     """The job was stopped from SCDF (`PUT /jobs/executions/{id}?stop=true`) between two steps."""
-
-
-def split_context(serialized: str, unit: TextUnit = CONSERVATIVE) -> tuple[str, str | None]:
-    """(SHORT_CONTEXT, SERIALIZED_CONTEXT) as JdbcExecutionContextDao splits them (`unit`: what
-    SHORT_CONTEXT's length counts on the database)."""
-    if measure(serialized, unit) <= SHORT_CONTEXT_LIMIT:
-        return serialized, None
-    return head(serialized, SHORT_CONTEXT_LIMIT - 8, unit) + " ...", serialized
 
 
 # --- the records ---------------------------------------------------------------------------
@@ -122,27 +110,25 @@ class Step:
     context: dict[str, ContextValue] = field(default_factory=dict)
 
 
-@dataclass
-class _Instance:
-    id: int | None
-    completed_steps: frozenset[str] = frozenset()
-    step_contexts: Mapping[str, dict[str, ContextValue]] = field(default_factory=dict)
-
-
 class Job:
     """One job execution. Made by `TaskContext.job()`; use it as a `with` block."""
 
     def __init__(
         self,
-        status: TaskStatus,
+        engine: WriteEngine,
         schema: BatchSchema,
         name: str,
         parameters: Mapping[str, ParameterValue],
         *,
+        task_id: int,
+        task_prefix: str,
+        clock: Callable[[], datetime],
         hold: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
         redact: Callable[[str], str] = lambda text: text,
     ) -> None:
-        unit = status.adapter.text_unit
+        """Job `name` of task execution `task_id` (in `task_prefix`'s tables), written through
+        the execution's `engine`, its times from the row's `clock`."""
+        unit = engine.adapter.text_unit
         if not name or measure(name, unit) > 100:
             raise BatchJobError(f"Job name {name!r} must have 1 to 100 {unit.value} (JOB_NAME)")
         self.name = name
@@ -162,12 +148,15 @@ class Job:
         #: Names of the steps a restart skipped, since they completed before.
         self.skipped: list[str] = []
         self.context: dict[str, ContextValue] = {}
-        self._status = status
+        self._engine = engine
+        self._records = BatchRecords(engine.adapter, schema, task_prefix)
+        self._task_id = task_id
+        self._clock = clock
         #: Groups writes a stop signal must not cut apart (`util.stop.StopSignals.held`): a
         #: stop that comes during them is raised once they are all done.
         self._hold = hold
         self._redact = redact
-        self._instance = _Instance(None)
+        self._instance = Instance(None)
         self._last_step: Step | None = None
 
     # --- the API ---------------------------------------------------------------------------
@@ -203,7 +192,7 @@ class Job:
 
         An exception in `body` fails the step (and, as it propagates, the job).
         """
-        unit = self._status.adapter.text_unit
+        unit = self._engine.adapter.text_unit
         if not name or measure(name, unit) > 100:
             raise BatchJobError(f"Step name {name!r} must have 1 to 100 {unit.value} (STEP_NAME)")
         if name in self._instance.completed_steps:
@@ -227,7 +216,10 @@ class Job:
     # --- the lifecycle ----------------------------------------------------------------------
 
     def _write(self, purpose: str, work: Callable[[Cursor, bool], None]) -> None:
-        self._status.write(f"{purpose} of job {self.name}", work)
+        try:
+            self._engine.run(f"{purpose} of job {self.name}", work)
+        except WriteError as error:
+            raise JobWriteError.of(error) from None
 
     def _begin(self) -> None:
         instance = self._read_instance()
@@ -237,11 +229,12 @@ class Job:
         self.id = self._next("JOB_EXECUTION_SEQ")
         self.instance_id = instance_id
         self._instance = instance
-        self.create_time = self._status.now()
+        self.create_time = self._clock()
         self._write(
-            "create the execution", functools.partial(self._insert_execution, new=instance.id is None)
+            "create the execution",
+            functools.partial(self._records.insert_execution, job=self, new=instance.id is None),
         )
-        self.start_time = self._status.now()
+        self.start_time = self._clock()
         self._write("record the start", self._started)
         self.status, self.version = "STARTED", 1
         restarted = " (restart: skipping the completed steps)" if instance.completed_steps else ""
@@ -251,18 +244,22 @@ class Job:
         taken: list[int] = []
 
         def take(cursor: Cursor, retry: bool) -> None:
-            taken[:] = [next_value(self._status.adapter, cursor, f"{self.schema.prefix}{sequence}")]
+            taken[:] = [next_value(self._engine.adapter, cursor, f"{self.schema.prefix}{sequence}")]
 
         # Taken and committed on its own, as Spring's incrementers do.
         self._write(f"take the next {sequence} value", take)
         return taken[0]
 
-    def _read_instance(self) -> _Instance:
-        found: list[_Instance | BatchJobError] = []
+    def _read_instance(self) -> Instance:
+        found: list[Instance | BatchJobError] = []
 
         def read(cursor: Cursor, retry: bool) -> None:
             try:
-                found[:] = [self._check_instance(cursor)]
+                found[:] = [
+                    find_instance(
+                        cursor, self._records.execute, self.schema, self.name, self.key, self.parameters
+                    )
+                ]
             except BatchJobError as refusal:  # Batch's refusal reaches the body as itself
                 found[:] = [refusal]
 
@@ -271,144 +268,12 @@ class Job:
             raise found[0]
         return found[0]
 
-    def _check_instance(self, cursor: Cursor) -> _Instance:
-        p = self.schema.prefix
-        self._execute(
-            cursor,
-            f"SELECT JOB_INSTANCE_ID FROM {p}JOB_INSTANCE WHERE JOB_NAME = ? AND JOB_KEY = ?",
-            (self.name, self.key),
-        )
-        rows = cursor.fetchall()
-        if not rows:
-            return _Instance(None)
-        if len(rows) > 1:
-            raise BatchJobError(f"instance count must be 1 but was {len(rows)}")
-        instance_id = int(rows[0][0])
-        self._execute(
-            cursor,
-            f"SELECT JOB_EXECUTION_ID, STATUS, START_TIME, END_TIME FROM {p}JOB_EXECUTION "
-            "WHERE JOB_INSTANCE_ID = ? ORDER BY JOB_EXECUTION_ID",
-            (instance_id,),
-        )
-        described = f"JobInstance: id={instance_id}, version=0, Job=[{self.name}]"
-        for _, status, start, end in cursor.fetchall():
-            running = (
-                status in ("STARTING", "STARTED", "STOPPING")
-                if self.schema.batch5
-                else ((start is not None and end is None) or status == "STOPPING")
-            )
-            if running:
-                raise JobExecutionAlreadyRunningError(
-                    f"A job execution for this job is already running: {described}. If its process is "
-                    "gone, stop the execution in SCDF (or set its STATUS to FAILED) before running it again."
-                )
-            if status == "UNKNOWN":
-                raise BatchJobError(
-                    "Cannot restart job from UNKNOWN status. The last execution ended with a failure that "
-                    "could not be rolled back, so it may be dangerous to proceed. Manual intervention is "
-                    "probably necessary."
-                )
-            if status in ("COMPLETED", "ABANDONED") and self.parameters:
-                noun = "identifying parameters" if self.schema.batch5 else "parameters"
-                raise JobInstanceAlreadyCompleteError(
-                    f"A job instance already exists and is complete for {noun}="
-                    f"{java_parameters(self.parameters, self.schema)}.  If you want to run this job "
-                    "again, change the parameters."
-                )
-        # The last execution of each step within the instance decides whether it runs again.
-        self._execute(
-            cursor,
-            f"SELECT S.STEP_NAME, S.STATUS, C.SHORT_CONTEXT, C.SERIALIZED_CONTEXT FROM {p}STEP_EXECUTION S "
-            f"JOIN {p}JOB_EXECUTION E ON S.JOB_EXECUTION_ID = E.JOB_EXECUTION_ID "
-            f"LEFT JOIN {p}STEP_EXECUTION_CONTEXT C ON C.STEP_EXECUTION_ID = S.STEP_EXECUTION_ID "
-            "WHERE E.JOB_INSTANCE_ID = ? ORDER BY S.STEP_EXECUTION_ID",
-            (instance_id,),
-        )
-        last: dict[str, str] = {}
-        contexts: dict[str, dict[str, ContextValue]] = {}
-        for step_name, status, short, serialized in cursor.fetchall():
-            last[step_name] = status
-            contexts[step_name] = self._read_context(serialized or short)
-        if "UNKNOWN" in last.values():
-            raise BatchJobError(
-                "Cannot restart step from UNKNOWN status. Manual intervention is probably necessary."
-            )
-        completed = frozenset(n for n, s in last.items() if s in ("COMPLETED", "ABANDONED"))
-        return _Instance(instance_id, completed, contexts)
-
-    def _read_context(self, text: str | None) -> dict[str, ContextValue]:
-        # A restarted step gets its previous context back, as in Batch; the Java form of
-        # Batch 5 is not read back (a restart then starts the step with an empty context).
-        if not text or self.schema.batch5:
-            return {}
-        try:
-            found = from_json(text)
-        except ValueError:
-            return {}
-        return {k: v for k, v in found.items() if not k.startswith("batch.")}
-
-    def _serialize(self, context: Mapping[str, ContextValue]) -> tuple[str, str | None]:
-        return split_context(
-            to_java_base64(context) if self.schema.batch5 else to_json(context),
-            self._status.adapter.text_unit,
-        )
-
-    def _insert_execution(self, cursor: Cursor, retry: bool, *, new: bool) -> None:
-        p = self.schema.prefix
-        if retry and self._exists(cursor, f"{p}JOB_EXECUTION", "JOB_EXECUTION_ID", self.id):
-            return  # the attempt before committed; its reply was lost
-        if new:
-            self._execute(
-                cursor,
-                f"INSERT INTO {p}JOB_INSTANCE (JOB_INSTANCE_ID, JOB_NAME, JOB_KEY, VERSION) "
-                "VALUES (?, ?, ?, ?)",
-                (self.instance_id, self.name, self.key, 0),
-            )
-        columns = (
-            "JOB_EXECUTION_ID, JOB_INSTANCE_ID, START_TIME, END_TIME, STATUS, EXIT_CODE, EXIT_MESSAGE, "
-            "VERSION, CREATE_TIME, LAST_UPDATED"
-        )
-        values: list[object] = [
-            self.id,
-            self.instance_id,
-            None,
-            None,
-            "STARTING",
-            "UNKNOWN",
-            "",
-            0,
-            self.create_time,
-            self.create_time,
-        ]
-        if not self.schema.batch5:
-            columns += ", JOB_CONFIGURATION_LOCATION"
-            values.append(None)
-        marks = ", ".join("?" * len(values))
-        self._execute(cursor, f"INSERT INTO {p}JOB_EXECUTION ({columns}) VALUES ({marks})", values)
-        self._insert_parameters(cursor)
-        short, serialized = self._serialize(self.context)
-        self._execute(
-            cursor,
-            f"INSERT INTO {p}JOB_EXECUTION_CONTEXT (SHORT_CONTEXT, SERIALIZED_CONTEXT, JOB_EXECUTION_ID) "
-            "VALUES (?, ?, ?)",
-            (short, serialized, self.id),
-        )
-
-    def _insert_parameters(self, cursor: Cursor) -> None:
-        if not self.parameters:
-            return
-        columns = ("JOB_EXECUTION_ID", *parameter_columns(self.schema))
-        statement = (
-            f"INSERT INTO {self.schema.prefix}JOB_EXECUTION_PARAMS ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
-        )
-        rows = [(self.id, *stored_values(n, v, self.schema)) for n, v in self.parameters.items()]
-        cursor.executemany(self._status.adapter.sql(statement), rows)
-
     def _started(self, cursor: Cursor, retry: bool) -> None:
-        self._update_job(
+        self._records.update_job(
             cursor,
             retry,
+            self,
+            now=self._clock(),
             start=self.start_time,
             end=None,
             status="STARTED",
@@ -416,64 +281,11 @@ class Job:
             message="",
             version=1,
         )
-        link = f"{self._status.table_prefix}TASK_BATCH"
-        if retry and self._exists(cursor, link, "JOB_EXECUTION_ID", self.id):
-            return
-        # As Spring Cloud Task's TaskBatchExecutionListener: SCDF lists only linked job executions.
-        self._execute(
-            cursor,
-            f"INSERT INTO {link} (TASK_EXECUTION_ID, JOB_EXECUTION_ID) VALUES (?, ?)",
-            (self._status.task_id, self.id),
-        )
-
-    def _update_job(
-        self,
-        cursor: Cursor,
-        retry: bool,
-        *,
-        start: datetime | None,
-        end: datetime | None,
-        status: str,
-        code: str,
-        message: str,
-        version: int,
-    ) -> None:
-        p = self.schema.prefix
-        now = self._status.now()
-        self._execute(
-            cursor,
-            f"UPDATE {p}JOB_EXECUTION SET START_TIME = ?, END_TIME = ?, STATUS = ?, EXIT_CODE = ?, "
-            "EXIT_MESSAGE = ?, VERSION = ?, CREATE_TIME = ?, LAST_UPDATED = ? "
-            "WHERE JOB_EXECUTION_ID = ? AND VERSION = ?",
-            (start, end, status, code, message, version, self.create_time, now, self.id, version - 1),
-        )
-        if cursor.rowcount != 1 and not (retry and self._version(cursor) == version):
-            raise BatchJobError(
-                f"Attempt to update job execution id={self.id} with wrong version ({version - 1}), "
-                f"where current version is {self._version(cursor)}"
-            )
-
-    def _version(self, cursor: Cursor) -> int | None:
-        self._execute(
-            cursor,
-            f"SELECT VERSION FROM {self.schema.prefix}JOB_EXECUTION WHERE JOB_EXECUTION_ID = ?",
-            (self.id,),
-        )
-        row = cursor.fetchone()
-        return int(row[0]) if row is not None else None
-
-    def _job_row(self, cursor: Cursor) -> tuple[str, int]:
-        self._execute(
-            cursor,
-            f"SELECT STATUS, VERSION FROM {self.schema.prefix}JOB_EXECUTION WHERE JOB_EXECUTION_ID = ?",
-            (self.id,),
-        )
-        status, version = cursor.fetchone()
-        return str(status), int(version)
+        self._records.link(cursor, retry, self, self._task_id)
 
     def _start_step(self, step: Step) -> None:
         step.id = self._next("STEP_EXECUTION_SEQ")
-        step.start_time = self._status.now()
+        step.start_time = self._clock()
         step.context = {**step.context, "batch.taskletType": TASKLET_TYPE, "batch.stepType": STEP_TYPE}
         stopping: list[bool] = []
 
@@ -481,10 +293,12 @@ class Job:
             stopping[:] = [self._stopping(cursor)]
             if stopping[0] or (
                 retry
-                and self._exists(cursor, f"{self.schema.prefix}STEP_EXECUTION", "STEP_EXECUTION_ID", step.id)
+                and self._records.exists(
+                    cursor, f"{self.schema.prefix}STEP_EXECUTION", "STEP_EXECUTION_ID", step.id
+                )
             ):
                 return
-            self._insert_step(cursor, step)
+            self._records.insert_step(cursor, self, step, now=self._clock())
 
         self._write(f"start step {step.name}", insert)
         if stopping[0]:
@@ -495,97 +309,10 @@ class Job:
 
     def _stopping(self, cursor: Cursor) -> bool:
         """SCDF's stop sets the job STOPPING (and bumps its VERSION); adopt it, as Batch does."""
-        status, version = self._job_row(cursor)
+        status, version = self._records.job_row(cursor, self.id)
         if version != self.version:
             self.version = version
         return status == "STOPPING"
-
-    def _insert_step(self, cursor: Cursor, step: Step) -> None:
-        p = self.schema.prefix
-        columns = [
-            "STEP_EXECUTION_ID",
-            "VERSION",
-            "STEP_NAME",
-            "JOB_EXECUTION_ID",
-            "START_TIME",
-            "END_TIME",
-            "STATUS",
-            "COMMIT_COUNT",
-            "READ_COUNT",
-            "FILTER_COUNT",
-            "WRITE_COUNT",
-            "EXIT_CODE",
-            "EXIT_MESSAGE",
-            "READ_SKIP_COUNT",
-            "WRITE_SKIP_COUNT",
-            "PROCESS_SKIP_COUNT",
-            "ROLLBACK_COUNT",
-            "LAST_UPDATED",
-        ]
-        # Batch inserts STARTING (4.3 with START_TIME, 5.0 without, and a CREATE_TIME), then
-        # updates to STARTED: both in this one transaction, so the row is never seen STARTING.
-        values: list[object] = [
-            step.id,
-            0,
-            step.name,
-            self.id,
-            None if self.schema.batch5 else step.start_time,
-            None,
-            "STARTING",
-            0,
-            0,
-            0,
-            0,
-            "EXECUTING",
-            "",
-            0,
-            0,
-            0,
-            0,
-            step.start_time,
-        ]
-        if self.schema.batch5:
-            columns.append("CREATE_TIME")
-            values.append(step.start_time)
-        marks = ", ".join("?" * len(values))
-        self._execute(
-            cursor, f"INSERT INTO {p}STEP_EXECUTION ({', '.join(columns)}) VALUES ({marks})", values
-        )
-        short, serialized = self._serialize(step.context)
-        self._execute(
-            cursor,
-            f"INSERT INTO {p}STEP_EXECUTION_CONTEXT (SHORT_CONTEXT, SERIALIZED_CONTEXT, STEP_EXECUTION_ID) "
-            "VALUES (?, ?, ?)",
-            (short, serialized, step.id),
-        )
-        self._update_step(cursor, step, status="STARTED", version=1)
-
-    def _update_step(self, cursor: Cursor, step: Step, *, status: str, version: int) -> None:
-        self._execute(
-            cursor,
-            f"UPDATE {self.schema.prefix}STEP_EXECUTION SET START_TIME = ?, END_TIME = ?, STATUS = ?, "
-            "COMMIT_COUNT = ?, READ_COUNT = ?, FILTER_COUNT = ?, WRITE_COUNT = ?, EXIT_CODE = ?, "
-            "EXIT_MESSAGE = ?, VERSION = ?, READ_SKIP_COUNT = ?, PROCESS_SKIP_COUNT = ?, "
-            "WRITE_SKIP_COUNT = ?, ROLLBACK_COUNT = ?, LAST_UPDATED = ? WHERE STEP_EXECUTION_ID = ?",
-            (
-                step.start_time,
-                step.end_time,
-                status,
-                step.commit_count,
-                step.read_count,
-                step.filter_count,
-                step.write_count,
-                step.exit_code,
-                step.exit_message,
-                version,
-                step.read_skip_count,
-                step.process_skip_count,
-                step.write_skip_count,
-                step.rollback_count,
-                self._status.now(),
-                step.id,
-            ),
-        )
 
     def _outcome(self, error: BaseException | None) -> tuple[str, str, str]:
         """(STATUS, EXIT_CODE, EXIT_MESSAGE) for an end, as AbstractStep/AbstractJob set them."""
@@ -597,7 +324,7 @@ class Job:
         return (
             "FAILED",
             "FAILED",
-            fit_text(trace, MAX_EXIT_MESSAGE, unit=self._status.adapter.text_unit) or "",
+            fit_text(trace, MAX_EXIT_MESSAGE, unit=self._engine.adapter.text_unit) or "",
         )
 
     def _end_step(self, step: Step, error: BaseException | None) -> None:
@@ -614,17 +341,11 @@ class Job:
             step.commit_count, version = step.commit_count + 1, 3
         else:
             step.rollback_count, version = step.rollback_count + 1, 2
-        step.end_time = self._status.now()
+        step.end_time = self._clock()
 
         def end(cursor: Cursor, retry: bool) -> None:
-            short, serialized = self._serialize(step.context)
-            self._execute(
-                cursor,
-                f"UPDATE {self.schema.prefix}STEP_EXECUTION_CONTEXT SET SHORT_CONTEXT = ?, "
-                "SERIALIZED_CONTEXT = ? WHERE STEP_EXECUTION_ID = ?",
-                (short, serialized, step.id),
-            )
-            self._update_step(cursor, step, status=step.status, version=version)
+            self._records.update_step_context(cursor, step)
+            self._records.update_step(cursor, step, status=step.status, version=version, now=self._clock())
 
         self._write(f"record the end of step {step.name}", end)
         step.version = version
@@ -646,30 +367,26 @@ class Job:
             status, code, message = last.status, last.exit_code, last.exit_message  # the job ends as its step
         else:
             status, code, message = self._outcome(error)
-        self.end_time = self._status.now()
+        self.end_time = self._clock()
         final: list[str] = []
 
         def end(cursor: Cursor, retry: bool) -> None:
-            db_status, db_version = self._job_row(cursor)
+            db_status, db_version = self._records.job_row(cursor, self.id)
             # Stopped from SCDF meanwhile (STOPPING): the run ends STOPPED, as Batch's
             # synchronizeStatus makes it; the VERSION SCDF set is adopted.
             ended = "STOPPED" if db_status == "STOPPING" and status == "COMPLETED" else status
             expected = db_version if (retry or db_status == "STOPPING") else self.version
-            short, serialized = self._serialize(self.context)
-            self._execute(
-                cursor,
-                f"UPDATE {self.schema.prefix}JOB_EXECUTION_CONTEXT SET SHORT_CONTEXT = ?, "
-                "SERIALIZED_CONTEXT = ? WHERE JOB_EXECUTION_ID = ?",
-                (short, serialized, self.id),
-            )
+            self._records.update_job_context(cursor, self)
             if retry and db_status in ("COMPLETED", "FAILED", "STOPPED"):
                 final[:] = [db_status]
                 return
             self.version = expected
             stopped_code = "STOPPED" if ended != status else code
-            self._update_job(
+            self._records.update_job(
                 cursor,
                 False,
+                self,
+                now=self._clock(),
                 start=self.start_time,
                 end=self.end_time,
                 status=ended,
@@ -684,15 +401,6 @@ class Job:
         self.version += 1
         log.info("Job %s (execution %d): %s, exit code %s", self.name, self.id, self.status, self.exit_code)
 
-    # --- helpers ----------------------------------------------------------------------------
-
-    def _execute(self, cursor: Cursor, statement: str, parameters: Sequence[object]) -> None:
-        cursor.execute(self._status.adapter.sql(statement), parameters)
-
-    def _exists(self, cursor: Cursor, table: str, column: str, value: int) -> bool:
-        self._execute(cursor, f"SELECT 1 FROM {table} WHERE {column} = ?", (value,))
-        return cursor.fetchone() is not None
-
 
 def _is_signal(error: BaseException) -> bool:
     """SIGTERM or SIGINT (`util.task_lifecycle.TaskStopped`, KeyboardInterrupt)."""
@@ -704,16 +412,19 @@ def _is_stop(error: BaseException) -> bool:
 
 
 def open_job(
-    status: TaskStatus,
+    engine: WriteEngine,
     launch: Launch,
     name: str,
     parameters: Mapping[str, object] | None,
     **hooks: Any,
 ) -> Job:
-    """The job `name` with `parameters` merged with the command line's (see the module's text)."""
+    """The job `name` with `parameters` merged with the command line's (see the module's text).
+
+    `hooks`: Job's keywords (`task_id`, `clock`, `hold`, `redact`); the task prefix is the launch's.
+    """
     schema = launch.batch_schema
     merged = merge_parameters(parameters or {}, launch.arguments, schema)
-    return Job(status, schema, name, merged, **hooks)
+    return Job(engine, schema, name, merged, task_prefix=launch.table_prefix, **hooks)
 
 
 __all__ = [
@@ -722,6 +433,7 @@ __all__ = [
     "JobExecutionAlreadyRunningError",
     "JobInstanceAlreadyCompleteError",
     "JobInterruptedError",
+    "JobWriteError",
     "Step",
     "open_job",
     "split_context",

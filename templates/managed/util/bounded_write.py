@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from typing import Self
 
 from util.db_api import Adapter, Connection, Cursor, DbTarget, Fault, Timeouts, address
 from util.redaction import Redactor
@@ -44,6 +45,9 @@ _POLL = 0.02
 _CUT_GRACE = 0.5
 #: Pauses between attempts: doubled from the first up to the last.
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.25, 2.0
+#: Less time than this left, no further attempt starts: it could not end in time, would be
+#: abandoned at the deadline, and its "no answer" would replace the last real error.
+_LEAST_ROOM = 0.25
 
 
 #: Attempts abandoned in this process, by any engine (see `left_behind()`).
@@ -59,8 +63,12 @@ def left_behind() -> int:
     return _left_behind
 
 
-class TaskStatusError(RuntimeError):
-    """A write could not be done; the message is safe to log (no secrets) and names what to check."""
+class WriteError(RuntimeError):
+    """A write could not be done; the message is safe to log (no secrets) and names what to check.
+
+    The engine's own error. The row, the lock and a batch job each raise an error type of their
+    own built on it (`WriteError.of`), so a caller can tell whose write failed, or catch them all.
+    """
 
     def __init__(self, message: str, fault: Fault | None = None, *, uncertain: bool = False) -> None:
         super().__init__(message)
@@ -69,6 +77,13 @@ class TaskStatusError(RuntimeError):
         #: Whether an attempt was connected when it failed or was given up: its transaction may
         #: have committed all the same (a COMMIT the server had, its reply lost or too late).
         self.uncertain = uncertain
+
+    @classmethod
+    def of(cls, error: WriteError) -> Self:
+        """`error` as this type: the same message, fault, certainty and traceback."""
+        if isinstance(error, cls):
+            return error
+        return cls(str(error), error.fault, uncertain=error.uncertain).with_traceback(error.__traceback__)
 
 
 class _ConnectError(Exception):
@@ -152,7 +167,7 @@ class WriteEngine:
         guard: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
         if not targets:
-            raise TaskStatusError("No database URL given")
+            raise WriteError("No database URL given")
         self.adapter = adapter
         self._targets = list(targets)
         self._deadline = deadline
@@ -191,7 +206,7 @@ class WriteEngine:
 
         `purpose` completes "Could not ..." in messages. `until`: a deadline shared by several
         writes (`new_deadline()`); by default one of its own. `isolate`: READ COMMITTED where the
-        database's default is stricter. A TaskStatusError the work raises ends the write as it is.
+        database's default is stricter. A WriteError the work raises ends the write as it is.
         """
         until = self.new_deadline() if until is None else until
         started = time.monotonic()
@@ -206,18 +221,19 @@ class WriteEngine:
         with guard:
             if self._stop_at is not None and time.monotonic() >= self._stop_at:
                 # Nothing could be done in the time left: not even tried, so the budget holds.
-                raise TaskStatusError(
+                raise WriteError(
                     f"Could not {purpose}: the stop grace (task.db.stop-grace) was used up", Fault.TRANSIENT
                 )
             while True:
                 for index, target in enumerate(self._targets, 1):
-                    if attempt and time.monotonic() >= self._limit(until):
+                    if attempt and self._limit(until) - time.monotonic() < _LEAST_ROOM:
+                        self._wait(_LEAST_ROOM, until)  # to the deadline: the last error stands
                         break
                     attempt += 1
                     try:
                         self._attempt(target, work, until, retry=attempt > 1, isolate=isolate)
                         return
-                    except TaskStatusError:
+                    except WriteError:
                         raise
                     except _NoAnswerError as silent:
                         reason, connecting = str(silent), silent.connecting
@@ -234,12 +250,12 @@ class WriteEngine:
                     # The next host at once, the first one again after the pause: said only
                     # when that comes before the deadline.
                     next_at = time.monotonic() + (0 if index < len(self._targets) else pause)
-                    if next_at < self._limit(until):
+                    if next_at + _LEAST_ROOM <= self._limit(until):
                         log.warning("Could not %s (attempt %d), will retry: %s", what, attempt, reason)
                 if time.monotonic() >= self._limit(until):
                     what = f"connect to {purpose}" if connecting else purpose
                     bound = "task.db.stop-grace" if self._limit(until) < until else "task.db.connect-deadline"
-                    raise TaskStatusError(
+                    raise WriteError(
                         f"Could not {what}: gave up after {attempt} attempts in "
                         f"{time.monotonic() - started:.1f}s ({bound}); "
                         f"{self.where(target)}: {reason}",
@@ -292,7 +308,7 @@ class WriteEngine:
     def _fail_or_describe(
         self, purpose: str, target: DbTarget, error: BaseException, *, connected: bool
     ) -> str:
-        """Raises a clear TaskStatusError unless `error` is transient; returns its description."""
+        """Raises a clear WriteError unless `error` is transient; returns its description."""
         fault = self.adapter.classify(error, connected=connected)
         reason = self.redactor.redact(self.adapter.describe(error))
         if fault is Fault.TRANSIENT:
@@ -311,4 +327,4 @@ class WriteEngine:
             )
         else:
             message = f"Could not {purpose} ({where}): {reason}"
-        raise TaskStatusError(message, fault) from None
+        raise WriteError(message, fault) from None

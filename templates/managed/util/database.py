@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
-from util.bounded_write import TaskStatusError, WriteEngine
+from util.bounded_write import WriteEngine, WriteError
 from util.db_api import Adapter, DbTarget, Timeouts
 from util.jdbc_url import JdbcUrlError, targets
 from util.redaction import Redactor
@@ -32,15 +32,15 @@ def open_engine(
     """The write engine for `db`: a JDBC URL, or parsed targets (several for the hosts of a
     failover or load-balanced URL, which each attempt tries in the order given).
 
-    The targets' passwords join the redactor's secrets. Raises TaskStatusError for a URL that
+    The targets' passwords join the redactor's secrets. Raises WriteError for a URL that
     cannot be used or a driver that is not installed.
     """
     try:
         given = targets(db) if isinstance(db, str) else [db] if isinstance(db, DbTarget) else list(db)
     except JdbcUrlError as error:
-        raise TaskStatusError(f"The database URL is not usable: {error}") from None
+        raise WriteError(f"The database URL is not usable: {error}") from None
     if not given:
-        raise TaskStatusError("No database URL given")
+        raise WriteError("No database URL given")
     return WriteEngine(
         given,
         _load_adapter(given[0]),
@@ -71,7 +71,7 @@ def _load_adapter(target: DbTarget) -> Adapter:
     except ModuleNotFoundError as error:
         module = (error.name or "").partition(".")[0]
         package = _DRIVER_PACKAGE if module == _DRIVER_MODULE else module
-        raise TaskStatusError(
+        raise WriteError(
             f"The database driver is not installed ({module}): install {package} "
             "with `pip install --require-hashes -r requirements-scdf.txt`"
         ) from None

@@ -35,6 +35,7 @@ __all__ = [
     "DbTarget",
     "JdbcUrlError",
     "convert",
+    "in_order",
     "sqlalchemy_url",
     "targets",
 ]
@@ -138,7 +139,11 @@ def convert(jdbc_url: str, *, username: str | None = None, password: str | None 
 
 def targets(jdbc_url: str, *, username: str | None = None, password: str | None = None) -> list[DbTarget]:
     """One target per host of `jdbc_url`, in the order to try them, logging what was left out."""
-    converted = convert(jdbc_url, username=username, password=password)
+    return in_order(convert(jdbc_url, username=username, password=password))
+
+
+def in_order(converted: ConvertedUrl) -> list[DbTarget]:
+    """`targets()` of a URL already converted: logs what was left out, returns the hosts' targets."""
     if converted.dropped:
         log.info("JDBC parameters with no Python equivalent were ignored: %s", ", ".join(converted.dropped))
     for note in converted.notes:

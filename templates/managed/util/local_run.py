@@ -33,6 +33,18 @@ from util.task_args import LaunchSettings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TASK_SCRIPT = PROJECT_ROOT / "python_task.py"
 DEFAULT_TASK_NAME = "python-task"
+#: The project's task definition name and Boot version, as scdf/register.shell registers them:
+#: a local run names its row and picks its tables as the project's SCDF launches do.
+PROJECT_TASK_NAME = <%- JSON.stringify(taskName) %>
+PROJECT_BOOT_VERSION = <%- JSON.stringify(bootVersion) %>
+#: What SCDF 2.11 adds to every launch of an app registered with `--bootVersion 3`.
+BOOT3_PROPERTIES = {
+    "spring.cloud.task.tablePrefix": "BOOT3_TASK_",
+    "spring.batch.jdbc.table-prefix": "BOOT3_BATCH_",
+    "spring.cloud.task.schemaTarget": "boot3",
+    "spring.cloud.task.initialize-enabled": "false",
+    "spring.cloud.deployer.bootVersion": "3",
+}
 
 #: How the settings reach the task: the local deployer's docker run, or a Kubernetes entry point style.
 STYLES = ("local", "exec", "shell", "boot")
@@ -128,23 +140,28 @@ def launch(
     capture: bool = False,
     timeout: float | None = None,
     scheduled: bool = False,
+    boot_version: str = "2",
 ) -> LocalRun:
     """Inserts an execution row and runs `script` with `arguments`, as SCDF launches a task.
 
     `scheduled`: no row and no execution id, as a schedule launches it; the task creates the row.
+    `boot_version` "3": with the properties SCDF 2.11 adds for a Boot 3 app (`BOOT3_` tables).
     """
     base_env = {k: v for k, v in (os.environ if environ is None else environ).items()}
     base_env.pop("SPRING_APPLICATION_JSON", None)
-    settings = LaunchSettings.parse(arguments, base_env)
-    prefix = settings.table_prefix()
-    db.create_tables(prefix)
-    batch = BatchSchema.from_settings(settings)
-    db.create_batch_tables(batch.prefix, batch5=batch.batch5, task_prefix=prefix)
     properties = {
         "spring.cloud.task.name": task_name,
         "spring.datasource.url": db.jdbc_url,
         "spring.datasource.driverClassName": "org.sqlite.JDBC",
+        **(BOOT3_PROPERTIES if boot_version == "3" else {}),
     }
+    # The tables are the ones the task will write: SCDF's properties, overridden by arguments.
+    launch_env = {**base_env, "SPRING_APPLICATION_JSON": json.dumps(properties)}
+    settings = LaunchSettings.parse(arguments, launch_env)
+    prefix = settings.table_prefix()
+    db.create_tables(prefix)
+    batch = BatchSchema.from_settings(settings)
+    db.create_batch_tables(batch.prefix, batch5=batch.batch5, task_prefix=prefix)
     if scheduled:
         last_before = db.last_execution_id(prefix)
         argv, env = _channels(style, properties, list(arguments))
@@ -255,7 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     options.db.parent.mkdir(parents=True, exist_ok=True)
     db = LocalScdfDatabase(options.db, prefixes=())
     try:
-        run = launch(db, options.task_arguments, scheduled=options.scheduled)
+        run = launch(
+            db,
+            options.task_arguments,
+            task_name=PROJECT_TASK_NAME,
+            boot_version=PROJECT_BOOT_VERSION,
+            scheduled=options.scheduled,
+        )
     finally:
         db.dispose()
     print(f"SCDF's database stood in for by {options.db}", report(run), sep="\n", flush=True)

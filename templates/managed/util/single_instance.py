@@ -27,14 +27,13 @@ Cloud Task 3.x, Boot 3 apps, SCDF 2.11's `BOOT3_TASK_` tables) writes UTC.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
 import time
 from datetime import UTC, datetime
 
-from util.bounded_write import TaskStatusError, WriteEngine
+from util.bounded_write import WriteEngine, WriteError
 from util.db_api import Cursor
 from util.launch import LockSettings
 from util.task_args import validate_table_prefix
@@ -59,18 +58,20 @@ class TaskAlreadyRunningError(RuntimeError):
     """Another run of the same task holds the lock."""
 
 
-class LockError(RuntimeError):
+class LockError(WriteError):
     """The lock could not be read or written; the message is safe to log."""
 
 
-class _TakenError(TaskStatusError):
+class _TakenError(WriteError):
     """The lock's key is held by another run (or the database asked to try again): no retry."""
 
 
 def lock_uuid(value: str) -> str:
     """Spring Integration's UUIDConverter for a string: itself if it is a UUID, else its
     name-based UUID (java.util.UUID.nameUUIDFromBytes of the UTF-8 bytes)."""
-    # Imported here: uuid loads platform, and only single-instance launches need it.
+    # Imported here: uuid loads platform, hashlib OpenSSL's libcrypto (psycopg does not load it),
+    # and only single-instance launches need them.
+    import hashlib
     import uuid
 
     if _UUID_FORM.fullmatch(value):
@@ -174,8 +175,8 @@ class SingleInstanceLock:
             return True
         except _TakenError:
             return False
-        except TaskStatusError as error:
-            raise LockError(str(error)) from None
+        except WriteError as error:
+            raise LockError.of(error) from None
 
     def _renew(self) -> None:
         renew = (

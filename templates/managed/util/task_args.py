@@ -19,7 +19,7 @@ value for an absent one, and `get_bool` knows true/false, yes/no, on/off and 1/0
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import math
 import os
@@ -27,9 +27,10 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import overload
 
-from util.jdbc_url import DbTarget, JdbcUrlError, convert, targets
+from util.jdbc_url import ConvertedUrl, DbTarget, JdbcUrlError, convert, in_order
 from util.redaction import is_secret_key
 
 EXECUTION_ID = "spring.cloud.task.executionid"
@@ -162,11 +163,20 @@ class TypedSettings:
 
 @dataclass(frozen=True)
 class LaunchSettings(TypedSettings):
-    """Every setting the task was launched with, merged from all channels."""
+    """Every setting the task was launched with, merged from all channels; immutable.
+
+    The JDBC URL is converted once, on first use, for both its hosts and its secrets.
+    """
 
     #: The command-line arguments exactly as given (recorded as the execution's parameters).
     arguments: tuple[str, ...] = ()
-    settings: Mapping[str, Setting] = field(default_factory=dict)
+    #: Read-only: by canonical key (`canonical_key()`).
+    settings: Mapping[str, Setting] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.settings, MappingProxyType):
+            # A frozen dataclass: the only way to store the read-only view of a caller's dict.
+            object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
 
     @classmethod
     def from_process(cls) -> LaunchSettings:
@@ -187,7 +197,7 @@ class LaunchSettings(TypedSettings):
             for key, value in _parse_application_json(json_text.value).items():
                 merged[canonical_key(key)] = Setting(key, value, APPLICATION_JSON)
         merged.update(command_line)
-        return cls(tuple(argv), merged)
+        return cls(tuple(argv), MappingProxyType(merged))
 
     def __repr__(self) -> str:
         # Values stay out: printing the settings must not print the password.
@@ -218,12 +228,23 @@ class LaunchSettings(TypedSettings):
             for s in self.settings.values()
             if is_secret_key(s.key) and len(s.value) >= 4 and s.value.lower() not in ("true", "false", "null")
         ]
-        url = self.get(DATASOURCE_URL)
-        if url:
-            # A URL that cannot be parsed is reported where it is used; it yields no secret here.
-            with contextlib.suppress(JdbcUrlError):
-                found.extend(convert(url).secrets)
+        # A URL that cannot be parsed is reported where it is used; it yields no secret here.
+        if isinstance(converted := self._datasource, ConvertedUrl):
+            found.extend(converted.secrets)
         return found
+
+    @functools.cached_property
+    def _datasource(self) -> ConvertedUrl | JdbcUrlError | None:
+        """`spring.datasource.*` converted, or why it cannot be; None when no URL is set."""
+        url = self.get(DATASOURCE_URL)
+        if not url:
+            return None
+        try:
+            return convert(
+                url, username=self.get(DATASOURCE_USERNAME), password=self.get(DATASOURCE_PASSWORD)
+            )
+        except JdbcUrlError as error:
+            return error
 
     def task_id(self) -> int:
         """The execution id SCDF created the row for; required."""
@@ -297,17 +318,15 @@ class LaunchSettings(TypedSettings):
 
     def db_urls(self) -> list[DbTarget]:
         """`db_url()` for each host of a multi-host JDBC URL, in the order to try them."""
-        jdbc_url = self.get(DATASOURCE_URL)
-        if not jdbc_url:
+        converted = self._datasource
+        if converted is None:
             raise TaskConfigError(
                 f"{DATASOURCE_URL} is not set: SCDF passes it at every launch "
                 "(to run the task locally: `python -m util.local_run`)"
             )
-        return targets(
-            jdbc_url,
-            username=self.get(DATASOURCE_USERNAME),
-            password=self.get(DATASOURCE_PASSWORD),
-        )
+        if isinstance(converted, JdbcUrlError):
+            raise converted.with_traceback(None)
+        return in_order(converted)
 
 
 LOCAL_USAGE = """\

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from util.launch import Launch
@@ -11,15 +12,17 @@ from util.task_args import LaunchSettings, TypedSettings
 
 if TYPE_CHECKING:
     from util.batch_job import Job
+    from util.bounded_write import WriteEngine
     from util.stop import StopSignals
-    from util.task_status import TaskStatus
 
 
 @dataclass(frozen=True)
 class JobHooks:
-    """What `TaskContext.job()` records through: the row's engine and the run's stop."""
+    """What `TaskContext.job()` records through: the execution's write engine (the one its row
+    and lock use), the row's clock, and the run's stop."""
 
-    status: TaskStatus
+    engine: WriteEngine
+    clock: Callable[[], datetime]
     signals: StopSignals
 
 
@@ -65,10 +68,12 @@ class TaskContext(TypedSettings):
         if hooks is None:
             raise RuntimeError("context.job() records into the task execution: run the body with run_task()")
         return open_job(
-            hooks.status,
+            hooks.engine,
             self.launch,
             name,
             parameters,
+            task_id=self.execution_id,
+            clock=hooks.clock,
             hold=hooks.signals.held,
-            redact=hooks.status.engine.redactor.redact,
+            redact=hooks.engine.redactor.redact,
         )

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-from util.bounded_write import left_behind
+from util.bounded_write import WriteError, left_behind
 from util.database import open_engine
 from util.db_api import Timeouts
 from util.exit_codes import SETUP_FAILURE, leave_with, process_exit_code
@@ -128,23 +128,20 @@ def _run(
             log.error("Task stopped by %s before the task started; the row was not touched", _name(signals))
             return SETUP_FAILURE
         try:
-            execution_id = status.start(
-                launch.arguments,
-                task_name=launch.row_task_name,
-                external_execution_id=launch.external_execution_id,
-            )
+            execution_id = status.start()
         except TaskStatusError as error:
             _end_unknown_start(status, launch, error, signals)
             raise
-        context = TaskContext(launch, execution_id, _job_hooks=JobHooks(status, signals))
+        context = TaskContext(launch, execution_id, _job_hooks=JobHooks(status.engine, status.clock, signals))
         if launch.lock is not None:
             run.lock = _single_instance(status, launch, launch.lock)
-    except (TaskConfigError, JdbcUrlError, TaskStatusError) as error:
-        log.error("Task not started: %s", error)
-        return SETUP_FAILURE
     except (TaskAlreadyRunningError, LockError) as error:
         assert run.status is not None  # the lock is taken only once the row is started
         return _refused(run.status, error, signals)
+    except (TaskConfigError, JdbcUrlError, WriteError) as error:
+        # WriteError: the row's start (TaskStatusError), or a database that cannot be opened.
+        log.error("Task not started: %s", error)
+        return SETUP_FAILURE
     except Exception as error:  # a driver's own error, say: logged (redacted), never lost
         log.error("Task not started: %s", type(error).__name__, exc_info=error)
         return SETUP_FAILURE
@@ -198,9 +195,7 @@ def _open_status(launch: Launch, redactor: Redactor, signals: StopSignals) -> Ta
         guard=signals.held,
     )
     signals.bind(engine)
-    return TaskStatus(
-        launch.execution_id, engine, launch.table_prefix, parent_execution_id=launch.parent_execution_id
-    )
+    return TaskStatus.for_launch(launch, engine)
 
 
 def _end_unknown_start(

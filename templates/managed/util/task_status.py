@@ -23,10 +23,9 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-# TaskStatusError is raised by the write engine; it is named here, where callers have found it.
-from util.bounded_write import TaskStatusError as TaskStatusError
-from util.bounded_write import WriteEngine
+from util.bounded_write import WriteEngine, WriteError
 
 # The text-fitting names, here where callers have found them.
 from util.column_text import ARGUMENT_CUT_MARK as ARGUMENT_CUT_MARK
@@ -51,7 +50,17 @@ from util.task_args import (
     validate_table_prefix,
 )
 
+if TYPE_CHECKING:
+    from util.launch import Launch
+
 log = logging.getLogger(__name__)
+
+
+class TaskStatusError(WriteError):
+    """The execution row could not be written (or opened); the message is safe to log.
+
+    `uncertain` says whether a start given up may have committed all the same.
+    """
 
 
 class ExecutionNotFoundError(TaskStatusError):
@@ -95,6 +104,22 @@ class TaskStatus:
         self.adapter = engine.adapter
         self._redactor = engine.redactor
         self._clock = clock
+        #: What `start()` records when given nothing: the launch's own, read once.
+        self._launch: Launch | None = None
+
+    @classmethod
+    def for_launch(cls, launch: Launch, engine: WriteEngine) -> TaskStatus:
+        """The row `launch` names, written through `engine`; `start()` then records the launch's
+        arguments, row name and external id, whose secrets the launch already read."""
+        status = cls(
+            launch.execution_id,
+            engine,
+            launch.table_prefix,
+            parent_execution_id=launch.parent_execution_id,
+        )
+        status._launch = launch
+        status._redactor = status._redactor.with_secrets(launch.secrets)
+        return status
 
     @classmethod
     def open(
@@ -112,16 +137,24 @@ class TaskStatus:
     ) -> TaskStatus:
         """The row of `task_id` in the database `db` (a JDBC URL or parsed targets), written
         through an engine of its own: for a script or test that writes only this row."""
-        engine = open_engine(
-            db,
-            deadline=connect_deadline,
-            timeouts=Timeouts(connect_timeout, statement_timeout),
-            redactor=redactor,
-        )
+        try:
+            engine = open_engine(
+                db,
+                deadline=connect_deadline,
+                timeouts=Timeouts(connect_timeout, statement_timeout),
+                redactor=redactor,
+            )
+        except WriteError as error:
+            raise TaskStatusError.of(error) from None
         return cls(task_id, engine, table_prefix, parent_execution_id=parent_execution_id, clock=clock)
 
     def __repr__(self) -> str:
         return f"TaskStatus(task_id={self.task_id}, table_prefix={self.table_prefix!r})"
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """Where the row's times come from; a batch job of the execution takes its times from it too."""
+        return self._clock
 
     def stop_within(self, seconds: float) -> None:
         """From now on, every write (also one under way) ends within `seconds`.
@@ -133,7 +166,7 @@ class TaskStatus:
 
     def start(
         self,
-        arguments: Sequence[str] = (),
+        arguments: Sequence[str] | None = None,
         *,
         task_name: str | None = None,
         external_execution_id: str | None = None,
@@ -141,12 +174,23 @@ class TaskStatus:
         """Records the start and returns the execution id.
 
         With an id (SCDF's launch) on SCDF's row; without one (a schedule) on a row created here
-        from `<prefix>SEQ`, as Spring Cloud Task does, named `task_name`.
+        from `<prefix>SEQ`, as Spring Cloud Task does, named `task_name`. A row made with
+        `for_launch()` given no `arguments` records the launch's arguments, name and external id.
         """
-        if self.task_id is None:
-            self.task_id = self._create(arguments, task_name, external_execution_id)
+        launch = self._launch
+        if arguments is None and launch is not None:
+            # Their secrets were read with the launch, and are in the redactor already.
+            redactor = self._redactor
+            arguments = launch.arguments
+            task_name = launch.row_task_name
+            external_execution_id = launch.external_execution_id
         else:
-            self.running(arguments, external_execution_id=external_execution_id)
+            arguments = () if arguments is None else arguments
+            redactor = self._argument_redactor(arguments)
+        if self.task_id is None:
+            self.task_id = self._create(arguments, task_name, external_execution_id, redactor)
+        else:
+            self._running(arguments, external_execution_id, redactor)
         return self.task_id
 
     def running(self, arguments: Sequence[str] = (), *, external_execution_id: str | None = None) -> None:
@@ -155,13 +199,27 @@ class TaskStatus:
         An argument the column's character set cannot hold is stored with those characters
         replaced; the start itself never fails for it.
         """
+        self._running(arguments, external_execution_id, self._argument_redactor(arguments))
+
+    def _running(
+        self, arguments: Sequence[str], external_execution_id: str | None, redactor: Redactor
+    ) -> None:
         start = functools.partial(
             self._start, when=self._clock(), external_execution_id=external_execution_id
         )
-        self._write_with_params("record the start", self._new_deadline(), arguments, start)
+        self._write_with_params("record the start", self._new_deadline(), arguments, redactor, start)
+
+    def _argument_redactor(self, arguments: Sequence[str]) -> Redactor:
+        """The row's redactor, plus the secrets among `arguments` given by a caller of their own
+        (a password inside a JDBC URL, say)."""
+        return self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
 
     def _create(
-        self, arguments: Sequence[str], task_name: str | None, external_execution_id: str | None
+        self,
+        arguments: Sequence[str],
+        task_name: str | None,
+        external_execution_id: str | None,
+        redactor: Redactor,
     ) -> int:
         until = self._new_deadline()
         taken: list[int] = []
@@ -183,7 +241,7 @@ class TaskStatus:
             task_name=task_name or DEFAULT_TASK_NAME,
             external_execution_id=external_execution_id,
         )
-        self._write_with_params("create the task execution", until, arguments, create)
+        self._write_with_params("create the task execution", until, arguments, redactor, create)
         return self.task_id
 
     def _write_with_params(
@@ -191,15 +249,15 @@ class TaskStatus:
         purpose: str,
         until: float,
         arguments: Sequence[str],
+        redactor: Redactor,
         work: Callable[..., None],
     ) -> None:
-        """Runs `work(cursor, retry, params=...)`, the arguments stored as TASK_PARAM values.
+        """Runs `work(cursor, retry, params=...)`, the arguments stored as TASK_PARAM values,
+        masked with `redactor`.
 
         An argument the column's character set cannot hold is stored with those characters
         replaced rather than failing the start.
         """
-        # Secrets among the arguments themselves (a password inside a JDBC URL, say) are masked too.
-        redactor = self._redactor.with_secrets(LaunchSettings.parse(arguments, {}).secrets())
         params = [fit_argument(redactor.redact_argument(a), unit=self.adapter.text_unit) for a in arguments]
         for step in range(len(REPLACEMENTS) + 1):
             stored = [replace_unstorable(p, step) or "" for p in params]
@@ -264,14 +322,6 @@ class TaskStatus:
             self._end, when=now, code=exit_code, exit_message=None, error_message=None
         )
         self._write("record the end", until, last_resort)
-
-    def write(self, purpose: str, work: Callable[[Cursor, bool], None]) -> None:
-        """Runs `work(cursor, retry)` as one bounded write, like the row's own (`util.batch_job`'s)."""
-        self.engine.run(purpose, work)
-
-    def now(self) -> datetime:
-        """The clock the row's times come from."""
-        return self._clock()
 
     def dispose(self) -> None:
         if self.engine.abandoned:
@@ -399,4 +449,7 @@ class TaskStatus:
         return self.engine.new_deadline()
 
     def _write(self, purpose: str, until: float, work: Callable[[Cursor, bool], None]) -> None:
-        self.engine.run(purpose, work, until=until)
+        try:
+            self.engine.run(purpose, work, until=until)
+        except WriteError as error:
+            raise TaskStatusError.of(error) from None

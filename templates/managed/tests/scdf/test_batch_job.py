@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from util.batch_job import BatchJobError, JobInstanceAlreadyCompleteError, Step, split_context
+from util.batch_job import BatchJobError, JobInstanceAlreadyCompleteError, JobWriteError, Step, split_context
 from util.batch_parameters import ParameterValue, command_line_parameters, job_key, restart_arguments
+from util.bounded_write import WriteError
 from util.column_text import TextUnit
 from util.db_sqlite import SqliteAdapter
 from util.java_context import ContextError, to_java_base64, to_json
@@ -21,6 +22,7 @@ from util.launch import BatchSchema
 from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.task_args import LaunchSettings, TaskConfigError
 from util.task_lifecycle import TaskContext, execute
+from util.task_status import TaskStatusError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BOOT2 = BatchSchema("boot2", "BATCH_")
@@ -363,6 +365,35 @@ def test_the_refusal_reaches_the_body_as_batchs_own_error(scdf_db: LocalScdfData
         "A job instance already exists and is complete for parameters={date=2024-01-01}.  "
         "If you want to run this job again, change the parameters."
     ]
+
+
+def test_a_job_whose_records_cannot_be_written_raises_its_own_error(scdf_db: LocalScdfDatabase) -> None:
+    # The batch tables are missing: the job's first write fails, not retried, as the job's error
+    # (on the engine's WriteError), never the row's; the row then records the failure.
+    task_prefix, _ = GENERATIONS["boot2"]
+    scdf_db.create_tables(task_prefix)
+    caught: list[BaseException] = []
+
+    def body(context: TaskContext) -> None:
+        try:
+            with context.job("import-orders", {"date": "2024-01-01"}):
+                pass
+        except WriteError as error:
+            caught.append(error)
+            raise
+
+    task_id, code = launch(scdf_db, "boot2", body)
+    assert code == 1
+    assert len(caught) == 1
+    error = caught[0]
+    assert type(error) is JobWriteError
+    assert not isinstance(error, TaskStatusError)
+    assert str(error).startswith("Could not look up the instance of job import-orders")
+    assert "no such table: BATCH_JOB_INSTANCE" in str(error)
+    assert row_of(scdf_db, task_id, task_prefix).status == "ERROR"
+    assert "JobWriteError: Could not look up the instance of job import-orders" in error_of(
+        scdf_db, task_id, task_prefix
+    )
 
 
 def test_the_restarts_parameters_win_over_what_the_body_derives(scdf_db: LocalScdfDatabase) -> None:

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.scdf.listeners import handshake_listener, postgresql_session
-from util.bounded_write import TaskStatusError, WriteEngine
+from util.bounded_write import WriteEngine, WriteError
 from util.column_text import TextUnit
 from util.db_adapter import ADAPTER
 from util.db_api import Cursor, DbTarget, Fault, Timeouts
@@ -146,7 +146,7 @@ def test_an_attempt_whose_connection_is_closed_at_its_limit_is_abandoned() -> No
                 redactor=Redactor(),
             )
             started = time.monotonic()
-            with pytest.raises(TaskStatusError) as raised:
+            with pytest.raises(WriteError) as raised:
                 engine.run("record the start", closes_and_hangs)
             elapsed = time.monotonic() - started
     finally:

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from util.local_db import LocalScdfDatabase, scdf_status
-from util.local_run import DEFAULT_DB, USAGE
+from util.local_run import BOOT3_PROPERTIES, DEFAULT_DB, PROJECT_BOOT_VERSION, PROJECT_TASK_NAME, USAGE
 from util.testing import LaunchTask
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The tables the project's SCDF launches write: `BOOT3_TASK_` for an app registered as Boot 3.
+PROJECT_PREFIX = BOOT3_PROPERTIES["spring.cloud.task.tablePrefix"] if PROJECT_BOOT_VERSION == "3" else "TASK_"
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def test_sample_completes(db_file: Path) -> None:
     result = local_run(db_file, "--work.seconds=0")
 
     assert result.returncode == 0, result.stderr
-    assert "Task execution 1 (python-task): COMPLETE" in result.stdout
+    assert f"Task execution 1 ({PROJECT_TASK_NAME}): COMPLETE" in result.stdout
     assert "  exit code:     0\n" in result.stdout
     assert "  exit message:  (null)\n" in result.stdout
     assert "  error message: (null)\n" in result.stdout
@@ -45,7 +47,7 @@ def test_sample_fails_with_the_given_message(db_file: Path) -> None:
     result = local_run(db_file, "--work.seconds=0", "--error.message=boom")
 
     assert result.returncode == 1
-    assert "Task execution 1 (python-task): ERROR" in result.stdout
+    assert f"Task execution 1 ({PROJECT_TASK_NAME}): ERROR" in result.stdout
     assert "  exit code:     1\n" in result.stdout
     assert "  exit message:  (null)\n" in result.stdout
     assert "RuntimeError: boom" in result.stdout
@@ -80,11 +82,26 @@ def test_runs_accumulate_in_the_database_file(db_file: Path) -> None:
     second = local_run(db_file, "--work.seconds=0", "--error.message=boom")
     scheduled = local_run(db_file, "--scheduled", "--work.seconds=0")
 
-    assert "Task execution 1 (python-task): COMPLETE" in first.stdout, first.stderr
-    assert "Task execution 2 (python-task): ERROR" in second.stdout, second.stderr
-    assert "Task execution 3 (python-task): COMPLETE" in scheduled.stdout, scheduled.stderr
+    assert f"Task execution 1 ({PROJECT_TASK_NAME}): COMPLETE" in first.stdout, first.stderr
+    assert f"Task execution 2 ({PROJECT_TASK_NAME}): ERROR" in second.stdout, second.stderr
+    assert f"Task execution 3 ({PROJECT_TASK_NAME}): COMPLETE" in scheduled.stdout, scheduled.stderr
     db = LocalScdfDatabase(db_file, prefixes=())
-    assert [db.execution(i) is not None for i in (1, 2, 3)] == [True, True, True]
+    assert [db.execution(i, PROJECT_PREFIX) is not None for i in (1, 2, 3)] == [True, True, True]
+
+
+def test_runs_as_the_project_is_registered(db_file: Path) -> None:
+    """The project's task name and Boot version, as scdf/register.shell registers the app."""
+    result = local_run(db_file, "--work.seconds=0")
+
+    assert result.returncode == 0, result.stderr
+    assert f"Python task {PROJECT_TASK_NAME} started: execution 1\n" in result.stdout
+    assert f"  table:         {PROJECT_PREFIX}EXECUTION\n" in result.stdout
+    row = LocalScdfDatabase(db_file, prefixes=()).execution(1, PROJECT_PREFIX)
+    assert row is not None
+    assert (row.task_name, row.status, row.exit_code) == (PROJECT_TASK_NAME, "COMPLETE", 0)
+    register = (PROJECT_ROOT / "scdf" / "register.shell").read_text()
+    assert f"app register --name {PROJECT_TASK_NAME} --type task" in register
+    assert (" --bootVersion 3 " in register) == (PROJECT_BOOT_VERSION == "3")
 
 
 def test_a_failed_batch_job_restarts_on_the_next_run(db_file: Path, tmp_path: Path) -> None:
@@ -106,7 +123,13 @@ def test_a_failed_batch_job_restarts_on_the_next_run(db_file: Path, tmp_path: Pa
     assert "  step load: COMPLETED, read 3, written 3" in job
     assert (output / "orders-2024-01-01.csv").exists()
     assert again.returncode == 1
-    assert "A job instance already exists and is complete for parameters={date=2024-01-01}" in again.stdout
+    # Spring Batch's own words, which changed in 5 (the Boot 3 tables).
+    parameters = (
+        "identifying parameters={'date':'{value=2024-01-01, type=class java.lang.String, identifying=true}'}"
+        if PROJECT_BOOT_VERSION == "3"
+        else "parameters={date=2024-01-01}"
+    )
+    assert f"A job instance already exists and is complete for {parameters}" in again.stdout
 
 
 def test_the_default_database_is_in_the_project_and_kept_out_of_git_and_the_image() -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 import pytest
 
 from util.local_db import ExecutionRow, LocalScdfDatabase
+from util.local_run import PROJECT_TASK_NAME
 from util.single_instance import lock_uuid
 from util.task_lifecycle import TaskContext, execute
 from util.testing import LaunchTask
@@ -151,7 +152,7 @@ def test_local_run_runs_as_a_schedule(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "Task execution 1 (python-task): COMPLETE" in result.stdout
+    assert f"Task execution 1 ({PROJECT_TASK_NAME}): COMPLETE" in result.stdout
     assert "  parameters:    --work.seconds=0\n" in result.stdout
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from util.db_api import DbTarget
+from util.jdbc_url import ConvertedUrl, JdbcUrlError, convert
 from util.task_args import (
     APPLICATION_JSON,
     COMMAND_LINE,
@@ -237,6 +238,35 @@ def test_secrets_are_the_passwords_and_long_secret_named_values() -> None:
         {"SPRING_DATASOURCE_PASSWORD": "x", "PWD": "/home/task"},
     )
     assert sorted(settings.secrets()) == ["abcdef", "inurl", "x"]
+
+
+def test_settings_are_read_only_and_the_url_is_converted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def counted(url: str, **parts: str | None) -> ConvertedUrl:
+        calls.append(url)
+        return convert(url, **parts)
+
+    monkeypatch.setattr("util.task_args.convert", counted)
+    settings = LaunchSettings.parse([f"--spring.datasource.url={URL_WITH_PASSWORD}"], {})
+    assert settings.secrets() == settings.secrets() == ["inurl"]
+    assert [t.password for t in settings.db_urls()] == ["inurl"]
+    assert calls == [URL_WITH_PASSWORD]
+    with pytest.raises(TypeError):
+        settings.settings["x"] = settings.settings["springdatasourceurl"]  # type: ignore[index]
+    # Built from a caller's dict, the settings are a read-only copy of it.
+    given = dict(settings.settings)
+    copied = LaunchSettings(settings.arguments, given)
+    given.clear()
+    assert copied.get("spring.datasource.url") == URL_WITH_PASSWORD
+
+
+def test_a_url_that_cannot_be_converted_is_reported_each_time_it_is_used() -> None:
+    settings = LaunchSettings.parse(["--spring.datasource.url=jdbc:h2:mem:x"], {})
+    assert settings.secrets() == []
+    for _ in range(2):
+        with pytest.raises(JdbcUrlError, match="embedded H2"):
+            settings.db_urls()
 
 
 # --- typed getters --------------------------------------------------------------------------
