@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DATABASE_PROFILES, DEV_REQUIREMENTS, type DatabaseProfile } from './databases.js';
 import type { Answers } from './inputs.js';
 import { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
-import { forDatabase, templateSources, type Owner } from './templates.js';
+import { forAnswers, templateSources, type Owner } from './templates.js';
 import { PYTHON_VERSIONS } from './validators.js';
 
 /** The Python versions a project's lock installs on, for text: `3.11 to 3.14`. */
@@ -43,11 +43,9 @@ export function templateContext(
     generatorVersion,
     supportedPythons: SUPPORTED_PYTHONS,
     lock: readFileSync(path.join(templatesRoot, 'locks', `${answers.database}.txt`), 'utf8'),
-    files: forDatabase(templateSources(templatesRoot), answers.database).map(
-      ({ path: p, owner }) => ({
-        path: p,
-        owner,
-      }),
-    ),
+    files: forAnswers(templateSources(templatesRoot), answers).map(({ path: p, owner }) => ({
+      path: p,
+      owner,
+    })),
   };
 }
