@@ -161,7 +161,8 @@ describe('renderStoreFile', () => {
     );
     expect(text.endsWith('}\n')).toBe(true);
     const parsed = JSON.parse(text) as Record<string, Record<string, unknown>>;
-    expect(Object.keys(parsed)).toEqual(['other', STORE_KEY]);
+    // The section's name is what Yeoman and every earlier version read: never renamed.
+    expect(Object.keys(parsed)).toEqual(['other', 'generator-scdf-task']);
     expect(parsed.other).toEqual({ x: 1 });
     const section = parsed[STORE_KEY] ?? {};
     expect(Object.keys(section)).toEqual([

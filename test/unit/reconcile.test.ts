@@ -167,6 +167,35 @@ describe('reconcile: a file the templates still make', () => {
     expect(managed.asked).toEqual([]);
   });
 
+  test('a recorded file of yours that both changed is merged like a managed one', async () => {
+    const { change, asked } = await one(
+      planned('u.py', A_THEIRS, 'user'),
+      recorded(A, 'user'),
+      onDisk(A_YOURS),
+      { baseText: A },
+    );
+    expect(asked).toEqual(['u.py']);
+    expect(change).toMatchObject({
+      state: 'merged',
+      outcome: { content: 'ONE\ntwo\nthree\nfour\nFIVE\n', executable: false },
+    });
+  });
+
+  test('without a way to get the base text, both changes are kept as a conflict against nothing', async () => {
+    const [change] = await reconcile({
+      plan: [planned('x.py', 'b\n')],
+      base: new Map([['x.py', recorded('o\n')]]),
+      disk: new Map([['x.py', onDisk('a\n')]]),
+      force: false,
+      labels: LABELS,
+    });
+    expect(change?.state).toBe('conflict');
+    expect(change?.outcome).toEqual({
+      content: `<<<<<<< yours\na\n||||||| ${LABELS.base}\n=======\nb\n>>>>>>> t\n`,
+      executable: false,
+    });
+  });
+
   test('--force overwrites your edits', async () => {
     const { change } = await one(planned('x.py', A_THEIRS), recorded(A), onDisk(A_YOURS), {
       force: true,
@@ -251,6 +280,20 @@ describe('reconcile: files the templates no longer make', () => {
     const removed = changes[3];
     expect(removed?.disk).toEqual(onDisk(A));
     expect(removed && writes(removed)).toBe(true);
+  });
+
+  test('retired files are reported in path order whatever order the record has', async () => {
+    const paths = ['a.py', 'b.py', 'c.py'];
+    for (const order of [paths, [...paths].reverse()]) {
+      const changes = await reconcile({
+        plan: [],
+        base: new Map(order.map((p) => [p, recorded(A)])),
+        disk: new Map(order.map((p) => [p, onDisk(A)])),
+        force: false,
+        labels: LABELS,
+      });
+      expect(changes.map((c) => c.path)).toEqual(paths);
+    }
   });
 
   test('--force removes a retired file with markers only if it is the base; else orphans it', async () => {
