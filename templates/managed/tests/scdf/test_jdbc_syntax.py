@@ -82,6 +82,8 @@ def test_split_pairs(text: str, separator: str, decode: bool, pairs: list[tuple[
         ("(a,(b,c)),d", ["(a,(b,c))", "d"]),
         (" , ", []),
         ("a", ["a"]),
+        # Only brackets and parentheses nest; other characters are text.
+        ("HOST-X,XX-1,{a,b}", ["HOST-X", "XX-1", "{a", "b}"]),
     ],
 )
 def test_split_top_level(text: str, items: list[str]) -> None:

@@ -11,7 +11,14 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from util.redaction import FREE_TEXT_MIN, MASK, RedactingFilter, Redactor, install_log_redaction
+from util.redaction import (
+    FREE_TEXT_MIN,
+    MASK,
+    RedactingFilter,
+    Redactor,
+    install_log_redaction,
+    is_secret_key,
+)
 
 # Chosen so that every spelling below differs from all the others: a space (quote_plus writes
 # `+`, quote `%20`), a `/` (kept by quote's default, encoded with safe=""), a non-ASCII letter
@@ -83,6 +90,23 @@ def test_the_longest_spelling_wins_where_one_holds_another() -> None:
     assert redactor.redact(f"u={secret}&v=1") == f"u={MASK}&v=1"
 
 
+def test_a_secret_that_extends_another_is_masked_whole() -> None:
+    # Shortest first, the shorter secret would match and leave the rest of the longer one shown.
+    redactor = Redactor(["hunter22", "hunter22/more"])
+    assert redactor.redact("x=hunter22/more") == f"x={MASK}"
+    assert redactor.redact("x=hunter22/less") == f"x={MASK}/less"
+
+
+def test_short_and_long_secrets_are_masked_together() -> None:
+    redactor = Redactor(["k1", "long-secret"])
+    assert redactor.redact("a=k1 and long-secret") == f"a={MASK} and {MASK}"
+
+
+@pytest.mark.parametrize("key", ["api-key", "PRIVATE_KEY", "aws.access.key.id", "Pass_Word"])
+def test_secret_words_split_by_separators_still_count(key: str) -> None:
+    assert is_secret_key(key)
+
+
 def test_empty_and_missing_secrets_are_ignored() -> None:
     redactor = Redactor([None, "", "tiny"])
     assert repr(redactor) == "Redactor(1 secrets)"
@@ -107,6 +131,7 @@ def test_with_secrets_keeps_the_earlier_ones() -> None:
         ("--password", "--password"),
         ("--note=the k1 value", "--note=the k1 value"),
         ("--note=x=k1", f"--note=x={MASK}"),
+        ("--spring.datasource.password=a=b", f"--spring.datasource.password={MASK}"),
         ("plain", "plain"),
     ],
 )
@@ -201,6 +226,15 @@ def test_install_keeps_handlers_and_level_set_up_before() -> None:
             uninstall()
         assert root.handlers == [handler]
         assert handler.filters == []
+        assert root.level == logging.DEBUG
+
+
+def test_uninstall_leaves_a_level_set_since_when_it_added_no_handler() -> None:
+    with bare_root() as root:
+        root.addHandler(logging.NullHandler())
+        uninstall = install_log_redaction(Redactor())
+        root.setLevel(logging.DEBUG)
+        uninstall()
         assert root.level == logging.DEBUG
 
 
