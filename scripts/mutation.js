@@ -36,12 +36,10 @@ function parseArgs(argv) {
       (flag === '--python' ? python : ts).push(value.replace(/^\.\//, ''));
       i++;
     } else if (flag === '-h' || flag === '--help') {
-      console.log(
-        readFileSync(fileURLToPath(import.meta.url), 'utf8')
-          .split('\n')
-          .slice(1, 8)
-          .join('\n'),
-      );
+      const header = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+        .split('\n')
+        .slice(1, 9);
+      console.log(header.map((line) => line.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
     } else {
       fail(`unknown argument ${JSON.stringify(flag)} (use --python util/x.py or --ts core/x.ts)`);
