@@ -112,7 +112,7 @@ describe('projectState', () => {
   test.each([[[]], ['x'], [{ 'a.py': 1 }]])('managedFiles %j is refused', (files) => {
     refused(
       { [STORE_KEY]: { managedFiles: files } },
-      `${STORE_FILE}: "managedFiles" must map paths to sha256 strings`,
+      '.yo-rc.json: "managedFiles" must map paths to sha256 strings',
     );
   });
 
@@ -131,6 +131,8 @@ describe('projectState', () => {
     ['hash with a suffix', { owner: 'user', sha256: `${HASH}0` }],
     ['hash with a prefix', { owner: 'user', sha256: `0${HASH}` }],
     ['non-string hash', { owner: 'user', sha256: 1 }],
+    // An array of one hash reads as that hash to a RegExp: the type is checked first.
+    ['hash in an array', { owner: 'user', sha256: [HASH] }],
     ['conflict not a boolean', { owner: 'user', sha256: HASH, conflict: 'yes' }],
     ['text without executable', { owner: 'user', content: 'text' }],
     ['text not a string', { owner: 'user', content: 1, executable: false }],
