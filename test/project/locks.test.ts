@@ -4,7 +4,7 @@
  * core/databases.ts and the pinned uv, shipped to a project as requirements-scdf.txt, and
  * installable from PyPI with the Dockerfile's `--require-hashes --only-binary=:all:`: installed
  * into a venv on every Python version this machine has, downloaded for the others. Also the
- * installed size of the MySQL, MariaDB and PostgreSQL runtime dependencies (README "Installed
+ * installed size of the MySQL, MariaDB and PostgreSQL runtime dependencies (docs/lock-files.md "Installed
  * size").
  */
 import { spawn } from 'node:child_process';
