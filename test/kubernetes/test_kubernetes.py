@@ -70,7 +70,7 @@ def readme_command(c: Cluster, prefix: str) -> dict[str, str]:
 
 
 def readme_properties(c: Cluster, start: str) -> str:
-    """The --properties of docs/kubernetes.md's `task launch` line whose properties begin with ``start``."""
+    """The --properties of the guide's `task launch` line whose properties begin with ``start``."""
     return readme_command(c, f'task launch {c.task} --properties "{start}')["properties"]
 
 
