@@ -8,6 +8,8 @@ export interface AnswerSources {
   readonly options: Readonly<Partial<Record<AnswerKey, unknown>>>;
   /** Values from `.yo-rc.json`. */
   readonly stored: Readonly<Partial<Record<string, unknown>>>;
+  /** The answers are an existing project's: an input it does not record takes its `unrecorded`. */
+  readonly existing?: boolean;
 }
 
 export interface GivenAnswers {
@@ -52,6 +54,8 @@ export function resolveGivenAnswers(sources: AnswerSources): GivenAnswers {
       given[input.key] = checkValue(input, fromOption, 'option');
     } else if (fromStore !== undefined) {
       given[input.key] = checkValue(input, fromStore, 'stored');
+    } else if (sources.existing === true && 'unrecorded' in input) {
+      given[input.key] = input.unrecorded;
     } else {
       missing.push(input);
     }

@@ -60,7 +60,9 @@ export function updateBase(
       (version === GENERATOR_VERSION
         ? TEMPLATES_ROOT
         : await releasedTemplates(version, cwd, project.root));
-    const answers = withDefaults(resolveGivenAnswers({ options: {}, stored: state.answers }).given);
+    const answers = withDefaults(
+      resolveGivenAnswers({ options: {}, stored: state.answers, existing: true }).given,
+    );
     const texts = new Map<string, string>();
     for (const file of planProject(answers, templatesRoot, version))
       texts.set(file.path, file.content);

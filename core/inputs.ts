@@ -1,14 +1,17 @@
 import {
   BOOT_VERSIONS,
+  CI_SYSTEMS,
   DATABASES,
   PYTHON_VERSIONS,
   validateBootVersion,
+  validateCi,
   validateDatabase,
   validateDockerPrefix,
   validateImageTag,
   validatePythonVersion,
   validateTaskName,
   type BootVersion,
+  type CiSystem,
   type Database,
   type PythonVersion,
   type ValidationResult,
@@ -22,6 +25,7 @@ export interface Answers {
   imageTag: string;
   pythonVersion: PythonVersion;
   bootVersion: BootVersion;
+  ci: CiSystem;
 }
 
 export type AnswerKey = keyof Answers;
@@ -41,6 +45,11 @@ export interface InputDeclaration<K extends AnswerKey = AnswerKey> {
   readonly validate: (value: string) => ValidationResult;
   /** Also accepted as the first positional argument. */
   readonly positional?: boolean;
+  /**
+   * What a project that records no value for this input takes (one made before the input
+   * existed), instead of asking: an update then keeps its files as they were.
+   */
+  readonly unrecorded?: Answers[K];
 }
 
 function declare<K extends AnswerKey>(input: InputDeclaration<K>): InputDeclaration<K> {
@@ -100,6 +109,17 @@ export const INPUTS = [
     default: '2',
     choices: BOOT_VERSIONS,
     validate: validateBootVersion,
+  }),
+  declare({
+    key: 'ci',
+    option: 'ci',
+    description:
+      'CI system to write the pipelines for (test, lint, image, release, template updates); none: no pipeline',
+    message: 'CI system for the pipelines',
+    default: 'github',
+    choices: CI_SYSTEMS,
+    validate: validateCi,
+    unrecorded: 'none',
   }),
 ] as const satisfies readonly InputDeclaration[];
 

@@ -1,5 +1,5 @@
 import type { Answers } from './inputs.js';
-import { templateContext } from './template-context.js';
+import { SUPPORTED_PYTHONS, templateContext } from './template-context.js';
 
 /** What to do after generating: the path from a fresh project to a launched task. */
 export function nextSteps(answers: Answers, projectDir: string): string {
@@ -10,7 +10,8 @@ export function nextSteps(answers: Answers, projectDir: string): string {
     '',
     'Next steps:',
     `  cd ${projectDir || '.'}`,
-    `  python${answers.pythonVersion} -m venv .venv && . .venv/bin/activate`,
+    // Any supported python3 will do: the lock is universal, the image alone pins its Python.
+    `  python3 -m venv .venv && . .venv/bin/activate   # python3: any of ${SUPPORTED_PYTHONS}`,
     '  pip install --require-hashes -r requirements-scdf.txt && pip install -r requirements-dev.txt',
     '  pytest                              # your tests and a smoke test of the utilities',
     "  pytest tests/scdf                   # the utilities' whole suite",

@@ -47,11 +47,21 @@ export function closestOption(name: string, known: readonly string[]): string | 
   if (started !== undefined) return started;
   let best: string | undefined;
   let bestDistance = Infinity;
+  let bestPrefix = 0;
   for (const option of known) {
     const d = distance(name, option);
-    if (d < bestDistance) [best, bestDistance] = [option, d];
+    // Of two options as many edits away, the one sharing the longer start (--foo: --force, not --ci).
+    const prefix = commonPrefix(name, option);
+    if (d < bestDistance || (d === bestDistance && prefix > bestPrefix))
+      [best, bestDistance, bestPrefix] = [option, d, prefix];
   }
   return best;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let length = 0;
+  while (length < a.length && a[length] === b[length]) length += 1;
+  return length;
 }
 
 function dashed(option: OptionName): string {

@@ -2,7 +2,7 @@ import { compiledTemplate } from './template-compiler.js';
 import type { Answers } from './inputs.js';
 import { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
 import { templateContext } from './template-context.js';
-import { forDatabase, templateSources, type Owner } from './templates.js';
+import { forAnswers, templateSources, type Owner } from './templates.js';
 
 // The front ends and tests take these from the plan's module; each is defined in its own.
 export { GENERATOR_VERSION, TEMPLATES_ROOT } from './package-info.js';
@@ -27,13 +27,11 @@ export function planProject(
   generatorVersion = GENERATOR_VERSION,
 ): PlannedFile[] {
   const context = templateContext(answers, templatesRoot, generatorVersion);
-  return forDatabase(templateSources(templatesRoot), answers.database).map(
-    ({ source, path: p, owner }) => ({
-      path: p,
-      owner,
-      // Templates only use `<%-`: values are validated and escaped for the target language.
-      content: compiledTemplate(source)(context),
-      executable: p.endsWith('.sh'),
-    }),
-  );
+  return forAnswers(templateSources(templatesRoot), answers).map(({ source, path: p, owner }) => ({
+    path: p,
+    owner,
+    // Templates only use `<%-`: values are validated and escaped for the target language.
+    content: compiledTemplate(source)(context),
+    executable: p.endsWith('.sh'),
+  }));
 }

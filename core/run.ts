@@ -112,7 +112,11 @@ async function resolveAnswers(
 ): Promise<Answers> {
   const name = givenName(request);
   const options = { ...request.options, ...(name === undefined ? {} : { taskName: name }) };
-  const resolved = resolveGivenAnswers({ options, stored: project?.state.answers ?? {} });
+  const resolved = resolveGivenAnswers({
+    options,
+    stored: project?.state.answers ?? {},
+    existing: project !== undefined,
+  });
   if (resolved.missing.length === 0 || request.defaults) return withDefaults(resolved.given);
   if (!asker.canAsk) throw new InputError(missingInputsMessage(resolved.missing));
   const asked = await asker.ask(questionsFor(resolved.missing.map((input) => input.key)));

@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Answers } from './inputs.js';
 import { TEMPLATES_ROOT } from './package-info.js';
+import { CI_SYSTEMS } from './validators.js';
 
 /**
  * Who a generated file belongs to. The folder a template sits in under `templates/` is the one
@@ -17,7 +19,11 @@ const IGNORED = new Set(['__pycache__', '.pytest_cache', '.ruff_cache', '.venv']
 const RENAMES: Readonly<Record<string, string>> = {
   gitignore: '.gitignore',
   dockerignore: '.dockerignore',
+  'gitlab-ci.yml': '.gitlab-ci.yml',
 };
+// The same for a folder at the top of an owner's templates: tools that look for
+// `.github/workflows/` (actionlint, Dependabot) would take the EJS templates for real workflows.
+const FOLDER_RENAMES: Readonly<Record<string, string>> = { github: '.github' };
 
 export interface TemplateSource {
   readonly source: string;
@@ -25,19 +31,30 @@ export interface TemplateSource {
   readonly owner: Owner;
   /** The databases the file is generated for; undefined: every one. */
   readonly databases?: readonly string[];
+  /** The CI systems the file is generated for; undefined: whichever (`none` included). */
+  readonly ci?: readonly string[];
 }
 
 /**
  * `name[postgresql].py` or `name[mysql,mariadb].py`: a file only those databases get, under the
  * name without the tag, so that switching `--database` swaps its content like any other update.
+ * A tag of CI systems (`ci[github].yml`, `name[github,gitlab].sh`) does the same for `--ci`.
  */
-const DATABASE_TAG = /^(.+)\[([a-z0-9,]+)\](\.[^.]*)?$/;
+const TAG = /^(.+)\[([a-z0-9,]+)\](\.[^.]*)?$/;
 
-function untagged(base: string): { name: string; databases?: readonly string[] } {
-  const match = DATABASE_TAG.exec(base);
+function untagged(base: string): {
+  name: string;
+  databases?: readonly string[];
+  ci?: readonly string[];
+} {
+  const match = TAG.exec(base);
   if (!match) return { name: base };
   const [, stem = '', tags = '', extension = ''] = match;
-  return { name: `${stem}${extension}`, databases: tags.split(',') };
+  const values = tags.split(',');
+  const name = `${stem}${extension}`;
+  return values.every((value) => (CI_SYSTEMS as readonly string[]).includes(value))
+    ? { name, ci: values }
+    : { name, databases: values };
 }
 
 export function forDatabase(
@@ -45,6 +62,16 @@ export function forDatabase(
   database: string,
 ): TemplateSource[] {
   return sources.filter((s) => s.databases === undefined || s.databases.includes(database));
+}
+
+/** The templates a project with these answers is made of: its database's and its CI system's. */
+export function forAnswers(
+  sources: readonly TemplateSource[],
+  answers: Pick<Answers, 'database' | 'ci'>,
+): TemplateSource[] {
+  return forDatabase(sources, answers.database).filter(
+    (s) => s.ci === undefined || s.ci.includes(answers.ci),
+  );
 }
 
 function listTemplates(templatesRoot: string, owner: Owner): TemplateSource[] {
@@ -57,13 +84,16 @@ function listTemplates(templatesRoot: string, owner: Owner): TemplateSource[] {
       if (entry.isDirectory()) {
         walk(path.join(dir, entry.name), relPath);
       } else {
-        const { name, databases } = untagged(path.posix.basename(relPath));
-        const target = path.posix.join(path.posix.dirname(relPath), RENAMES[name] ?? name);
+        const { name, databases, ci } = untagged(path.posix.basename(relPath));
+        const [top = '', ...below] = path.posix.dirname(relPath).split('/');
+        const folder = [FOLDER_RENAMES[top] ?? top, ...below].join('/');
+        const target = path.posix.join(folder, RENAMES[name] ?? name);
         found.push({
           source: path.join(dir, entry.name),
           path: target,
           owner,
           ...(databases && { databases }),
+          ...(ci && { ci }),
         });
       }
     }

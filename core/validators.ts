@@ -19,6 +19,10 @@ export type PythonVersion = (typeof PYTHON_VERSIONS)[number];
 export const BOOT_VERSIONS = ['2', '3'] as const;
 export type BootVersion = (typeof BOOT_VERSIONS)[number];
 
+/** The CI systems a pipeline is generated for; `none` writes no pipeline. */
+export const CI_SYSTEMS = ['github', 'gitlab', 'none'] as const;
+export type CiSystem = (typeof CI_SYSTEMS)[number];
+
 const TASK_NAME_MAX = 63;
 // One DNS-1123 label: what Kubernetes needs for the pod name SCDF derives from the task name, and
 // a valid single path component of a Docker repository.
@@ -96,6 +100,7 @@ function oneOf(allowed: readonly string[]) {
 export const validateDatabase = oneOf(DATABASES);
 export const validatePythonVersion = oneOf(PYTHON_VERSIONS);
 export const validateBootVersion = oneOf(BOOT_VERSIONS);
+export const validateCi = oneOf(CI_SYSTEMS);
 
 // Docker's reference grammar (distribution/reference): a domain is dot-separated labels of
 // [a-zA-Z0-9-] not starting or ending with "-", optionally ":port"; path components are

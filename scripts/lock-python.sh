@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Release tooling: writes the lock files that generated projects get as requirements-scdf.txt,
-# one per database and supported Python version (templates/locks/<database>-py<version>.txt),
-# from the top-level pins in core/databases.ts. Every dependency, transitive ones included, is
+# one per database (templates/locks/<database>.txt), from the top-level pins in
+# core/databases.ts. Every dependency, transitive ones included, is
 # pinned with the hashes of all its files on PyPI, so that the image installs them with
 # `pip install --require-hashes` and two builds of one commit get the same bytes.
 #
@@ -11,10 +11,12 @@
 #   npm run lock -- --check      regenerate into a scratch folder and fail if that differs
 #
 # The locker is uv, at the version in package.json "config.uv", installed from PyPI into
-# .tools/uv. Resolution is for the image's platform: Linux x86_64 with the glibc of Debian trixie
-# (2.41; uv's newest manylinux target is 2.40), wheels only, as the Dockerfile installs. The
-# local python3 only runs uv's resolver: --python-version sets the target, and with downloads
-# off uv does not go looking for an interpreter of each version (slow, and not needed).
+# .tools/uv. Each lock is universal (uv's --universal): one set of pins for every supported
+# Python version (the oldest is given, newer ones are covered) and platform, with environment
+# markers on what only some need (`typing-extensions ; python_full_version < '3.13'`), wheels
+# only, as the Dockerfile installs. So the image's Python and a laptop's python3 install the same
+# file with --require-hashes. The local python3 only runs uv's resolver: with downloads off uv
+# does not go looking for an interpreter of each version (slow, and not needed).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,7 +34,6 @@ for arg in "$@"; do
 done
 
 LOCKS=templates/locks
-PLATFORM=x86_64-manylinux_2_40
 UV_VERSION=$(node -p 'require("./package.json").config.uv')
 UV=.tools/uv/bin/uv
 
@@ -46,13 +47,12 @@ fi
 if [[ ! -f lib/core/databases.js || core/databases.ts -nt lib/core/databases.js || core/validators.ts -nt lib/core/validators.js ]]; then
   npm run --silent build
 fi
-# Lines of "<database> <python version> <requirement>...".
+# Lines of "<database> <oldest supported python version> <requirement>...".
 mapfile -t jobs < <(node --input-type=module -e '
   import { DATABASE_PROFILES } from "./lib/core/databases.js";
   import { DATABASES, PYTHON_VERSIONS } from "./lib/core/validators.js";
   for (const database of DATABASES)
-    for (const version of PYTHON_VERSIONS)
-      console.log([database, version, ...DATABASE_PROFILES[database].requirements].join(" "));
+    console.log([database, PYTHON_VERSIONS[0], ...DATABASE_PROFILES[database].requirements].join(" "));
 ')
 
 out=$LOCKS
@@ -68,9 +68,9 @@ mkdir -p "$out"
 expected=()
 for job in "${jobs[@]}"; do
   read -r database version requirements <<<"$job"
-  file=$database-py$version.txt
+  file=$database.txt
   expected+=("$file")
-  options=(--generate-hashes --only-binary :all: --python-version "$version" --python-platform "$PLATFORM")
+  options=(--universal --generate-hashes --only-binary :all: --python-version "$version")
   tr ' ' '\n' <<<"$requirements" |
     UV_PYTHON_DOWNLOADS=never "$UV" pip compile --quiet --no-header --python python3 "${upgrade[@]}" \
       "${options[@]}" -o "$out/$file" -
@@ -83,7 +83,7 @@ for job in "${jobs[@]}"; do
   mv "$out/$file.new" "$out/$file"
 done
 
-# Nothing else in the folder: a lock for a dropped database or Python version goes.
+# Nothing else in the folder: a lock for a dropped database goes.
 for file in "$out"/*.txt; do
   name=$(basename "$file")
   [[ " ${expected[*]} " == *" $name "* ]] || rm -f "$file"

@@ -8,7 +8,9 @@
 # debootstrap from Debian trixie (Debian's Python 3.13 under /usr/bin, linked into /usr/local/bin
 # as the official image has it), tagged with the official name so that the generated Dockerfile
 # builds unchanged. It is not the official image: other paths, Debian's Python build. A second
-# stand-in adds Debian's headless JRE for SCDF's timestamp sample app.
+# stand-in adds Debian's headless JRE for SCDF's timestamp sample app. A third holds Debian
+# sid's Python 3.14 (python3.14, with venv), the newest supported Python, which no Debian release
+# and no pyenv build here has: the lock tests install the generated locks on it.
 #
 # Idempotent: a base already imported (recognised by its label) is kept. Prints the settings
 # the tests read, as a sourceable file: .cache/containers.env.
@@ -25,6 +27,7 @@ CACHE=$ROOT/.cache/containers
 mkdir -p "$CACHE"
 PYTHON_BASE=docker.io/library/python:3.13-slim-trixie
 JRE_BASE=localhost/scdf-task-test/jre:trixie
+PYTHON314=localhost/scdf-task-test/python:3.14-sid
 STANDIN_LABEL=scdf-task.stand-in
 # The stand-in's recipe: a change here makes the bases again.
 RECIPE_VERSION=1
@@ -94,6 +97,26 @@ else
   log "imported $PYTHON_BASE (a stand-in for the official image)"
 fi
 
+if has_base "$PYTHON314"; then
+  log "stand-in $PYTHON314 already imported"
+else
+  rootfs=$CACHE/rootfs-sid
+  rm -rf "$rootfs"
+  log "debootstrap sid with python3.14 from $(mirror) (about 2 minutes)"
+  debootstrap --variant=minbase --include=python3.14,python3.14-venv,ca-certificates \
+    sid "$rootfs" "$(mirror)" >"$CACHE/debootstrap-sid.log" 2>&1 ||
+    { tail -30 "$CACHE/debootstrap-sid.log" >&2; die "debootstrap of sid failed"; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . |
+    podman import \
+      --change 'ENV LANG=C.UTF-8' \
+      --change "LABEL $STANDIN_LABEL=$RECIPE_VERSION" \
+      --change 'CMD ["python3.14"]' \
+      - "$PYTHON314" >/dev/null
+  rm -rf "$rootfs"
+  log "imported $PYTHON314 (Debian sid's Python 3.14)"
+fi
+
 if has_base "$JRE_BASE"; then
   log "stand-in $JRE_BASE already built"
 else
@@ -120,6 +143,7 @@ export SCDF_TEST_CONTAINER_ENGINE=podman
 export SCDF_TEST_DOCKER_DIR=$SHIM_DIR
 export SCDF_TEST_PYTHON_BASE=$PYTHON_BASE
 export SCDF_TEST_JRE_BASE=$JRE_BASE
+export SCDF_TEST_PYTHON_SID_IMAGE=$PYTHON314
 export SCDF_TEST_BUILD_CA=$CA
 export SCDF_TEST_BUILD_PIP_CONF=$PIP_CONF
 EOF

@@ -2,7 +2,8 @@
 # The whole test suite, with its own set-up: as root, the system packages and the database servers
 # (scripts/setup-system.sh), podman and the stand-in base images (scripts/setup-containers.sh);
 # lint, types, build, the Python tools the tests use; the generator and generated-project tests
-# (Jest, the image built for every database among them); the real-database contract suite, again
+# (Jest, the image built for every database among them; the generated CI pipelines linted and
+# run with act and gitlab-ci-local); the real-database contract suite, again
 # under a time zone far from UTC; the image suite (the built image run as SCDF and Kubernetes run
 # it); the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
 # PostgreSQL); the Kubernetes suite (the same server's Kubernetes platform on a mock API server,
@@ -22,6 +23,8 @@ npm run --silent lint
 npm run --silent typecheck
 npm run --silent build
 bash scripts/setup-tools.sh
+# actionlint, act, check-jsonschema, gitlab-ci-local: built once into a cache outside the checkout
+bash scripts/setup-ci-tools.sh
 node --experimental-vm-modules node_modules/jest/bin/jest.js
 bash test/contract/run.sh
 # Spring Cloud Task writes the JVM's local wall clock, and the lock clock differs per generation:

@@ -1,7 +1,9 @@
-"""`python measure.py <command...>`: one run of a command, its wall time and peak RSS as JSON.
+"""`python measure.py <command...>`: one run of a command, its wall time, CPU time and peak RSS as JSON.
 
 Timed from just before the fork to the child's exit, so this wrapper's own start is not counted;
-the peak resident set size is the kernel's (`wait4`'s ru_maxrss, KiB on Linux).
+the CPU time (user + system) and the peak resident set size are the kernel's (`wait4`'s
+ru_utime, ru_stime and ru_maxrss, KiB on Linux). CPU time is what the process itself computed:
+on a machine busy with other work it stays put while wall time grows with the wait for a core.
 """
 
 import json
@@ -20,6 +22,7 @@ print(
     json.dumps(
         {
             "wall_ms": wall * 1000,
+            "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
             "rss_kib": usage.ru_maxrss,
             "exit": os.waitstatus_to_exitcode(status),
             "output": output.decode(errors="replace")[-4000:],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from util.task_args import exit_with_usage_when_asked
@@ -46,6 +45,8 @@ def import_orders(context: TaskContext) -> None:
     Its instance is the job name plus the identifying parameters (here the date): SCDF's
     "restart" of a failed execution runs it again and skips the steps that completed.
     """
+    from pathlib import Path  # here: only the sample job writes files, and every launch would load it
+
     count = context.get_int("orders.count", 3)
     date = context.get_str("orders.date", "")
     with context.job("import-orders", {"date": date}) as job:

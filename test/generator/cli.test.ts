@@ -45,6 +45,11 @@ describe.each(FRONT_ENDS)('%s front end, non-interactive', (frontEnd) => {
     });
     expect(result.stdout).toContain('Next steps:');
     expect(result.stdout).toContain('docker build -t ghcr.io/acme/my-task:0.1.0 .');
+    // The venv is made with whatever supported python3 there is: the lock is universal.
+    expect(result.stdout).toContain(
+      '  python3 -m venv .venv && . .venv/bin/activate   # python3: any of 3.11 to 3.14\n',
+    );
+    expect(result.stdout).not.toMatch(/python3\.\d+ -m venv/);
     expect(Object.keys(readTree(cwd)).every((p) => p.startsWith('my-task/'))).toBe(true);
   });
 
@@ -92,7 +97,10 @@ describe.each(FRONT_ENDS)('%s front end, non-interactive', (frontEnd) => {
   test('with every input given, no terminal is needed even without --defaults', () => {
     const cwd = tempDir();
     const args = ['t', '--database', 'db2', '--docker-prefix', 'p', '--image-tag', '1'];
-    const result = runBin([...args, '--python-version', '3.12', '--boot-version', '3'], cwd);
+    const result = runBin(
+      [...args, '--python-version', '3.12', '--boot-version', '3', '--ci', 'gitlab'],
+      cwd,
+    );
     expect(result.status).toBe(0);
     expect(existsSync(path.join(cwd, 't', '.yo-rc.json'))).toBe(true);
   });
@@ -160,6 +168,7 @@ const BAD_OPTIONS: [option: string, value: string, rule: string][] = [
   ['task-name', '', 'must not be empty'],
   ['database', 'postgres', 'must be one of'],
   ['database', 'h2', 'must be one of'],
+  ['ci', 'jenkins', 'must be one of: github, gitlab, none'],
   ['docker-prefix', 'ghcr.io/acme/', 'must not end with "/"'],
   ['docker-prefix', 'ghcr.io/acme:1.0', 'must not contain a tag'],
   [

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { INPUTS } from '../../core/inputs.js';
 import { templateSources } from '../../core/project-files.js';
-import { DATABASES, PYTHON_VERSIONS } from '../../core/validators.js';
+import { DATABASES } from '../../core/validators.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { readTree, tempDir } from '../support/cli.js';
 
@@ -13,13 +13,11 @@ interface PackedFile {
   mode: number;
 }
 
-// The templates, and the lock files managed/requirements-scdf.txt includes (one per database
-// and Python version), which are not templates of their own.
+// The templates, and the lock files managed/requirements-scdf.txt includes (one per database),
+// which are not templates of their own.
 const TEMPLATE_FILES = [
   ...templateSources().map(({ source }) => path.relative(REPO_ROOT, source)),
-  ...DATABASES.flatMap((database) =>
-    PYTHON_VERSIONS.map((version) => `templates/locks/${database}-py${version}.txt`),
-  ),
+  ...DATABASES.map((database) => `templates/locks/${database}.txt`),
 ];
 
 let packed: PackedFile[] = [];

@@ -31,6 +31,7 @@ describe('prompts', () => {
       imageTag: '2.0.0',
       pythonVersion: '3.12',
       bootVersion: '3',
+      ci: 'gitlab',
     };
     const result = await helpers.run(GENERATOR).withAnswers(answers);
     expect(result.askedQuestions.map((q) => q.name)).toEqual(INPUTS.map((input) => input.key));
@@ -42,11 +43,12 @@ describe('prompts', () => {
       .run(GENERATOR)
       .withArguments(['given-task'])
       .withOptions(options({ database: 'sqlserver', 'docker-prefix': 'ghcr.io/acme' }))
-      .withAnswers({ imageTag: '1.2.3', pythonVersion: '3.13', bootVersion: '2' });
+      .withAnswers({ imageTag: '1.2.3', pythonVersion: '3.13', bootVersion: '2', ci: 'none' });
     expect(result.askedQuestions.map((q) => q.name)).toEqual([
       'imageTag',
       'pythonVersion',
       'bootVersion',
+      'ci',
     ]);
     expect(storedAnswers(result.cwd, 'given-task')).toMatchObject({
       taskName: 'given-task',

@@ -106,6 +106,8 @@ describe.each(['bin', 'yo'] as const)('%s in a terminal', (frontEnd) => {
     }
     await session.waitFor(/Boot version/);
     session.type('\r');
+    await session.waitFor(/CI system/);
+    session.type('\r');
 
     expect(await session.closed).toBe(0);
     const rc = JSON.parse(
@@ -118,6 +120,7 @@ describe.each(['bin', 'yo'] as const)('%s in a terminal', (frontEnd) => {
       imageTag: '0.1.0',
       pythonVersion: '3.14',
       bootVersion: '2',
+      ci: 'github',
     });
   });
 

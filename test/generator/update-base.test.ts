@@ -27,7 +27,7 @@ const LATEST = '0.0.2';
 const OLD_FIRST_LINE = `# the first line as ${OLD} wrote it`;
 const CLOSED = 'http://127.0.0.1:9/';
 
-const ANSWERS = withDefaults({ taskName: 'orders-etl' });
+const ANSWERS = withDefaults({ taskName: 'orders-etl', ci: 'none' });
 const current = (file: string) =>
   planProject(ANSWERS).find((planned) => planned.path === file)?.content ?? '';
 
@@ -65,7 +65,14 @@ function oldProject(): string {
   const cwd = tempDir();
   const made = spawnSync(
     process.execPath,
-    [path.join(oldPackage, 'lib/bin/create-scdf-task.js'), 'orders-etl', '--defaults'],
+    // --ci none: no pipeline file names the version, so only README.md follows it.
+    [
+      path.join(oldPackage, 'lib/bin/create-scdf-task.js'),
+      'orders-etl',
+      '--defaults',
+      '--ci',
+      'none',
+    ],
     { cwd, encoding: 'utf8' },
   );
   if (made.status !== 0)

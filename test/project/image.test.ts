@@ -165,6 +165,7 @@ describeWithEngine.each(DATABASES)('the %s image, built with podman', (database)
     const rest = added.filter((layer) => !/--require-hashes/.test(layer.createdBy));
     const restBytes = rest.reduce((sum, layer) => sum + layer.size, 0);
     expect(restBytes).toBeLessThanOrEqual(OVER_LOCK_BYTES);
-    expect(lock[0]?.size ?? 0).toBeGreaterThan(1_000_000);
+    // A real install: the smallest lock, MariaDB's PyMySQL alone, is about 0.4 MB.
+    expect(lock[0]?.size ?? 0).toBeGreaterThan(200_000);
   });
 });

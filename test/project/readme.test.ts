@@ -62,7 +62,7 @@ describe.each(['2', '3'] as const)('README for bootVersion %s', (bootVersion) =>
 
   test('shows the commands it promises', () => {
     for (const text of [
-      `python${project.answers.pythonVersion} -m venv .venv && . .venv/bin/activate\npip install --require-hashes -r requirements-scdf.txt && pip install -r requirements-dev.txt`,
+      `python3 -m venv .venv && . .venv/bin/activate\npip install --require-hashes -r requirements-scdf.txt && pip install -r requirements-dev.txt`,
       '\npytest ',
       'python -m util.local_run',
       'docker build -t ',

@@ -84,19 +84,19 @@ export class Engine {
    * reach PyPI: the host network and its CA bundle for pip, mounted for the build, never baked in.
    */
   build(contextDir: string, tag: string): EngineResult {
+    return this.run(['build', ...this.pipAccess(), '-t', tag, contextDir]);
+  }
+
+  /** Options of `build` or `run` that let pip inside reach PyPI: host network, CA bundle. */
+  pipAccess(): string[] {
     const ca = this.settings['SCDF_TEST_BUILD_CA'] ?? '/etc/ssl/certs/ca-certificates.crt';
     const pipConf = this.settings['SCDF_TEST_BUILD_PIP_CONF'] ?? '';
-    return this.run([
-      'build',
-      '--network=host',
-      '-v',
-      `${ca}:${ca}:ro`,
-      '-v',
-      `${pipConf}:/etc/pip.conf:ro`,
-      '-t',
-      tag,
-      contextDir,
-    ]);
+    return ['--network=host', '-v', `${ca}:${ca}:ro`, '-v', `${pipConf}:/etc/pip.conf:ro`];
+  }
+
+  /** A setting of .cache/containers.env (or the environment), such as an image's name. */
+  setting(key: string): string | undefined {
+    return this.settings[key];
   }
 }
 

@@ -45,6 +45,9 @@ _POLL = 0.02
 _CUT_GRACE = 0.5
 #: Pauses between attempts: doubled from the first up to the last.
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.25, 2.0
+#: Less time than this left, no further attempt starts: it could not end in time, would be
+#: abandoned at the deadline, and its "no answer" would replace the last real error.
+_LEAST_ROOM = 0.25
 
 
 #: Attempts abandoned in this process, by any engine (see `left_behind()`).
@@ -223,7 +226,8 @@ class WriteEngine:
                 )
             while True:
                 for index, target in enumerate(self._targets, 1):
-                    if attempt and time.monotonic() >= self._limit(until):
+                    if attempt and self._limit(until) - time.monotonic() < _LEAST_ROOM:
+                        self._wait(_LEAST_ROOM, until)  # to the deadline: the last error stands
                         break
                     attempt += 1
                     try:
@@ -246,7 +250,7 @@ class WriteEngine:
                     # The next host at once, the first one again after the pause: said only
                     # when that comes before the deadline.
                     next_at = time.monotonic() + (0 if index < len(self._targets) else pause)
-                    if next_at < self._limit(until):
+                    if next_at + _LEAST_ROOM <= self._limit(until):
                         log.warning("Could not %s (attempt %d), will retry: %s", what, attempt, reason)
                 if time.monotonic() >= self._limit(until):
                     what = f"connect to {purpose}" if connecting else purpose

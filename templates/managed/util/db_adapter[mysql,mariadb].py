@@ -38,7 +38,7 @@ class PyMysqlAdapter(Adapter):
     dialect = "mysql"
     label = <%- JSON.stringify(profile.label) %>
     tls_settings = "sslMode, useSSL, trustServerCertificate"
-    package = "PyMySQL[rsa]"
+    package = <%- JSON.stringify(profile.requirements[0].split('==')[0]) %>
     paramstyle = "format"
     # VARCHAR(M): "M represents the maximum column length in characters" (https://mariadb.com/kb/en/varchar/;
     # MySQL's manual, String Data Type Syntax, says the same); Spring Cloud Task's and Batch's

@@ -27,7 +27,6 @@ Cloud Task 3.x, Boot 3 apps, SCDF 2.11's `BOOT3_TASK_` tables) writes UTC.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -70,7 +69,9 @@ class _TakenError(WriteError):
 def lock_uuid(value: str) -> str:
     """Spring Integration's UUIDConverter for a string: itself if it is a UUID, else its
     name-based UUID (java.util.UUID.nameUUIDFromBytes of the UTF-8 bytes)."""
-    # Imported here: uuid loads platform, and only single-instance launches need it.
+    # Imported here: uuid loads platform, hashlib OpenSSL's libcrypto (psycopg does not load it),
+    # and only single-instance launches need them.
+    import hashlib
     import uuid
 
     if _UUID_FORM.fullmatch(value):

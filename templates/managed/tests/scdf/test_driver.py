@@ -4,6 +4,9 @@ Rendered by generator-scdf-task for <%- profile.label %>. No database is contact
 """
 
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +22,39 @@ EXAMPLE_JDBC_URL = <%- JSON.stringify(profile.exampleJdbcUrl) %>
 PASSWORD = "p@ss:w/rd%#{}'"
 # The module whose connect() the adapter calls (ibm_db's PEP 249 interface is ibm_db_dbi).
 CONNECT_MODULE = "ibm_db_dbi" if DRIVER_MODULE == "ibm_db" else DRIVER_MODULE
+PROJECT = Path(__file__).resolve().parents[2]
+# Loaded where they are used (a batch job, a single-instance lock, local runs), not by every
+# launch: each would add its import time to every SCDF execution.
+ONLY_WHEN_USED = {
+    "pathlib",
+    "uuid",
+    "hashlib",
+    "sqlite3",
+    "util.batch_job",
+    "util.batch_parameters",
+    "util.local_db",
+    "util.local_run",
+    "util.testing",
+}
 
 
 def test_driver_module_imports() -> None:
     module = importlib.import_module(DRIVER_MODULE)
     assert module.__name__ == DRIVER_MODULE
+
+
+def test_a_launch_loads_no_module_only_some_launches_use() -> None:
+    # What the utilities load beyond the driver's own modules (those every launch pays anyway).
+    code = (
+        f"import sys, {DRIVER_MODULE}; before = set(sys.modules); "
+        "import util.task_lifecycle, util.db_adapter; "
+        "print(*sorted(set(sys.modules) - before))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=PROJECT
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) & ONLY_WHEN_USED == set()
 
 
 class Opened:

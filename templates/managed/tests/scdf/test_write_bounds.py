@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+from util.bounded_write import WriteError
+from util.database import open_engine
 from util.db_api import Connection, DbTarget, Fault, Timeouts
 from util.db_sqlite import ADAPTER as SQLITE
 from util.db_sqlite import SqliteAdapter
@@ -246,3 +248,28 @@ def test_a_long_password_is_masked_as_a_word_of_its_own_but_not_inside_words() -
     redactor = Redactor(["correct-horse"])
     assert redactor.redact("login correct-horse failed.") == f"login {MASK} failed."
     assert redactor.redact("xcorrect-horsex") == "xcorrect-horsex"
+
+
+def test_no_attempt_starts_without_room_to_end(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each attempt fails after 0.1 s; after two attempts and their pauses 0.05 s of the 1.0 s is
+    # left. An attempt started then would be abandoned at the deadline: its "no answer within
+    # 0.0s" would hide the driver's error and leave a thread behind. None is started.
+    def busy_after_a_while(self: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> NoReturn:
+        time.sleep(0.1)
+        error = sqlite3.OperationalError("database is locked")
+        error.sqlite_errorcode = 5  # SQLITE_BUSY: transient
+        raise error
+
+    monkeypatch.setattr(SqliteAdapter, "connect", busy_after_a_while)
+    writes = open_engine(scdf_db.jdbc_url, deadline=1.0, timeouts=Timeouts(0.5, 0.5), redactor=Redactor())
+    started = time.monotonic()
+    with pytest.raises(WriteError) as raised:
+        writes.run("record the end", lambda cursor, retry: None)
+    elapsed = time.monotonic() - started
+
+    assert "gave up after 2 attempts" in str(raised.value), raised.value
+    assert str(raised.value).endswith("database is locked"), raised.value
+    assert writes.abandoned == 0
+    assert 1.0 <= elapsed < 1.3  # the deadline kept, not cut short
