@@ -54,6 +54,8 @@ test('a changed answer moves the project: github -> gitlab -> none', () => {
     ' D .github/workflows/template-update.yml',
     ' M .yo-rc.json',
     ' M README.md',
+    ' M docs/ci-pipelines.md',
+    ' M docs/files.md',
     ' M scripts/template-update.sh',
     '?? .gitlab-ci.yml',
   ]);

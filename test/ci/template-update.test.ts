@@ -183,13 +183,17 @@ describe('GitHub', () => {
 
     const clone = updateBranch(project);
     expect(git(clone, 'diff', '--name-status', 'origin/main', 'HEAD').split('\n').sort()).toEqual(
-      // The files that name the generator version change with it.
+      // The files that name the generator version change with it, and docs/files.md lists the
+      // new file.
       [
         '',
         'M\t.github/workflows/ci.yml',
         'M\t.yo-rc.json',
         'M\tDockerfile',
         'M\tREADME.md',
+        'M\tdocs/ci-pipelines.md',
+        'M\tdocs/files.md',
+        'M\tdocs/template-updates.md',
         `A\t${NEW_FILE}`,
       ].sort(),
     );

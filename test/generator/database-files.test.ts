@@ -97,8 +97,8 @@ describe.each(DATABASES)('a %s project', (database) => {
     expect(contentOf(database, 'requirements-scdf.txt')).not.toMatch(/sqlalchemy|ibm_db_sa/i);
   });
 
-  test('the README lists each generated file once, and no template of another database', () => {
-    const readme = contentOf(database, 'README.md');
+  test('docs/files.md lists each generated file once, and no template of another database', () => {
+    const readme = contentOf(database, 'docs/files.md');
     for (const file of [
       'util/db_adapter.py',
       'util/jdbc_vendor.py',

@@ -82,7 +82,7 @@ test('20 repositories updated by a newer template version: every edit kept, ever
     const dockerfile = readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
     const expected = [
       ' M .yo-rc.json',
-      ' M README.md',
+      ' M docs/files.md',
       ' D scdf/cleanup.shell',
       '?? util/fleet_helper.py',
     ];

@@ -94,7 +94,7 @@ const CASES: readonly Case[] = [
   {
     edit: 'append',
     template: 'retire',
-    // 1: the generated README, which lists every file, changes.
+    // 1: the generated docs/files.md, which lists every file, changes.
     check: [1, 'no longer generated, edited by you: would be kept'],
     update: [0, 'kept, no longer generated (you edited them): 1'],
     result: (_, y) => y,
@@ -177,12 +177,14 @@ describe('three-way update: your edit × template change × owner, in a git repo
       expect(existsSync(full) ? readFileSync(full, 'utf8') : undefined).toBe(expected);
 
       // Exactly this file changed, with the record of what was generated and, when the list of
-      // files changed, the generated README that lists them; nothing else.
+      // files changed, the generated docs/files.md that lists them (and the README, which names
+      // the user files); nothing else.
       const fileChanged = expected !== original;
       const expectedStatus = [
         ...(fileChanged ? [`${expected === undefined ? ' D' : ' M'} ${file}`] : []),
         ...(template === 'none' ? [] : [' M .yo-rc.json']),
-        ...(template === 'retire' ? [' M README.md'] : []),
+        ...(template === 'retire' ? [' M docs/files.md'] : []),
+        ...(template === 'retire' && owner === 'user' ? [' M README.md'] : []),
       ].sort();
       expect(changedPaths(project)).toEqual(expectedStatus);
       const markers = spawnSync('git', ['diff', '--check'], { cwd: project, encoding: 'utf8' });
@@ -306,7 +308,7 @@ describe.each(FRONT_ENDS)('%s front end: files that appear, move or change owner
     const result = runFrontEnd(frontEnd, [], project, { env });
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('owner changed: pyproject.toml (yours -> generator)');
-    expect(changedPaths(project)).toEqual([' M .yo-rc.json', ' M README.md']);
+    expect(changedPaths(project)).toEqual([' M .yo-rc.json', ' M README.md', ' M docs/files.md']);
     // Now managed: deleting it brings it back.
     rmSync(path.join(project, 'pyproject.toml'));
     expect(runFrontEnd(frontEnd, [], project, { env }).stdout).toContain(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the Kubernetes suite: a generated image launched, stopped and scheduled by a real SCDF
 # 2.11.5 server through its Kubernetes platform, on a mock Kubernetes API with a stand-in
-# kubelet that runs the pods with podman; once on MariaDB and once on PostgreSQL (see README
+# kubelet that runs the pods with podman; once on MariaDB and once on PostgreSQL (see docs/testing.md
 # "Kubernetes tests").
 #
 #   bash test/kubernetes/run.sh [pytest args...]

@@ -59,19 +59,18 @@ def properties(c: Cluster, *given: str, **deployer: str) -> str:
 
 
 def readme_command(c: Cluster, prefix: str) -> dict[str, str]:
-    """The options of the one shell command in the generated README's Kubernetes section that
-    starts with ``prefix``: the scenarios use what the README tells users, as it says it."""
-    readme = (c.project.directory / "README.md").read_text()
-    section = readme[readme.index("## On Kubernetes") :]
-    section = section[: section.index("\n## ")]
-    lines = [line for line in section.splitlines() if line.startswith(prefix)]
-    assert len(lines) == 1, f"not one line starting {prefix!r} in the README's Kubernetes section"
+    """The options of the one shell command in the generated project's Kubernetes guide
+    (docs/kubernetes.md, linked from its README) that starts with ``prefix``: the scenarios use
+    what the guide tells users, as it says it."""
+    guide = (c.project.directory / "docs" / "kubernetes.md").read_text()
+    lines = [line for line in guide.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, f"not one line starting {prefix!r} in docs/kubernetes.md"
     options = shell_options(shell_words(lines[0]))
     return {k: v for k, v in options.items() if isinstance(v, str)}
 
 
 def readme_properties(c: Cluster, start: str) -> str:
-    """The --properties of the README's `task launch` line whose properties begin with ``start``."""
+    """The --properties of the guide's `task launch` line whose properties begin with ``start``."""
     return readme_command(c, f'task launch {c.task} --properties "{start}')["properties"]
 
 

@@ -233,7 +233,7 @@ describe('what the image contains', () => {
 
   test('tests, development-only code, SCDF scripts, local environments, caches and secrets stay out', () => {
     const leaked = image.copied.filter((file) =>
-      /^\/app\/(tests\/|scdf\/|scripts\/|\.venv\/|\.git\/|\.env|.*\.pem$|.*__pycache__|.*\.db$|\.pytest_cache|Dockerfile$|\.dockerignore$|README\.md$|\.yo-rc\.json$|requirements-(scdf-)?dev\.txt$|util\/(local_run|local_db|testing)\.py$)/.test(
+      /^\/app\/(tests\/|scdf\/|scripts\/|\.venv\/|\.git\/|\.env|.*\.pem$|.*__pycache__|.*\.db$|\.pytest_cache|Dockerfile$|\.dockerignore$|README\.md$|docs\/|\.yo-rc\.json$|requirements-(scdf-)?dev\.txt$|util\/(local_run|local_db|testing)\.py$)/.test(
         file,
       ),
     );

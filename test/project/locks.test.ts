@@ -6,7 +6,7 @@
  * `--require-hashes --only-binary=:all:`: the requirements-scdf.txt of a project generated for
  * the newest Python is installed into a venv on every supported Python this machine has (a
  * developer's python3 is rarely the image's), downloaded for the others. Also the installed size
- * of the MySQL, MariaDB and PostgreSQL runtime dependencies (README "Installed size").
+ * of the MySQL, MariaDB and PostgreSQL runtime dependencies (docs/lock-files.md "Installed size").
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,6 +1,7 @@
 /**
- * The generated README: a true list of the generated files with their owners, the commands it
- * promises, and the Boot 2 / Boot 3 differences. Plus what holds for all of this area's
+ * The generated README and its guides in docs/: a true list of the generated files with their
+ * owners (docs/files.md), the commands they promise, the Boot 2 / Boot 3 differences, and a README
+ * short enough to read first. Plus what holds for all of this area's
  * templates: `<%-` only, so nothing reaches a file HTML-escaped.
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,15 @@ const MY_TEMPLATES = [
   'managed/Dockerfile',
   'managed/dockerignore',
   'managed/README.md',
+  'managed/docs/batch-jobs.md',
+  'managed/docs/composed-tasks.md',
+  'managed/docs/database.md',
+  'managed/docs/files.md',
+  'managed/docs/kubernetes.md',
+  'managed/docs/launch-styles.md',
+  'managed/docs/rest.md',
+  'managed/docs/schedules.md',
+  'managed/docs/template-updates.md',
   'managed/scripts/scdf-rest.sh',
   'managed/scdf/cleanup.shell',
   'managed/scdf/composed-parallel.shell',
@@ -29,11 +39,15 @@ const MY_TEMPLATES = [
 describe.each(['2', '3'] as const)('README for bootVersion %s', (bootVersion) => {
   const project = renderProject({ bootVersion, database: 'postgresql', taskName: 'billing-sync' });
   const readme = project.read('README.md');
+  const guides = project.files.filter((file) => file.path.startsWith('docs/'));
+  // The README and every guide, for what is promised somewhere in the project's documentation.
+  const allDocs = [readme, ...guides.map((file) => project.read(file.path))].join('\n');
   const rows = new Map(
-    [...readme.matchAll(/^\| `([^`]+)` \| (managed|user|generator) \| (.*) \|$/gm)].map((m) => [
-      m[1] ?? '',
-      { owner: m[2] ?? '', job: m[3] ?? '' },
-    ]),
+    [
+      ...project
+        .read('docs/files.md')
+        .matchAll(/^\| `([^`]+)` \| (managed|user|generator) \| (.*) \|$/gm),
+    ].map((m) => [m[1] ?? '', { owner: m[2] ?? '', job: m[3] ?? '' }]),
   );
 
   test('lists every generated file once, with its owner and what it is for', () => {
@@ -64,16 +78,46 @@ describe.each(['2', '3'] as const)('README for bootVersion %s', (bootVersion) =>
       'yo scdf-task',
       'PostgreSQL',
       '`psycopg[binary]==',
-      // The Kubernetes section, whose commands test/kubernetes launches as written.
-      '## On Kubernetes',
+      // The Kubernetes guide, whose commands test/kubernetes launches as written.
+      '# On Kubernetes',
       'task launch billing-sync --properties "deployer.billing-sync.kubernetes.imagePullPolicy=IfNotPresent,',
       'task launch billing-sync --properties "deployer.billing-sync.kubernetes.secretKeyRefs=[',
       'use-kubernetes-secrets-for-db-credentials=true',
       'task schedule create --name billing-sync-nightly --definitionName billing-sync',
       'deploymentLabels=spring-app-id:billing-sync-nightly,app.billing-sync.spring.cloud.task.external-execution-id=billing-sync-nightly',
     ]) {
-      expect(readme).toContain(text);
+      expect(allDocs).toContain(text);
     }
+  });
+
+  test('the README is short enough to read first and links every guide', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(250);
+    for (const guide of guides) expect(readme).toContain(`](${guide.path})`);
+  });
+
+  test('every relative link among the README and its guides reaches a file and its heading', () => {
+    const anchors = (text: string): string[] =>
+      [...text.replace(/^```[\s\S]*?^```$/gm, '').matchAll(/^#+ (.*)$/gm)].map(([, heading = '']) =>
+        heading
+          .trim()
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+          .replaceAll(' ', '-'),
+      );
+    const broken: string[] = [];
+    for (const doc of ['README.md', ...guides.map((file) => file.path)]) {
+      for (const [, target = ''] of project.read(doc).matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue;
+        const [file = '', hash] = target.split('#');
+        const resolved =
+          file === '' ? doc : path.posix.normalize(path.posix.join(path.posix.dirname(doc), file));
+        const exists = project.files.some((f) => f.path === resolved);
+        if (!exists) broken.push(`${doc}: ${target}: no such file`);
+        else if (hash !== undefined && !anchors(project.read(resolved)).includes(hash))
+          broken.push(`${doc}: ${target}: no such heading`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 
   test('describes updates as the generator makes them: its --check states and exit codes', () => {
@@ -101,13 +145,13 @@ describe.each(['2', '3'] as const)('README for bootVersion %s', (bootVersion) =>
   test('says how this Boot version registers and launches', () => {
     if (bootVersion === '3') {
       expect(readme).toContain('--bootVersion 3 --force');
-      expect(readme).toContain('`POST /tasks/executions/launch`');
+      expect(allDocs).toContain('`POST /tasks/executions/launch`');
       expect(readme).toContain('`BOOT3_TASK_EXECUTION`');
     } else {
-      expect(readme).not.toContain('--bootVersion 3 --force');
-      expect(readme).not.toContain('`POST /tasks/executions/launch`');
+      expect(allDocs).not.toContain('--bootVersion 3 --force');
+      expect(allDocs).not.toContain('`POST /tasks/executions/launch`');
       expect(readme).toContain('`TASK_EXECUTION`');
-      expect(readme).toContain('--boot-version 3');
+      expect(allDocs).toContain('--boot-version 3');
     }
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the real-server suite: a generated project against a real SCDF 2.11.5 server, once on
-# MariaDB and once on PostgreSQL (see README "Real SCDF server tests").
+# MariaDB and once on PostgreSQL (see docs/testing.md "Real SCDF server tests").
 #
 #   bash test/scdf-server/run.sh [pytest args...]
 #
