@@ -80,11 +80,13 @@ describe.each(CASES)('$dockerPrefix / $taskName : $imageTag', (given) => {
     const result = await runScript(path.join(project.dir, 'scripts/scdf-rest.sh'), ['register'], {
       SCDF_URL: server.url,
     });
-    expect(result.stderr).toContain(`registered task app ${given.taskName} as docker:${ref}`);
+    expect(result.stderr).toContain(
+      `registered task app ${given.taskName} ${given.imageTag} as docker:${ref}`,
+    );
     expect(result.status).toBe(0);
     expect(server.calls).toEqual([
       `GET /apps/task/${given.taskName}/${given.imageTag}`,
-      `POST /apps/task/${given.taskName}`,
+      `POST /apps/task/${given.taskName}/${given.imageTag}`,
       `PUT /apps/task/${given.taskName}/${given.imageTag}`,
       `GET /tasks/definitions/${given.taskName}`,
     ]);
