@@ -1,4 +1,5 @@
 import { InputError } from './errors.js';
+import { editDistance } from './edit-distance.js';
 import { INPUTS, RUN_FLAGS } from './inputs.js';
 
 /**
@@ -26,19 +27,6 @@ export function kebabCase(camel: string): string {
   return camel.replace(/(?<=.)[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
 
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
 /** The known option most like `name`: the same in other case, one it begins, else the fewest edits away. */
 export function closestOption(name: string, known: readonly string[]): string | undefined {
   const otherCase = known.find((option) => option.toLowerCase() === name.toLowerCase());
@@ -49,7 +37,7 @@ export function closestOption(name: string, known: readonly string[]): string | 
   let bestDistance = Infinity;
   let bestPrefix = 0;
   for (const option of known) {
-    const d = distance(name, option);
+    const d = editDistance(name, option);
     // Of two options as many edits away, the one sharing the longer start (--foo: --force, not --ci).
     const prefix = commonPrefix(name, option);
     if (d < bestDistance || (d === bestDistance && prefix > bestPrefix))

@@ -2,6 +2,8 @@
  * Pure validators, one per input. Each returns `true` or a message that states the rule, so the
  * same function serves inquirer's `validate`, CLI options and values stored in `.yo-rc.json`.
  */
+import { editDistance } from './edit-distance.js';
+
 export type ValidationResult = true | string;
 
 /** The databases SCDF runs on (its embedded H2 has no Python driver). */
@@ -43,19 +45,6 @@ function listed(items: readonly string[]): string {
   return items.length < 2
     ? items.join('')
     : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1] ?? ''}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 /**
