@@ -23,7 +23,7 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from util.bounded_write import WriteError, left_behind
 from util.database import open_engine
@@ -32,11 +32,13 @@ from util.exit_codes import SETUP_FAILURE, leave_with, process_exit_code
 from util.jdbc_url import JdbcUrlError
 from util.launch import Launch, LockSettings
 from util.redaction import Redactor, install_log_redaction
-from util.single_instance import LockError, SingleInstanceLock, TaskAlreadyRunningError
 from util.stop import STOP_SIGNALS, HardExit, StopSignals, TaskStopped
 from util.task_args import DEFAULT_STOP_GRACE, LaunchSettings, TaskConfigError
 from util.task_context import JobHooks, TaskContext
 from util.task_status import TaskStatus, TaskStatusError
+
+if TYPE_CHECKING:  # loaded only by a launch that takes the single-instance lock
+    from util.single_instance import SingleInstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +136,13 @@ def _run(
             raise
         context = TaskContext(launch, execution_id, _job_hooks=JobHooks(status.engine, status.clock, signals))
         if launch.lock is not None:
-            run.lock = _single_instance(status, launch, launch.lock)
-    except (TaskAlreadyRunningError, LockError) as error:
-        assert run.status is not None  # the lock is taken only once the row is started
-        return _refused(run.status, error, signals)
+            # Here, not at the top: every launch would pay for the module, few take the lock.
+            from util.single_instance import LockError, TaskAlreadyRunningError
+
+            try:
+                run.lock = _single_instance(status, launch, launch.lock)
+            except (TaskAlreadyRunningError, LockError) as error:
+                return _refused(status, error, signals)
     except (TaskConfigError, JdbcUrlError, WriteError) as error:
         # WriteError: the row's start (TaskStatusError), or a database that cannot be opened.
         log.error("Task not started: %s", error)
@@ -218,6 +223,8 @@ def _end_unknown_start(
 
 def _single_instance(status: TaskStatus, launch: Launch, lock_settings: LockSettings) -> SingleInstanceLock:
     """Spring Cloud Task takes the lock once the row is started (a @BeforeTask listener)."""
+    from util.single_instance import SingleInstanceLock
+
     assert status.task_id is not None
     lock = SingleInstanceLock(
         status.engine, status.table_prefix, launch.row_task_name, status.task_id, lock_settings

@@ -36,9 +36,7 @@ from util.column_text import fit_argument as fit_argument
 from util.column_text import fit_text as fit_text
 from util.column_text import replace_unstorable as replace_unstorable
 from util.database import open_engine
-from util.db_api import Cursor, DbTarget, Fault, Timeouts
-from util.execution_creation import insert_execution
-from util.execution_ids import SequenceError, next_execution_id
+from util.db_api import Cursor, DbTarget, Fault, SequenceError, Timeouts
 from util.redaction import Redactor
 from util.task_args import (
     DEFAULT_CONNECT_DEADLINE,
@@ -221,6 +219,9 @@ class TaskStatus:
         external_execution_id: str | None,
         redactor: Redactor,
     ) -> int:
+        # Here, not at the top: only a launch without SCDF's row (a local run) creates one.
+        from util.execution_ids import next_execution_id
+
         until = self._new_deadline()
         taken: list[int] = []
 
@@ -397,6 +398,8 @@ class TaskStatus:
                 # The attempt before committed, but its reply was lost: the row and params are there.
                 log.info("Task execution %d was created by the attempt before", self.task_id)
                 return
+        from util.execution_creation import insert_execution
+
         insert_execution(
             self.adapter,
             cursor,

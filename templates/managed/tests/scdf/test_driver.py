@@ -23,8 +23,8 @@ PASSWORD = "p@ss:w/rd%#{}'"
 # The module whose connect() the adapter calls (ibm_db's PEP 249 interface is ibm_db_dbi).
 CONNECT_MODULE = "ibm_db_dbi" if DRIVER_MODULE == "ibm_db" else DRIVER_MODULE
 PROJECT = Path(__file__).resolve().parents[2]
-# Loaded where they are used (a batch job, a single-instance lock, local runs), not by every
-# launch: each would add its import time to every SCDF execution.
+# Loaded where they are used (a batch job, a single-instance lock, local runs, a row the task
+# creates), not by every launch: each would add its import time to every SCDF execution.
 ONLY_WHEN_USED = {
     "pathlib",
     "uuid",
@@ -32,8 +32,11 @@ ONLY_WHEN_USED = {
     "sqlite3",
     "util.batch_job",
     "util.batch_parameters",
+    "util.execution_creation",
+    "util.execution_ids",
     "util.local_db",
     "util.local_run",
+    "util.single_instance",
     "util.testing",
 }
 
