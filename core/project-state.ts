@@ -147,5 +147,14 @@ export function renderStoreFile(
       ...(conflicts.has(file.path) ? { conflict: true } : {}),
     };
   section.lastGenerated = written;
-  return `${JSON.stringify({ ...existing, [STORE_KEY]: section }, null, 2)}\n`;
+  const text = JSON.stringify({ ...existing, [STORE_KEY]: section }, null, 2);
+  return `${text.replace(WRITTEN_FILE_ENTRY, (_, key: string, fields: string) => `${key}{ ${fields.replace(/,\n {8}/g, ', ')} }`)}\n`;
 }
+
+/**
+ * One `lastGenerated` entry as JSON.stringify lays it out, over four or five lines. Put on one
+ * line each, a default project's record stays under 8 KB and a diff of it shows one line a file;
+ * only whitespace changes, so every reader, old versions included, reads the same values.
+ */
+const WRITTEN_FILE_ENTRY =
+  /^( {6}"(?:[^"\\]|\\.)*": )\{\n {8}("owner": "(?:managed|user)",\n {8}"sha256": "[0-9a-f]+"(?:,\n {8}"conflict": true)?)\n {6}\}/gm;

@@ -186,6 +186,11 @@ describe('renderStoreFile', () => {
       'a.sh': { owner: 'managed', sha256: recordedHash('a'), conflict: true },
     });
     expect(text).toContain('\n  "other": {\n    "x": 1\n  },\n');
+    // One line a file: the record of a default project stays under 8 KB.
+    expect(text).toContain(
+      `\n      "b.py": { "owner": "user", "sha256": "${recordedHash('b')}" },\n` +
+        `      "a.sh": { "owner": "managed", "sha256": "${recordedHash('a')}", "conflict": true }\n    }\n`,
+    );
   });
 
   test('what it writes reads back as the same state', () => {
