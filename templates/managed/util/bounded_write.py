@@ -46,8 +46,9 @@ _CUT_GRACE = 0.5
 #: Pauses between attempts: doubled from the first up to the last.
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.25, 2.0
 #: Less time than this left, no further attempt starts: it could not end in time, would be
-#: abandoned at the deadline, and its "no answer" would replace the last real error.
-_LEAST_ROOM = 0.25
+#: abandoned at the deadline, and its "no answer" would replace the last real error. The least
+#: time limit an attempt gets (`_attempt`), so that no attempt is started only to be cut.
+_LEAST_ROOM = 0.1
 
 
 #: Attempts abandoned in this process, by any engine (see `left_behind()`).
@@ -276,7 +277,7 @@ class WriteEngine:
 
     def _attempt(self, target: DbTarget, work: Work, until: float, *, retry: bool, isolate: bool) -> None:
         # A timeout of 0 would mean "no timeout" or "non-blocking" to some drivers.
-        room = max(self._limit(until) - time.monotonic(), 0.1)
+        room = max(self._limit(until) - time.monotonic(), _LEAST_ROOM)
         timeouts = Timeouts(min(self._timeouts.connect, room), min(self._timeouts.statement, room))
         began = time.monotonic()
         limit = began + timeouts.connect + timeouts.statement
