@@ -96,6 +96,20 @@ def listener(fault: str, host: str = "127.0.0.1") -> Iterator[int]:
             client.close()
 
 
+@contextmanager
+def _serving(
+    server: socket.socket, held: list[socket.socket], serve: Callable[[], None], name: str
+) -> Iterator[None]:
+    """Runs `serve` in a thread of its own; on leaving, closes the server and every client held."""
+    threading.Thread(target=serve, name=name, daemon=True).start()
+    try:
+        yield
+    finally:
+        server.close()
+        for client in held:
+            client.close()
+
+
 def _untrusted_context() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     with tempfile.TemporaryDirectory() as folder:
@@ -127,13 +141,8 @@ def tls_listener() -> Iterator[int]:
             except (OSError, ssl.SSLError):  # the client refused the certificate, as it should
                 client.close()
 
-    threading.Thread(target=serve, name="listener-tls", daemon=True).start()
-    try:
+    with _serving(server, held, serve, "listener-tls"):
         yield port
-    finally:
-        server.close()
-        for client in held:
-            client.close()
 
 
 def _receive(client: socket.socket, size: int) -> bytes:
@@ -273,13 +282,8 @@ def handshake_listener(protocol: str, end: str, host: str = "127.0.0.1") -> Iter
             seen.connections += 1
             threading.Thread(target=handle, args=(client,), name="handshake", daemon=True).start()
 
-    threading.Thread(target=serve, name=f"listener-{protocol}-{end}", daemon=True).start()
-    try:
+    with _serving(server, held, serve, f"listener-{protocol}-{end}"):
         yield seen
-    finally:
-        server.close()
-        for client in held:
-            client.close()
 
 
 def _pg_message(kind: bytes, body: bytes) -> bytes:
@@ -330,10 +334,5 @@ def postgresql_session() -> Iterator[int]:
             except (OSError, struct.error):
                 client.close()
 
-    threading.Thread(target=serve, name="listener-postgresql-session", daemon=True).start()
-    try:
+    with _serving(server, held, serve, "listener-postgresql-session"):
         yield port
-    finally:
-        server.close()
-        for client in held:
-            client.close()
