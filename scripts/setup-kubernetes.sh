@@ -116,13 +116,18 @@ terminate() {
   die "$what ($pid) survives SIGKILL"
 }
 
-stop_component() {
-  if alive "$1"; then
-    local t=$SECONDS
-    terminate "$(pid_of "$1")" "$STOP_GRACE" "$1"
-    ((SECONDS - t < 5)) || log "$1 took $((SECONDS - t)) s to end"
-  fi
-  rm -f "$RUN/$1.pid"
+# Stops components together: SIGTERM to each, then waits for each in turn.
+stop_components() {
+  local c pids=() names=() i
+  for c in "$@"; do
+    if alive "$c"; then
+      pids+=("$(pid_of "$c")")
+      names+=("$c")
+      kill -TERM "${pids[-1]}" 2>/dev/null || true
+    fi
+  done
+  for i in "${!pids[@]}"; do terminate "${pids[i]}" "$STOP_GRACE" "${names[i]}"; done
+  for c in "$@"; do rm -f "$RUN/$c.pid"; done
 }
 
 # Waits up to $1 seconds for a command to succeed; on time-out shows the component's log.
@@ -431,7 +436,12 @@ start() {
   fi
   # Whatever a crash or a kill left behind (stale PID files, mounts, containers) goes first.
   stop quiet
-  local started=$SECONDS
+  local started=$SECONDS port
+  # Another cluster (another checkout's, say) would make this one fail half-way, less clearly.
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KUBELET_PORT" "$KUBELET_HEALTHZ_PORT"; do
+    [[ -z $(ss -ltnH "sport = :$port") ]] ||
+      die "port $port is taken: $(ss -ltnpH "sport = :$port" | awk '{print $NF}' | head -1); another cluster running?"
+  done
   mkdir -p "$LOGS" "$RUN" "$DATA"
   pause_image
   certificates
@@ -580,9 +590,7 @@ stop() {
   [[ -n $quiet ]] || log "stopping"
   # The kubelet first, so that nothing restarts what goes next; the control plane stays up
   # while containerd is emptied.
-  stop_component kubelet
-  stop_component kube-scheduler
-  stop_component kube-controller-manager
+  stop_components kubelet kube-scheduler kube-controller-manager
   if alive containerd; then
     # Every pod's containers and sandboxes: SIGTERM, SIGKILL after a bound, then removed with
     # their snapshots (the containers would outlive containerd in their shims otherwise).
@@ -601,7 +609,7 @@ stop() {
       ctr_k8s containers delete "$c" >/dev/null 2>&1 || true
     done
   fi
-  stop_component containerd
+  stop_components containerd
   # A shim whose container could not be deleted: its PID is in containerd's state folder.
   for f in "$RUN"/containerd/io.containerd.runtime.v2.task/*/*/shim.pid; do
     [[ -f $f ]] || continue
@@ -610,8 +618,8 @@ stop() {
       terminate "$pid" 5 "containerd-shim"
     fi
   done
-  stop_component kube-apiserver
-  stop_component etcd
+  stop_components kube-apiserver
+  stop_components etcd
 
   # What the kubelet and containerd mounted (token volumes, sandboxes' /dev/shm, root file
   # systems), innermost first.

@@ -205,7 +205,31 @@ as_scdf() { k --kubeconfig "$SCDF_TEST_K8S_SCDF_KUBECONFIG" "$@"; }
 [[ $(as_scdf auth can-i get secrets || true) == no ]] || fail "scdf may read secrets"
 [[ $(as_scdf auth can-i create pods -n default || true) == no ]] || fail "scdf may create pods in default"
 as_scdf get pods >/dev/null || fail "scdf's token is refused"
-log "SCDF's service account: pods, logs, CronJobs in $ns; no secrets, nothing in default"
+as_scdf get secrets >/dev/null 2>&1 && fail "scdf could list secrets"
+# The audit log records the account's requests: the pod list answered, the secret list refused.
+audited() {
+  python3 - "$SCDF_TEST_K8S_AUDIT_LOG" "system:serviceaccount:$ns:scdf" "$@" <<'EOF'
+import json
+import sys
+
+path, user, verb, resource, code = sys.argv[1:]
+with open(path) as f:
+    events = [json.loads(line) for line in f if line.strip()]
+sys.exit(not any(
+    e["user"]["username"] == user and e["verb"] == verb
+    and e.get("objectRef", {}).get("resource") == resource
+    and e.get("responseStatus", {}).get("code") == int(code)
+    for e in events
+))
+EOF
+}
+for _ in $(seq 1 20); do
+  audited list secrets 403 && break
+  sleep 0.25
+done
+audited list pods 200 || fail "the audit log lacks scdf's pod list"
+audited list secrets 403 || fail "the audit log lacks scdf's refused secret list"
+log "SCDF's service account: pods, logs, CronJobs in $ns; no secrets, nothing in default; audited"
 
 # --- stop: nothing left ---------------------------------------------------------------------------
 t0=$SECONDS
