@@ -156,6 +156,10 @@ install_packages() {
   local missing=() p
   # containerd runs the pods through runc; the CNI plugins give the pod sandboxes their loopback.
   for p in containerd runc containernetworking-plugins; do installed "$p" || missing+=("$p"); done
+  # What this script itself runs: certificates, health checks, the port check.
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v ss >/dev/null || missing+=(iproute2)
   ((${#missing[@]})) || return 0
   export DEBIAN_FRONTEND=noninteractive
   if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 -print -quit 2>/dev/null) ]]; then
@@ -586,7 +590,7 @@ mounts_under() {
 }
 
 stop() {
-  local quiet=${1-} c pid
+  local quiet=${1-} c p crashed=
   [[ -n $quiet ]] || log "stopping"
   # The kubelet first, so that nothing restarts what goes next; the control plane stays up
   # while containerd is emptied.
@@ -608,15 +612,31 @@ stop() {
     for c in $(ctr_k8s containers ls -q 2>/dev/null || true); do
       ctr_k8s containers delete "$c" >/dev/null 2>&1 || true
     done
+  elif compgen -G "$RUN/containerd/io.containerd.runtime.v2.task/*/*" >/dev/null; then
+    # containerd ended with containers in it: its store would bring them back on the next start.
+    crashed=1
   fi
   stop_components containerd
-  # A shim whose container could not be deleted: its PID is in containerd's state folder.
-  for f in "$RUN"/containerd/io.containerd.runtime.v2.task/*/*/shim.pid; do
-    [[ -f $f ]] || continue
-    pid=$(cat "$f")
-    if [[ $pid =~ ^[0-9]+$ ]] && grep -qa containerd-shim "/proc/$pid/cmdline" 2>/dev/null; then
-      terminate "$pid" 5 "containerd-shim"
-    fi
+  # Containers containerd could not delete (it had crashed, say) are runc's to end: its state
+  # folder lists them with their init PIDs.
+  local runc_root=$RUN/runc/k8s.io
+  if [[ -d $runc_root ]]; then
+    for c in $(runc --root "$runc_root" list -q 2>/dev/null || true); do
+      log "removing container $c left running"
+      runc --root "$runc_root" delete --force "$c" >/dev/null 2>&1 || true
+    done
+  fi
+  # Shims outlive containerd: each serves this containerd's socket, named on its command line.
+  local argv i
+  for p in /proc/[0-9]*; do
+    mapfile -d '' argv 2>/dev/null <"$p/cmdline" || continue
+    [[ ${argv[0]-} == */containerd-shim* ]] || continue
+    for ((i = 1; i < ${#argv[@]}; i++)); do
+      if [[ ${argv[i - 1]} == -address && ${argv[i]} == "$SOCK" ]]; then
+        terminate "${p#/proc/}" 5 "containerd-shim ${p#/proc/}"
+        break
+      fi
+    done
   done
   stop_components kube-apiserver
   stop_components etcd
@@ -653,8 +673,13 @@ stop() {
     rm -f "$RUN/sysctl.saved"
   fi
 
-  # The next start begins from an empty cluster; images stay in containerd's content store.
+  # The next start begins from an empty cluster; images stay in containerd's content store,
+  # unless containerd crashed with containers in it.
   rm -rf "$DATA/etcd" "$DATA/kubelet" "$DATA/pod-logs" "$RUN/containerd" "$RUN/runc"
+  if [[ -n $crashed ]]; then
+    log "containerd had ended with containers in its store: its store is emptied (import images again)"
+    rm -rf "$DATA/containerd"
+  fi
   rm -f "$SOCK" "$SOCK.ttrpc"
   # containerd's shims put their sockets under /run/containerd/s whatever the config says: the
   # folders go once empty (a containerd of the machine's own keeps its socket there).
