@@ -112,13 +112,12 @@ def podman_build(context: Path, tag: str, what: str) -> None:
     )
 
 
-def shell_form_image(image: str) -> str:
-    """``image`` started the way a shell-form ENTRYPOINT starts it: a shell as PID 1 that runs
-    python as its child. PID 1 without a handler never gets SIGTERM, and the child is not sent
-    it: the task cannot see a stop, and the kubelet kills it at the grace. The generated
-    Dockerfile's exec form is what prevents this; the image shows what happens without it."""
-    tag = image.rsplit(":", 1)
-    derived = f"{tag[0]}-shellform:{tag[1]}"
+def shell_form_image(image: str, derived: str) -> None:
+    """``image`` started the way a shell-form ENTRYPOINT starts it, as ``derived``: a shell as
+    PID 1 that runs python as its child. PID 1 without a handler never gets SIGTERM, and the
+    child is not sent it: the task cannot see a stop, and the kubelet kills it at the grace. The
+    generated Dockerfile's exec form is what prevents this; the image shows what happens
+    without it."""
     with tempfile.TemporaryDirectory(prefix="shellform-") as context:
         (Path(context) / "Dockerfile").write_text(
             f"FROM {image}\n"
@@ -127,12 +126,10 @@ def shell_form_image(image: str) -> str:
             encoding="utf-8",
         )
         podman_build(Path(context), derived, f"podman build of {derived}")
-    return derived
 
 
-def generate_and_build(kind: str, parent: Path) -> Project:
-    """A generated project and its image, built with podman from the project's own Dockerfile
-    and imported into the cluster's containerd (nothing is pulled there)."""
+def generate(kind: str, parent: Path) -> Project:
+    """A generated project, and the names of its images (built by build_and_import)."""
     name = f"k8s-{kind}"
     run(
         [
@@ -148,10 +145,19 @@ def generate_and_build(kind: str, parent: Path) -> Project:
     assert isinstance(uri, str), register
     assert uri.startswith("docker:"), register
     image = uri.removeprefix("docker:")
-    podman_build(directory, image, f"podman build of {name}")
-    derived = shell_form_image(image)
-    run(["bash", str(SETUP), "import-image", image, derived], f"importing {image} into containerd")
-    return Project(directory, name, image, derived)
+    repository, tag = image.rsplit(":", 1)
+    return Project(directory, name, image, f"{repository}-shellform:{tag}")
+
+
+def build_and_import(project: Project) -> None:
+    """The project's image, built with podman from its own Dockerfile, and its shell-form
+    variant, both imported into the cluster's containerd (nothing is pulled there)."""
+    podman_build(project.directory, project.image, f"podman build of {project.task_name}")
+    shell_form_image(project.image, project.shell_form_image)
+    run(
+        ["bash", str(SETUP), "import-image", project.image, project.shell_form_image],
+        f"importing {project.image} into containerd",
+    )
 
 
 @dataclass
@@ -400,7 +406,12 @@ def bring_up(kind: str, jar: Path, work: Path, stack: ExitStack) -> Cluster:
     host = os.environ[f"{prefix}_HOST"]
     since = time.time()
     kube = Kube.from_env()
-    project = generate_and_build(kind, work)
+    project = generate(kind, work)
+    # The images build while the server starts: the server needs them only for launches.
+    builder = ThreadPoolExecutor(1, thread_name_prefix=f"images-{kind}")
+    images = builder.submit(build_and_import, project)
+    builder.shutdown(wait=False)
+    stack.callback(images.exception)  # closing waits for it, however it ends
     database = ScratchDatabase(kind, host, int(os.environ.get(f"{prefix}_PORT") or default_port))
     database.create()
     stack.callback(database.drop)
@@ -425,6 +436,7 @@ def bring_up(kind: str, jar: Path, work: Path, stack: ExitStack) -> Cluster:
         {"uri": f"docker:{project.shell_form_image}", "force": "true"},
     )
     scdf.request("POST", "/tasks/definitions", {"name": shell_form, "definition": shell_form})
+    images.result()
     clock_name = f"{project.task_name}-minute"
     cluster = Cluster(
         kind,
