@@ -6,9 +6,9 @@
 # run with act and gitlab-ci-local); the real-database contract suite, again
 # under a time zone far from UTC; the image suite (the built image run as SCDF and Kubernetes run
 # it); the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
-# PostgreSQL); the Kubernetes suite (the same server's Kubernetes platform on a mock API server,
-# with a stand-in kubelet running the generated image with podman); the fault suite (Toxiproxy
-# between the generated task and the real servers).
+# PostgreSQL); the Kubernetes suite (the same server's Kubernetes platform on a real single-node
+# cluster, which it starts and stops); the fault suite (Toxiproxy between the generated task and
+# the real servers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
