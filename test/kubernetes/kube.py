@@ -179,6 +179,8 @@ class PodRun:
     exit_code: int | None = None
     # Why the container is not running (CreateContainerConfigError, ErrImageNeverPull...).
     waiting: str = ""
+    # Why it ended (Completed, Error, ContainerStatusUnknown...).
+    reason: str = ""
     log: str = ""
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -282,13 +284,13 @@ class PodWatch:
             state = container_state(pod)
             if "running" in state and run.running is None:
                 run.running = now
-            if "waiting" in state:
-                run.waiting = str(state["waiting"].get("reason", ""))
+            run.waiting = str(state["waiting"].get("reason", "")) if "waiting" in state else ""
             if pod["metadata"].get("deletionTimestamp") and run.deleted is None:
                 run.deleted = now
             if "terminated" in state and run.ended is None:
                 run.ended = now
                 run.exit_code = int(state["terminated"]["exitCode"])
+                run.reason = str(state["terminated"].get("reason", ""))
                 if not gone:
                     run.log = self.kube.log(name)
             if gone and run.gone is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -59,9 +60,11 @@ class Launched:
 def properties(c: Cluster, *given: str, task: str = "", **deployer: str) -> str:
     """A launch's properties: the Kubernetes platform, ``given`` as they are, and
     deployer.<task>.kubernetes.<key>=<value> for each of ``deployer``."""
-    # SCDF launches with the previous launch's deployer properties unless told otherwise: a
-    # shell-style launch would make every later one shell style too.
+    # SCDF launches with the previous launch's deployer properties, key by key, unless told
+    # otherwise: a shell-style launch would make every later one shell style too, and one with
+    # imagePullPolicy=Always every later one fail to pull.
     deployer.setdefault("entryPointStyle", "exec")
+    deployer.setdefault("imagePullPolicy", "IfNotPresent")
     pairs = [f"spring.cloud.dataflow.task.platformName={PLATFORM}", *given]
     pairs += [f"deployer.{task or c.task}.kubernetes.{k}={v}" for k, v in deployer.items()]
     return ",".join(pairs)
@@ -186,6 +189,31 @@ def test_exec_launch_completes(cluster: Cluster) -> None:
     assert f"Python task {cluster.task} started: execution {launched.execution_id}" in log, log
     assert log == launched.run.log
     no_password_anywhere(cluster)
+
+
+def test_image_pull_policies_never_and_always(cluster: Cluster) -> None:
+    """The guide's other two pull policies: Never runs the node's copy; Always asks the
+    registry, which cannot be reached here, so the container never starts and the row stays
+    without a start (UNKNOWN in SCDF); SCDF's stop removes the pod."""
+    c = cluster
+    assert_complete(c, launch(c, imagePullPolicy="Never"))
+    execution_id = start(c, imagePullPolicy="Always")
+    pod = c.scdf.execution(execution_id)["externalExecutionId"]
+    pulling = ("ErrImagePull", "ImagePullBackOff")
+    c.pods.until(
+        f"pod {pod} failing to pull",
+        lambda: (r := c.pods.runs.get(pod)) is not None and r.waiting in pulling,
+        60,
+    )
+    c.scdf.stop(execution_id)
+    run = c.pods.wait_gone(pod, timeout=60)
+    # Never started: on deletion the kubelet reports it as it reports any container it cannot
+    # find, 137.
+    assert run.running is None, c.pods.summary()
+    assert (run.exit_code, run.reason) == (137, "ContainerStatusUnknown"), run.pod.get("status")
+    row = one_row(c, execution_id)
+    assert (row["START_TIME"], row["END_TIME"], row["EXIT_CODE"]) == (None, None, None), row
+    assert c.scdf.execution(execution_id)["taskExecutionStatus"] == "UNKNOWN"
 
 
 def test_boot_launch_completes(cluster: Cluster) -> None:
@@ -404,6 +432,13 @@ def test_a_failed_step_is_restarted_by_scdf_in_a_new_pod(cluster: Cluster) -> No
     c = cluster
     host = Path(tempfile.mkdtemp(prefix=f"orders-{c.kind}-"))
     host.chmod(0o755)
+    try:
+        restart_after_failed_step(c, host)
+    finally:
+        shutil.rmtree(host)
+
+
+def restart_after_failed_step(c: Cluster, host: Path) -> None:
     date = "2024-07-01"
     volumes = (
         f"deployer.{c.task}.kubernetes.volumes=[{{name: orders, hostPath: {{path: '{host}'}}}}]"
