@@ -183,7 +183,7 @@ log "sleeper pod: SIGTERM ${delay} s after the deletion (grace ${GRACE} s), pod 
 # --- the CronJob's Job, made by the controller ------------------------------------------------------
 job=
 for _ in $(seq 1 300); do
-  job=$(k -n "$ns" get jobs -o 'jsonpath={range .items[?(@.metadata.ownerReferences[0].name=="check-cron")]}{.metadata.name}{"\n"}{end}' | head -1)
+  job=$(k -n "$ns" get jobs -o 'jsonpath={range .items[?(@.metadata.ownerReferences[0].name=="check-cron")]}{.metadata.name}{"\n"}{end}' | awk 'NR == 1')
   [[ -n $job ]] && break
   sleep 0.5
 done
