@@ -15,7 +15,7 @@
 # version), the pod sandbox image from scripts/kubernetes/pause.go. Certificates, configs,
 # etcd's data, containerd's root and state and the kubelet's root all live under
 # .cache/kubernetes/: nothing under /etc changes and no service is enabled. What the kubelet
-# changes outside (three sysctls, its cgroups) is put back by `stop`.
+# changes outside (three sysctls, its cgroups, two folders at fixed paths) is put back by `stop`.
 #
 # Not a production cluster: no kube-proxy, no DNS, no CNI network (pods run with hostNetwork
 # and reach the host's servers on 127.0.0.1), one node, images imported rather than pulled.
@@ -43,7 +43,8 @@ NAMESPACE=scdf-tasks
 # The node's name is also the address the API server reaches the kubelet at (logs, stop): it
 # must resolve to loopback on any machine, which only `localhost` does.
 NODE=localhost
-# Off the usual ports, so that a developer's own cluster or etcd does not collide with this one.
+# The API server and etcd off their usual ports, so that a developer's own cluster or etcd does
+# not collide with them; the kubelet on its own defaults.
 API_PORT=16443
 ETCD_PORT=12379
 ETCD_PEER_PORT=12380
@@ -59,8 +60,8 @@ SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
 KUBELET_FIXED_DIRS=(/var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers)
 # Start order; `stop` goes the other way round.
 COMPONENTS=(etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet)
-# Seconds each may take to start, to be Ready, and to end after SIGTERM. Generous: the machine
-# may be shared with a parallel build.
+# Seconds the API server may take to be ready, and the node; seconds a process has between
+# SIGTERM and SIGKILL. Generous: the machine may be shared with a parallel build.
 START_TIMEOUT=${SCDF_TEST_K8S_START_TIMEOUT:-180}
 STOP_GRACE=15
 
@@ -434,9 +435,19 @@ node_ready() {
 }
 
 start() {
-  if running && kubectl_admin get --raw /readyz >/dev/null 2>&1; then
-    log "already running (node $NODE, API $API_URL); nothing to do"
-    return 0
+  if running; then
+    # A loaded machine may answer slowly: a running cluster is restarted only when its API
+    # server stays unready for half a minute.
+    local deadline=$((SECONDS + 30))
+    until kubectl_admin get --raw /readyz >/dev/null 2>&1; do
+      ((SECONDS < deadline)) || break
+      sleep 1
+    done
+    if ((SECONDS < deadline)); then
+      log "already running (node $NODE, API $API_URL); nothing to do"
+      return 0
+    fi
+    log "running, but the API server is not ready: starting again"
   fi
   # Whatever a crash or a kill left behind (stale PID files, mounts, containers) goes first.
   stop quiet
@@ -446,6 +457,8 @@ start() {
     [[ -z $(ss -ltnH "sport = :$port") ]] ||
       die "port $port is taken: $(ss -ltnpH "sport = :$port" | awk '{print $NF}' | head -1); another cluster running?"
   done
+  # A unix socket's path holds at most 107 bytes (containerd adds ".ttrpc").
+  ((${#SOCK} <= 100)) || die "the checkout's path is too long for containerd's socket: $SOCK"
   mkdir -p "$LOGS" "$RUN" "$DATA"
   pause_image
   certificates
@@ -485,7 +498,8 @@ start() {
 
   launch containerd containerd --config "$CONF/containerd.toml"
   wait_for 60 "containerd" containerd ctr_k8s version
-  if ! ctr_k8s images ls -q | grep -qxF "$PAUSE_IMAGE"; then
+  # (Listed first, then searched: grep -q ending early would fail the pipe under pipefail.)
+  if ! grep -qxF "$PAUSE_IMAGE" <<<"$(ctr_k8s images ls -q)"; then
     ctr_k8s images import "$PAUSE_DIR/image.tar" >/dev/null
   fi
 
@@ -560,23 +574,23 @@ contexts:
 current-context: scdf
 EOF
   )
-  cat >"$DIR/env" <<EOF
-# Written by scripts/setup-kubernetes.sh start; removed by stop.
-# kubectl as cluster admin (system:masters), in the namespace below.
-export KUBECONFIG=$DIR/admin.kubeconfig
-export SCDF_TEST_KUBECTL=$KUBECTL
-export SCDF_TEST_K8S_API_URL=$API_URL
-export SCDF_TEST_K8S_CA_FILE=$PKI/ca.crt
-# SCDF's service account (scripts/kubernetes/scdf-rbac.yaml): its token, and a kubeconfig with it.
-export SCDF_TEST_K8S_SERVICE_ACCOUNT=scdf
-export SCDF_TEST_K8S_TOKEN_FILE=$DIR/scdf.token
-export SCDF_TEST_K8S_SCDF_KUBECONFIG=$DIR/scdf.kubeconfig
-export SCDF_TEST_K8S_NAMESPACE=$NAMESPACE
-export SCDF_TEST_K8S_NODE=$NODE
-export SCDF_TEST_K8S_CONTAINERD_SOCKET=$SOCK
-# What SCDF's service account did, one JSON line per request (Metadata level).
-export SCDF_TEST_K8S_AUDIT_LOG=$LOGS/audit.log
-EOF
+  {
+    echo "# Written by scripts/setup-kubernetes.sh start; removed by stop."
+    echo "# kubectl as cluster admin (system:masters), in the namespace below."
+    printf 'export KUBECONFIG=%q\n' "$DIR/admin.kubeconfig"
+    printf 'export SCDF_TEST_KUBECTL=%q\n' "$KUBECTL"
+    printf 'export SCDF_TEST_K8S_API_URL=%q\n' "$API_URL"
+    printf 'export SCDF_TEST_K8S_CA_FILE=%q\n' "$PKI/ca.crt"
+    echo "# SCDF's service account (scripts/kubernetes/scdf-rbac.yaml): its token, and a kubeconfig with it."
+    printf 'export SCDF_TEST_K8S_SERVICE_ACCOUNT=%q\n' scdf
+    printf 'export SCDF_TEST_K8S_TOKEN_FILE=%q\n' "$DIR/scdf.token"
+    printf 'export SCDF_TEST_K8S_SCDF_KUBECONFIG=%q\n' "$DIR/scdf.kubeconfig"
+    printf 'export SCDF_TEST_K8S_NAMESPACE=%q\n' "$NAMESPACE"
+    printf 'export SCDF_TEST_K8S_NODE=%q\n' "$NODE"
+    printf 'export SCDF_TEST_K8S_CONTAINERD_SOCKET=%q\n' "$SOCK"
+    echo "# What SCDF's service account did, one JSON line per request (Metadata level)."
+    printf 'export SCDF_TEST_K8S_AUDIT_LOG=%q\n' "$LOGS/audit.log"
+  } >"$DIR/env"
 }
 
 # --- stop -----------------------------------------------------------------------------------------
@@ -718,8 +732,10 @@ import_images() {
   done
   local started=$SECONDS
   podman save --multi-image-archive --format docker-archive "$@" | ctr_k8s images import - >/dev/null
+  local listed
+  listed=$(ctr_k8s images ls -q)
   for image in "$@"; do
-    ctr_k8s images ls -q | grep -qxF "$(podman image inspect --format '{{index .RepoTags 0}}' "$image")" ||
+    grep -qxF "$(podman image inspect --format '{{index .RepoTags 0}}' "$image")" <<<"$listed" ||
       die "containerd does not list $image after the import"
   done
   log "imported $* in $((SECONDS - started)) s"

@@ -40,6 +40,9 @@ fi
 began=$SECONDS
 
 sysctls_before=$(sysctl vm.overcommit_memory kernel.panic kernel.panic_on_oops)
+fixed_paths=(/var/lib/kubelet /var/log/containers /run/containerd)
+absent_before=()
+for f in "${fixed_paths[@]}"; do [[ -e $f ]] || absent_before+=("$f"); done
 stopped=
 cleanup() {
   [[ -n $stopped ]] || bash "$SETUP" stop || true
@@ -183,7 +186,7 @@ log "sleeper pod: SIGTERM ${delay} s after the deletion (grace ${GRACE} s), pod 
 # --- the CronJob's Job, made by the controller ------------------------------------------------------
 job=
 for _ in $(seq 1 300); do
-  job=$(k -n "$ns" get jobs -o 'jsonpath={range .items[?(@.metadata.ownerReferences[0].name=="check-cron")]}{.metadata.name}{"\n"}{end}' | head -1)
+  job=$(k -n "$ns" get jobs -o 'jsonpath={range .items[?(@.metadata.ownerReferences[0].name=="check-cron")]}{.metadata.name}{"\n"}{end}' | awk 'NR == 1')
   [[ -n $job ]] && break
   sleep 0.5
 done
@@ -252,7 +255,9 @@ for c in /sys/fs/cgroup/*/kubepods; do
   [[ ! -e $c ]] || fail "cgroup $c remains"
 done
 [[ ! -e $DIR/env ]] || fail "$DIR/env remains"
-[[ ! -e /run/containerd ]] || fail "/run/containerd remains: $(ls -R /run/containerd)"
+for f in "${absent_before[@]}"; do
+  [[ ! -e $f ]] || fail "$f remains: $(ls -R "$f")"
+done
 rm -rf "$WORK"
-log "nothing left: no process, mount or cgroup; sysctls as before"
+log "nothing left: no process, mount, cgroup or folder of the kubelet's; sysctls as before"
 log "PASS in $((SECONDS - began)) s (start ${startup} s)"
