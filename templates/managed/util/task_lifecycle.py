@@ -22,7 +22,6 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from util.bounded_write import WriteError, left_behind
@@ -54,19 +53,23 @@ __all__ = [
 ]
 
 
-@dataclass
 class _Outcome:
-    exit_code: int
-    error_message: str | None = None
+    __slots__ = ("error_message", "exit_code")
+
+    def __init__(self, exit_code: int, error_message: str | None = None) -> None:
+        self.exit_code = exit_code
+        self.error_message = error_message
 
 
-@dataclass
 class _Run:
     """What `execute()` opened, closed in its `finally` whatever happened."""
 
-    signals: StopSignals
-    status: TaskStatus | None = None
-    lock: SingleInstanceLock | None = None
+    __slots__ = ("lock", "signals", "status")
+
+    def __init__(self, signals: StopSignals) -> None:
+        self.signals = signals
+        self.status: TaskStatus | None = None
+        self.lock: SingleInstanceLock | None = None
 
 
 def execute(

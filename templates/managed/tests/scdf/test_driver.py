@@ -41,6 +41,12 @@ ONLY_WHEN_USED = {
 }
 
 
+# Never loaded by a launch's start: `dataclasses` (and `inspect`, `ast`, `dis` behind it) cost a
+# MariaDB launch about a tenth of its CPU time, so the start's value classes are util.records';
+# `cryptography` only PyMySQL's RSA login (MySQL 8) needs, and PyMySQL imports it itself.
+NEVER_AT_START = {"dataclasses", "inspect", "ast", "dis", "cryptography"}
+
+
 def test_driver_module_imports() -> None:
     module = importlib.import_module(DRIVER_MODULE)
     assert module.__name__ == DRIVER_MODULE
@@ -58,6 +64,22 @@ def test_a_launch_loads_no_module_only_some_launches_use() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert set(done.stdout.split()) & ONLY_WHEN_USED == set()
+
+
+def test_a_launch_loads_none_of_the_costly_modules_it_does_not_need() -> None:
+    # Beyond what the driver and the standard modules every launch uses (the log, the type
+    # hints) load themselves: on some Python versions `typing` brings `ast` along.
+    code = (
+        f"import sys, logging, typing, {DRIVER_MODULE}; before = set(sys.modules); "
+        "import util.task_lifecycle, util.db_adapter, util.task_args; "
+        "print(*sorted(set(sys.modules) - before))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=PROJECT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "util.task_lifecycle" in done.stdout.split()
+    assert set(done.stdout.split()) & NEVER_AT_START == set()
 
 
 class Opened:
