@@ -16,6 +16,7 @@ The body gets a `util.task_context.TaskContext`; `util.stop` owns the signals an
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -178,6 +179,12 @@ def run_task(
     environ: Mapping[str, str] | None = None,
 ) -> NoReturn:
     """Runs `body` as an SCDF task execution and exits the process with its exit code."""
+    # What is loaded by now (the driver, these modules, the task's own imports) lives as long as
+    # the process: kept out of the cyclic collector's walks, during the run and in the full
+    # collections of the interpreter's exit, it saves every launch about a tenth of its CPU time
+    # (measured by generator-scdf-task's `npm run bench:task`). Objects made from here on are
+    # collected as usual; run_task() ends the process, so nothing stays frozen past it.
+    gc.freeze()
     code = execute(body, argv=argv, environ=environ)
     sys.stdout.flush()
     if left_behind():

@@ -4,6 +4,7 @@ Rendered by generator-scdf-task for <%- profile.label %>. No database is contact
 """
 
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,26 @@ def test_a_launch_loads_none_of_the_costly_modules_it_does_not_need() -> None:
     assert done.returncode == 0, done.stderr
     assert "util.task_lifecycle" in done.stdout.split()
     assert set(done.stdout.split()) & NEVER_AT_START == set()
+
+
+def test_a_launch_leaves_what_its_start_loaded_out_of_the_collector_s_walks() -> None:
+    # run_task() freezes the objects the imports made (gc.freeze()): neither the collections
+    # during the run nor the full ones at exit walk them again. Counted at exit, after the run.
+    code = (
+        "import atexit, gc; atexit.register(lambda: print(gc.get_freeze_count())); "
+        "from util.task_lifecycle import run_task; run_task(lambda context: None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT,
+        env={"PATH": os.environ.get("PATH", "")},  # no SCDF setting: the launch stops at once
+    )
+    assert done.returncode == 1, done.stderr
+    assert "spring.datasource.url is not set" in done.stderr
+    assert int(done.stdout) > 1000, done.stdout
 
 
 class Opened:
