@@ -14,6 +14,9 @@ another LATENCY later: past the attempt's limit (connect + statement timeout). W
 latency the INSERT's own reply comes past the limit, so COMMIT is never sent. Retries cannot
 connect through the latency before the deadline. Once the task has given the creation up, the
 latency goes, so that its end write is answered.
+
+A third case keeps the test's row uncommitted until the task writes the end, then commits it:
+a creation still under way on the server that lands while the end is written.
 """
 
 from __future__ import annotations
@@ -59,39 +62,50 @@ ENDING = "The start may have been recorded all the same"
 
 
 class IdHolder:
-    """Another session's row with the id the task will take, inserted and left uncommitted
-    until `release()` rolls it back: an INSERT of the same id waits for it meanwhile."""
+    """Another session's row (started, named "holder") with the id the task will take, inserted
+    and left uncommitted until `release()` rolls it back or `commit()` commits it: an INSERT of
+    the same id waits for it meanwhile, as behind a creation still under way on the server."""
 
     def __init__(self, backend: Backend, execution_id: int) -> None:
+        now = datetime.now().replace(microsecond=0)
         self._conn = backend.engine.connect()
         self._transaction: RootTransaction | None = self._conn.begin()
         self._conn.execute(
             text(
-                f"INSERT INTO {PREFIX}EXECUTION (TASK_EXECUTION_ID, TASK_NAME, LAST_UPDATED)"
-                " VALUES (:id, 'holder', :now)"
+                f"INSERT INTO {PREFIX}EXECUTION (TASK_EXECUTION_ID, START_TIME, TASK_NAME,"
+                " LAST_UPDATED) VALUES (:id, :now, 'holder', :now)"
             ),
-            {"id": execution_id, "now": datetime.now().replace(microsecond=0)},
+            {"id": execution_id, "now": now},
         )
 
     def release(self) -> None:
+        self._end(commit=False)
+
+    def commit(self) -> None:
+        self._end(commit=True)
+
+    def _end(self, *, commit: bool) -> None:
         if self._transaction is not None:
             transaction, self._transaction = self._transaction, None
-            transaction.rollback()
+            if commit:
+                transaction.commit()
+            else:
+                transaction.rollback()
             self._conn.close()
 
 
-def waiting_inserts(backend: Backend) -> int:
-    """How many sessions of the scratch database wait on a lock in an INSERT right now."""
+def waiting_writes(backend: Backend) -> int:
+    """How many sessions of the scratch database wait on a lock in an INSERT or UPDATE now."""
     scratch = backend.scratch  # type: ignore[attr-defined]
     if isinstance(backend, PostgresBackend):
         sql = (
             "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
-            " AND wait_event_type = 'Lock' AND query LIKE 'INSERT%'"
+            " AND wait_event_type = 'Lock' AND (query LIKE 'INSERT%' OR query LIKE 'UPDATE%')"
         )
     else:
         sql = (
             "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = :db"
-            " AND INFO LIKE 'INSERT%'"
+            " AND (INFO LIKE 'INSERT%' OR INFO LIKE 'UPDATE%')"
         )
     with backend.engine.connect() as conn:
         return int(conn.execute(text(sql), {"db": scratch}).scalar_one())
@@ -139,7 +153,7 @@ def test_a_scheduled_run_whose_row_creation_was_given_up_leaves_no_running_row(
             stream = running.proc.stderr
             reader = threading.Thread(target=lambda: err.extend(iter(stream.readline, "")))
             reader.start()
-            wait_for(lambda: waiting_inserts(backend), "the task's INSERT waiting on the id")
+            wait_for(lambda: waiting_writes(backend), "the task's INSERT waiting on the id")
             proxy.add("late", "latency", latency=int(LATENCY[case] * 1000))
             holder.release()  # the task's INSERT runs on the server now
             watcher = Watcher(backend, execution_id)
@@ -177,3 +191,70 @@ def test_a_scheduled_run_whose_row_creation_was_given_up_leaves_no_running_row(
         assert "RUNNING" not in seen, shown
     assert elapsed <= DEADLINE + OVERRUN + GRACE + margin, shown
     assert backend.next_sequence_value(PREFIX) == execution_id + 1, "one id taken, no more"
+
+
+def test_a_creation_that_commits_while_its_end_is_written_is_ended(
+    project: Project, backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    """The given-up creation is still under way on the server when the end is written, and then
+    commits: the end's INSERT meets its duplicate key (PostgreSQL; MariaDB's UPDATE already
+    waits for it) and the end is written again, onto the row that landed. The test's own
+    uncommitted row plays that creation: the task's INSERTs wait on it until the deadline."""
+    margin = float(request.getfixturevalue("slack"))
+    execution_id = backend.next_sequence_value(PREFIX)
+    launch = scdf_launch(backend, "shell", PREFIX, None, BOUNDS)
+    argv, env = launch.for_shape("shell")
+    runnable = ScriptProject(project.directory, project.python, "exit_code_task.py")
+    err: list[str] = []
+    holder = IdHolder(backend, execution_id)
+    try:
+        with started(runnable, argv, env) as running:
+            assert running.proc.stderr is not None
+            stream = running.proc.stderr
+            reader = threading.Thread(target=lambda: err.extend(iter(stream.readline, "")))
+            reader.start()
+            wait_for(
+                lambda: any(ENDING in line for line in err) or running.proc.poll() is not None,
+                "the creation given up",
+                timeout=DEADLINE + OVERRUN + margin,
+            )
+            given_up = [line for line in err if ENDING in line]
+            if given_up:  # (a task that ends no such row has left already)
+                since = logged_at(given_up[0])
+                wait_for(lambda: end_waiting(backend, since), "the end write waiting on the row")
+            holder.commit()  # the creation lands
+            code = running.proc.wait(GRACE + margin)
+            elapsed = time.monotonic() - running.started_at
+            reader.join(10)
+    finally:
+        holder.release()
+    row = backend.read_row(PREFIX, execution_id)
+    shown = f"exit {code}, {elapsed:.1f}s, row {row}\n{''.join(err)}"
+    assert code == 1, shown
+    assert row is not None, shown
+    # The row that landed ("holder"), ended as failed by the run that gave its creation up.
+    assert (row["TASK_NAME"], row["EXIT_CODE"], scdf_status(row)) == ("holder", 1, "ERROR"), shown
+    assert str(row["ERROR_MESSAGE"]).startswith("Task not started: Could not create"), shown
+    assert elapsed <= DEADLINE + OVERRUN + GRACE + margin, shown
+    meanwhile = f"Task execution {execution_id} was created meanwhile; ending it"
+    assert (meanwhile in shown) is isinstance(backend, PostgresBackend), shown
+
+
+def logged_at(line: str) -> datetime:
+    """When the task logged `line` (its local time, to the millisecond), as an aware time."""
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone()
+
+
+def end_waiting(backend: Backend, since: datetime) -> bool:
+    """Whether the end write waits on the test's row: on PostgreSQL its INSERT, in a session
+    opened after `since` (the start's last attempt, given up, may still wait on the server until
+    its lock timeout); on MariaDB its UPDATE already does (InnoDB's UPDATE waits for the row)."""
+    if not isinstance(backend, PostgresBackend):
+        return waiting_writes(backend) > 0
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"
+        " AND query LIKE 'INSERT%' AND backend_start > :since"
+    )
+    with backend.engine.connect() as conn:
+        found = conn.execute(text(sql), {"db": backend.scratch, "since": since})  # type: ignore[attr-defined]
+        return int(found.scalar_one()) > 0

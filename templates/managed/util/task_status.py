@@ -325,6 +325,7 @@ class TaskStatus:
             self._record_end(self._end_or_create, exit_code, None, error_message)
         except _CreatedMeanwhileError:
             # The creation committed while that write ran: the row is there now, to be ended.
+            log.info("Task execution %d was created meanwhile; ending it", self.task_id)
             self._record_end(self._end_or_create, exit_code, None, error_message)
 
     def _record_end(
