@@ -131,19 +131,28 @@ GIVE_UP = ("--task.db.connect-deadline=1", "--task.db.connect-timeout=0.2", "--t
 GRACE = 4.0
 
 
-def late_commit(recorded: "Recorded", *, lands: bool) -> threading.Event:
+def late_commit(
+    recorded: "Recorded", *, lands: bool, hold: float = 1.5, end_reply_lost: bool = False
+) -> threading.Event:
     """The creation's COMMIT (the second connection: the id is taken on the first) answers after
     the write has given it up; it then commits (`lands`) or is rolled back as a connection that
     died would be. Its transaction holds SQLite's write lock meanwhile, as a server's holds the
-    row. The event is set once it has ended either way."""
+    row, for `hold` seconds. The event is set once it has ended either way. `end_reply_lost`:
+    the first end write that commits then fails as if its reply were lost (SQLITE_BUSY)."""
     ended = threading.Event()
+    end_commits: list[int] = []
 
     def commit(connection: object) -> None:
         assert isinstance(connection, sqlite3.Connection)
         if recorded.connects != 2:
             connection.commit()
+            if recorded.connects > 2 and end_reply_lost and not end_commits:
+                end_commits.append(recorded.connects)
+                error = sqlite3.OperationalError("database is locked")
+                error.sqlite_errorcode = 5  # SQLITE_BUSY: transient
+                raise error
             return
-        time.sleep(1.5)  # past the write's deadline: the caller has given the attempt up
+        time.sleep(hold)  # past the write's deadline: the caller has given the attempt up
         if lands:
             connection.commit()
         else:
@@ -175,6 +184,27 @@ def test_a_created_row_whose_creation_was_given_up_is_never_left_running(
     assert scdf_db.params(1) == (argv if lands else [])
     assert scdf_db.execution(2) is None
     assert elapsed <= 1 + GRACE + 1.5
+
+
+def test_a_row_created_ended_whose_reply_was_lost_is_found_ended_by_the_retry(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded", caplog: pytest.LogCaptureFixture
+) -> None:
+    # The end write gets a deadline (2 s) of its own: room for a retry after the creation's lock.
+    ended = late_commit(recorded, lands=False, hold=2.5, end_reply_lost=True)
+    bounds = (
+        "--task.db.connect-deadline=2",
+        "--task.db.connect-timeout=0.2",
+        "--task.db.statement-timeout=0.3",
+    )
+    argv = scheduled_argv(scdf_db, *bounds, f"--task.db.stop-grace={GRACE:g}")
+
+    assert execute(never_called, argv=argv, environ={}) == 1
+
+    assert ended.wait(5)
+    row = row_of(scdf_db, 1)
+    assert (row.status, row.exit_code) == ("ERROR", 1), row
+    assert scdf_db.execution(2) is None
+    assert not [m for m in caplog.messages if "could not be ended" in m or "meanwhile" in m], caplog.messages
 
 
 def test_external_execution_id_is_also_recorded_on_scdf_s_row(scdf_db: LocalScdfDatabase) -> None:
