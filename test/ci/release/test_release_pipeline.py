@@ -207,8 +207,16 @@ class Project:
     image: str  # 127.0.0.1:<port>/orders-etl
 
 
+def remove_images(prefix: str) -> None:
+    """Removes every local image named under `prefix` (a registry of this test)."""
+    listed = podman("images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}").splitlines()
+    ids = {line.split()[0] for line in listed if line.split()[1].startswith(prefix)}
+    if ids:
+        podman("rmi", "--force", *sorted(ids))
+
+
 @pytest.fixture(scope="module")
-def project(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Project:
+def project(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     if not BIN.exists():
         pytest.fail(f"{BIN} missing: run the suite through test/ci/release/run.sh", pytrace=False)
     work = tmp_path_factory.mktemp("project")
@@ -229,7 +237,9 @@ def project(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Pro
     ):
         result = run(["git", *args], cwd=directory)
         assert result.returncode == 0, result.stdout
-    return Project(directory, TASK, f"{registry.host}/{TASK}")
+    yield Project(directory, TASK, f"{registry.host}/{TASK}")
+    # The registry's port is new on every run: leave no image named after it.
+    remove_images(f"{registry.host}/")
 
 
 def action(directory: Path, name: str, inputs: list[str], script: str) -> None:
@@ -415,9 +425,7 @@ def test_a_tag_pushes_the_image_and_releases_it_by_digest_then_a_launch_pulls_an
     assert server.docker_runs() == []
 
     # No copy of the image is left here: the launch must pull it from the registry, by digest.
-    names = podman("images", "--format", "{{.Repository}}:{{.Tag}}").split()
-    for name in sorted({n for n in names if n.startswith(f"{project.image}:")}):
-        podman("rmi", "--force", name)
+    remove_images(f"{project.image}:")
     launch = scdf_rest(project, server, "launch")
     assert launch.returncode == 0, f"{launch.stderr}\n{server.log_tail()}"
     match = LAUNCHED.search(launch.stderr)
