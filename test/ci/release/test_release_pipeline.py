@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "test" / "scdf-server"))
 
 from scdf_rest import Scdf  # noqa: E402
 from servers import (  # noqa: E402
+    PODMAN,
     DataFlowServer,
     ScratchDatabase,
     docker_run_image,
@@ -51,6 +52,8 @@ from servers import (  # noqa: E402
 
 BIN = ROOT / "lib" / "bin" / "create-scdf-task.js"
 TASK = "orders-etl"
+# The GitLab project's task, released into the same server beside it.
+GITLAB_TASK = "billing-etl"
 # The stand-in base image (Debian trixie) has Python 3.13: the project is made for it.
 PYTHON_VERSION = "3.13"
 VERSION = "1.2.3"
@@ -77,8 +80,8 @@ def ci_tools() -> dict[str, str]:
     if not file.exists():
         pytest.fail(f"{file} is missing: run bash scripts/setup-ci-tools.sh", pytrace=False)
     values = dict(line.split("=", 1) for line in file.read_text().splitlines() if "=" in line)
-    for key in ("ACT_BIN", "REGISTRY_BIN"):
-        if not Path(values.get(key, "")).is_file():
+    for key in ("ACT_BIN", "REGISTRY_BIN", "GITLAB_CI_LOCAL_BIN", "NODE22_PATH"):
+        if not Path(values.get(key, "")).exists():
             pytest.fail(f"{file}: {key} names no file; run scripts/setup-ci-tools.sh")
     return values
 
@@ -215,30 +218,43 @@ def remove_images(prefix: str) -> None:
         podman("rmi", "--force", *sorted(ids))
 
 
-@pytest.fixture(scope="module")
-def project(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def generate(registry: Registry, work: Path, task: str, ci: str, forge: str) -> Project:
+    """A project for `ci`, its image under the registry, committed, its remote on the forge."""
     if not BIN.exists():
         pytest.fail(f"{BIN} missing: run the suite through test/ci/release/run.sh", pytrace=False)
-    work = tmp_path_factory.mktemp("project")
     made = run(
         [
-            *("node", str(BIN), TASK, "--defaults", "--ci", "github", "--database", "postgresql"),
+            *("node", str(BIN), task, "--defaults", "--ci", ci, "--database", "postgresql"),
             *("--python-version", PYTHON_VERSION, "--docker-prefix", registry.host),
         ],
         cwd=work,
     )
     assert made.returncode == 0, made.stdout
-    directory = work / TASK
+    directory = work / task
     for args in (
         ["init", "--quiet", "--initial-branch=main"],
         ["add", "--all"],
         ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "generated"],
-        ["remote", "add", "origin", f"https://github.com/acme/{TASK}.git"],
+        ["remote", "add", "origin", f"https://{forge}/acme/{task}.git"],
     ):
         result = run(["git", *args], cwd=directory)
         assert result.returncode == 0, result.stdout
-    yield Project(directory, TASK, f"{registry.host}/{TASK}")
+    return Project(directory, task, f"{registry.host}/{task}")
+
+
+@pytest.fixture(scope="module")
+def project(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    yield generate(registry, tmp_path_factory.mktemp("project"), TASK, "github", "github.com")
     # The registry's port is new on every run: leave no image named after it.
+    remove_images(f"{registry.host}/")
+
+
+@pytest.fixture(scope="module")
+def gitlab_project(
+    registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Project]:
+    work = tmp_path_factory.mktemp("gitlab-project")
+    yield generate(registry, work, GITLAB_TASK, "gitlab", "gitlab.example.com")
     remove_images(f"{registry.host}/")
 
 
@@ -270,6 +286,7 @@ class Runner:
     actions: Path
     bin: Path
     artifacts: Path
+    python_bin: Path
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +338,12 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
         'exec podman "$@"\n'
     )
     docker.chmod(0o755)
-    return Runner(work / "actions", bin_dir, artifacts)
+    # The GitLab release job installs curl into its image first; here curl is installed and the
+    # job runs on this machine: its apt-get says so and installs nothing.
+    apt_get = bin_dir / "apt-get"
+    apt_get.write_text('#!/bin/sh\necho "apt-get stand-in: $*: curl is installed"\n')
+    apt_get.chmod(0o755)
+    return Runner(work / "actions", bin_dir, artifacts, python_bin)
 
 
 @pytest.fixture(scope="module")
@@ -387,10 +409,10 @@ def scdf_rest(
     )
 
 
-def app_versions(scdf: Scdf) -> dict[str, tuple[str, bool]]:
-    page = scdf.get(f"/apps?type=task&search={TASK}&size=100")
+def app_versions(scdf: Scdf, task: str = TASK) -> dict[str, tuple[str, bool]]:
+    page = scdf.get(f"/apps?type=task&search={task}&size=100")
     apps = page.get("_embedded", {}).get("appRegistrationResourceList", [])
-    return {a["version"]: (a["uri"], a["defaultVersion"]) for a in apps if a["name"] == TASK}
+    return {a["version"]: (a["uri"], a["defaultVersion"]) for a in apps if a["name"] == task}
 
 
 # --- scenarios --------------------------------------------------------------------------------
@@ -486,3 +508,92 @@ def test_a_branch_push_builds_the_image_and_pushes_nothing(
     assert "pushed " not in log
     assert registry.tags(project.repository) == before
     podman("image", "exists", f"{project.image}:ci-{sha}")
+
+
+# --- GitLab -----------------------------------------------------------------------------------
+
+DIND = "docker.io/library/docker:28-dind"
+
+
+@pytest.fixture(scope="module")
+def dind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """gitlab-ci-local starts the build job's service docker:28-dind even with its shell
+    executor, and Docker Hub cannot be reached: a stand-in image under that name that only
+    sleeps. The job's docker is this machine's (podman), as with act."""
+    base = os.environ.get("SCDF_TEST_JRE_BASE", "")
+    if not base:
+        pytest.fail("SCDF_TEST_JRE_BASE not set: run bash scripts/setup-containers.sh")
+    present = subprocess.run([PODMAN, "image", "exists", DIND], check=False).returncode == 0
+    if not present:
+        context = tmp_path_factory.mktemp("dind")
+        (context / "Containerfile").write_text(f'FROM {base}\nENTRYPOINT ["sleep", "infinity"]\n')
+        podman("build", "--pull=never", "--network=none", "-t", DIND, str(context))
+    yield
+    if not present:
+        podman("rmi", "--force", DIND)
+
+
+def gitlab_ci_local(
+    project: Project, runner: Runner, job: str, variables: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """gitlab-ci-local runs `job` of .gitlab-ci.yml and the jobs it needs (shell executor)."""
+    tools = ci_tools()
+    command = [
+        tools["GITLAB_CI_LOCAL_BIN"],
+        *("--force-shell-executor", "--pull-policy", "if-not-present", "--needs"),
+    ]
+    for name, value in variables.items():
+        command += ["--variable", f"{name}={value}"]
+    command.append(job)
+    path = [str(runner.bin), str(runner.python_bin), tools["NODE22_PATH"], os.environ["PATH"]]
+    result = run(command, cwd=project.directory, env={**os.environ, "PATH": ":".join(path)})
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, without_colours(result.stdout)
+    )
+
+
+def test_gitlab_a_tag_pushes_the_image_and_releases_it_by_digest_then_a_launch_runs_it(
+    gitlab_project: Project,
+    runner: Runner,
+    registry: Registry,
+    server: DataFlowServer,
+    dind: None,
+) -> None:
+    project, task = gitlab_project, GITLAB_TASK
+    scdf = Scdf(server.url)
+    result = gitlab_ci_local(
+        project,
+        runner,
+        "release",
+        {
+            "CI_COMMIT_TAG": f"v{VERSION}",
+            "SCDF_URL": server.url,
+            "PYTEST_ADDOPTS": "-k test_python_task",
+        },
+    )
+    log = result.stdout
+    assert result.returncode == 0, log
+    for job in ("test", "lint", "build-image", "release"):
+        assert re.search(rf"PASS +{job}\b", log), f"{job} did not pass:\n{log}"
+    pushed = registry.digest(project.repository, VERSION)
+    assert pushed is not None, registry.tags(project.repository)
+    assert f"pushed {project.image}:{VERSION} as {pushed}" in log
+    version = f"{VERSION}@{pushed}"
+    registered = f"{project.image}:{VERSION}@{pushed}"
+    assert f"scdf-rest: registered task app {task} {version} as docker:{registered} (Boot 2)" in log
+    assert f"scdf-rest: made {version} the default version of {task}" in log
+    assert f"scdf-rest: created task definition {task}" in log
+    assert app_versions(scdf, task) == {version: (f"docker:{registered}", True)}
+
+    remove_images(f"{project.image}:")
+    launch = scdf_rest(project, server, "launch")
+    assert launch.returncode == 0, f"{launch.stderr}\n{server.log_tail()}"
+    match = LAUNCHED.search(launch.stderr)
+    assert match, launch.stderr
+    execution_id = int(match.group(1))
+    assert f"execution {execution_id} COMPLETE" in launch.stderr
+    wanted = f"--spring.cloud.task.executionid={execution_id}"
+    runs = [argv for argv in server.docker_runs() if wanted in argv]
+    assert len(runs) == 1, server.docker_runs()
+    assert docker_run_image(runs[0])[0] == registered
+    assert f"GET /v2/{project.repository}/manifests/{pushed}" in registry.log.read_text()
