@@ -534,13 +534,14 @@ def dind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 def gitlab_ci_local(
-    project: Project, runner: Runner, job: str, variables: dict[str, str]
+    project: Project, runner: Runner, job: str, variables: dict[str, str], needs: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """gitlab-ci-local runs `job` of .gitlab-ci.yml and the jobs it needs (shell executor)."""
+    """gitlab-ci-local runs `job` of .gitlab-ci.yml (shell executor), with the jobs it needs."""
     tools = ci_tools()
     command = [
         tools["GITLAB_CI_LOCAL_BIN"],
-        *("--force-shell-executor", "--pull-policy", "if-not-present", "--needs"),
+        *("--force-shell-executor", "--pull-policy", "if-not-present"),
+        *(["--needs"] if needs else []),
     ]
     for name, value in variables.items():
         command += ["--variable", f"{name}={value}"]
@@ -600,3 +601,19 @@ def test_gitlab_a_tag_pushes_the_image_and_releases_it_by_digest_then_a_launch_r
     assert len(runs) == 1, server.docker_runs()
     assert docker_run_image(runs[0])[0] == registered
     assert f"GET /v2/{project.repository}/manifests/{pushed}" in registry.log.read_text()
+
+
+def test_gitlab_a_branch_pipeline_builds_the_image_and_pushes_nothing(
+    gitlab_project: Project, runner: Runner, registry: Registry, dind: None
+) -> None:
+    project = gitlab_project
+    before = registry.tags(project.repository)
+    sha = run(["git", "rev-parse", "HEAD"], cwd=project.directory).stdout.strip()
+    result = gitlab_ci_local(project, runner, "build-image", {}, needs=False)
+    log = result.stdout
+    assert result.returncode == 0, log
+    assert re.search(r"PASS +build-image\b", log), log
+    assert "not a v* tag: the image is built, not pushed" in log
+    assert "pushed " not in log
+    assert registry.tags(project.repository) == before
+    podman("image", "exists", f"{project.image}:ci-{sha}")
