@@ -6,7 +6,7 @@
 # run with act and gitlab-ci-local); the real-database contract suite, again
 # under a time zone far from UTC; the image suite (the built image run as SCDF and Kubernetes run
 # it); the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
-# PostgreSQL); the Kubernetes suite (the same server's Kubernetes platform on a real single-node
+# PostgreSQL), and the generated release pipeline into that server; the Kubernetes suite (the same server's Kubernetes platform on a real single-node
 # cluster, scripts/setup-kubernetes.sh); the fault suite (Toxiproxy between the generated task
 # and the real servers).
 set -euo pipefail
@@ -46,6 +46,9 @@ TZ=Asia/Tokyo bash test/contract/run.sh -q \
   -k "test_success or test_scheduled_launch or test_second_run_is_refused or test_python_and_java_runs"
 bash test/image/run.sh
 bash test/scdf-server/run.sh
+# the generated release pipeline (act, gitlab-ci-local) into the same real server, through an OCI
+# registry on loopback; a launch then runs the pushed image by digest
+bash test/ci/release/run.sh
 if [[ -n $k8s_build ]]; then
   wait "$k8s_build" || {
     cat .cache/kubernetes/build.log >&2
