@@ -3,12 +3,12 @@
 # (scripts/setup-system.sh), podman and the stand-in base images (scripts/setup-containers.sh);
 # lint, types, build, the Python tools the tests use; the generator and generated-project tests
 # (Jest, the image built for every database among them; the generated CI pipelines linted and
-# run with act and gitlab-ci-local); the real-database contract suite, again
-# under a time zone far from UTC; the image suite (the built image run as SCDF and Kubernetes run
-# it); the real-server suite (a generated project against SCDF 2.11.5 on MariaDB and
-# PostgreSQL), and the generated release pipeline into that server; the Kubernetes suite (the same server's Kubernetes platform on a real single-node
-# cluster, scripts/setup-kubernetes.sh); the fault suite (Toxiproxy between the generated task
-# and the real servers).
+# run with act and gitlab-ci-local); the real-database contract suite, again under a time zone
+# far from UTC; the image suite (the built image run as SCDF and Kubernetes run it); the
+# real-server suite (a generated project against SCDF 2.11.5 on MariaDB and PostgreSQL) and the
+# generated release pipeline into that server; the Kubernetes suite (the same server's Kubernetes
+# platform on a real single-node cluster, scripts/setup-kubernetes.sh); the fault suite
+# (Toxiproxy between the generated task and the real servers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
