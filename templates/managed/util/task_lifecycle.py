@@ -16,13 +16,13 @@ The body gets a `util.task_context.TaskContext`; `util.stop` owns the signals an
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from util.bounded_write import WriteError, left_behind
@@ -54,19 +54,23 @@ __all__ = [
 ]
 
 
-@dataclass
 class _Outcome:
-    exit_code: int
-    error_message: str | None = None
+    __slots__ = ("error_message", "exit_code")
+
+    def __init__(self, exit_code: int, error_message: str | None = None) -> None:
+        self.exit_code = exit_code
+        self.error_message = error_message
 
 
-@dataclass
 class _Run:
     """What `execute()` opened, closed in its `finally` whatever happened."""
 
-    signals: StopSignals
-    status: TaskStatus | None = None
-    lock: SingleInstanceLock | None = None
+    __slots__ = ("lock", "signals", "status")
+
+    def __init__(self, signals: StopSignals) -> None:
+        self.signals = signals
+        self.status: TaskStatus | None = None
+        self.lock: SingleInstanceLock | None = None
 
 
 def execute(
@@ -175,6 +179,12 @@ def run_task(
     environ: Mapping[str, str] | None = None,
 ) -> NoReturn:
     """Runs `body` as an SCDF task execution and exits the process with its exit code."""
+    # What is loaded by now (the driver, these modules, the task's own imports) lives as long as
+    # the process: kept out of the cyclic collector's walks, during the run and in the full
+    # collections of the interpreter's exit, it saves every launch about a tenth of its CPU time
+    # (measured by generator-scdf-task's `npm run bench:task`). Objects made from here on are
+    # collected as usual; run_task() ends the process, so nothing stays frozen past it.
+    gc.freeze()
     code = execute(body, argv=argv, environ=environ)
     sys.stdout.flush()
     if left_behind():
