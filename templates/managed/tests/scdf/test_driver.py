@@ -68,11 +68,13 @@ def test_a_launch_loads_no_module_only_some_launches_use() -> None:
 
 
 def test_a_launch_loads_none_of_the_costly_modules_it_does_not_need() -> None:
-    # Beyond what the driver and the standard modules every launch uses (the log, the type
-    # hints) load themselves: from Python 3.14 on, `logging` loads `dataclasses` and `inspect`
+    # Beyond what the driver (Db2's DB-API module too: it loads `inspect` itself) and the
+    # standard modules every launch uses (the log, the type hints) load themselves: from Python
+    # 3.14 on, `logging` loads `dataclasses` and `inspect`
     # (through `traceback`), so there only the classes' building is saved.
     code = (
-        f"import sys, logging, typing, {DRIVER_MODULE}; before = set(sys.modules); "
+        f"import sys, logging, typing, {DRIVER_MODULE}, {CONNECT_MODULE}; "
+        "before = set(sys.modules); "
         "import util.task_lifecycle, util.db_adapter, util.task_args; "
         "print(*sorted(set(sys.modules) - before))"
     )
