@@ -80,7 +80,7 @@ alive() {
   local pid cmdline
   pid=$(pid_of "$1")
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   [[ $cmdline == *"$DIR"* ]]
 }
 
@@ -97,7 +97,33 @@ launch() {
     done
     exec setsid "$@" </dev/null >"$LOGS/$name.log" 2>&1
   ) &
-  echo $! >"$RUN/$name.pid"
+  local pid=$! i
+  # Recorded at once, so that a clean-up from here on knows it.
+  echo "$pid" >"$RUN/$name.pid"
+  # Until the subshell has exec'd, its command line is this script's, and `alive` (rightly) does
+  # not take it for the component: a check or a clean-up in that window would think it gone and
+  # leave it running unrecorded once it execs. On a loaded machine the window lasts long enough.
+  for ((i = 0; i < 200; i++)); do
+    alive "$name" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  tail -n 40 "$LOGS/$name.log" >&2 || true
+  die "$name did not start (log: $LOGS/$name.log)"
+}
+
+# Processes of this checkout's cluster that no PID file names (a start killed between spawn and
+# record, a PID file lost): each component's program, with a path under $DIR on its command line.
+strays() {
+  local p argv name
+  for p in /proc/[0-9]*; do
+    mapfile -d '' argv 2>/dev/null <"$p/cmdline" || continue
+    ((${#argv[@]})) || continue
+    name=${argv[0]##*/}
+    [[ " ${COMPONENTS[*]} " == *" $name "* ]] || continue
+    [[ "${argv[*]}" == *"$DIR"* ]] && printf '%s\n' "${p#/proc/}"
+  done
+  return 0
 }
 
 # Sends SIGTERM, then SIGKILL after a bound, and waits until the process has gone.
@@ -226,6 +252,15 @@ pause_image() {
 }
 
 ctr_k8s() { ctr --address "$SOCK" --namespace k8s.io "$@"; }
+
+# The CRI's Version call, the kubelet's first, as gRPC over HTTP/2 on containerd's socket (an
+# empty request is five zero bytes: no compression, length 0). Status 0 only once the CRI
+# plugin has initialised; before, it answers "server is not initialized yet".
+cri_ready() {
+  printf '\0\0\0\0\0' | curl -sS --max-time 5 --unix-socket "$SOCK" --http2-prior-knowledge \
+    -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- -o /dev/null -D - \
+    http://localhost/runtime.v1.RuntimeService/Version | tr -d '\r' | grep -qix 'grpc-status: 0'
+}
 
 # --- certificates and configs ---------------------------------------------------------------------
 
@@ -460,6 +495,13 @@ start() {
   # A unix socket's path holds at most 107 bytes (containerd adds ".ttrpc").
   ((${#SOCK} <= 100)) || die "the checkout's path is too long for containerd's socket: $SOCK"
   mkdir -p "$LOGS" "$RUN" "$DATA"
+  # The previous start's logs stay beside the new ones (*.log.1): a start that failed and was
+  # retried keeps its evidence.
+  local c
+  for c in "${COMPONENTS[@]}"; do
+    [[ ! -f $LOGS/$c.log ]] || mv -f "$LOGS/$c.log" "$LOGS/$c.log.1"
+  done
+  rm -f "$LOGS/kubelet.log.exited"
   pause_image
   certificates
   configs
@@ -498,6 +540,9 @@ start() {
 
   launch containerd containerd --config "$CONF/containerd.toml"
   wait_for 60 "containerd" containerd ctr_k8s version
+  # containerd answers `ctr` before its CRI plugin has initialised; a kubelet started in between
+  # exits with "server is not initialized yet".
+  wait_for 60 "containerd's CRI" containerd cri_ready
   # (Listed first, then searched: grep -q ending early would fail the pipe under pipefail.)
   if ! grep -qxF "$PAUSE_IMAGE" <<<"$(ctr_k8s images ls -q)"; then
     ctr_k8s images import "$PAUSE_DIR/image.tar" >/dev/null
@@ -520,10 +565,25 @@ start() {
     --authentication-kubeconfig "$CONF/scheduler.kubeconfig" \
     --authorization-kubeconfig "$CONF/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
-  launch kubelet "$K8S_BIN/kubelet" --config "$CONF/kubelet.yaml" \
-    --kubeconfig "$CONF/kubelet.kubeconfig" --hostname-override "$NODE" --root-dir "$DATA/kubelet"
-
-  wait_for "$START_TIMEOUT" "Ready node $NODE" kubelet node_ready
+  launch_kubelet
+  # A kubelet that exits early (a runtime or API server slow to answer on a loaded machine) is
+  # started once more, within the same bound; a second exit fails the start with its log.
+  local deadline=$((SECONDS + START_TIMEOUT)) restarted=
+  until node_ready >/dev/null 2>&1; do
+    if ! alive kubelet; then
+      tail -n 40 "$LOGS/kubelet.log" >&2 || true
+      [[ -z $restarted ]] || die "kubelet exited again while waiting for node $NODE (log: $LOGS/kubelet.log)"
+      log "kubelet exited while waiting for node $NODE: starting it once more"
+      mv -f "$LOGS/kubelet.log" "$LOGS/kubelet.log.exited"
+      restarted=1
+      launch_kubelet
+    fi
+    ((SECONDS < deadline)) || {
+      tail -n 40 "$LOGS/kubelet.log" >&2 || true
+      die "no Ready node $NODE after $START_TIMEOUT s"
+    }
+    sleep 0.5
+  done
   for c in kube-controller-manager kube-scheduler; do
     alive "$c" || {
       tail -n 40 "$LOGS/$c.log" >&2
@@ -543,6 +603,11 @@ start() {
   trap - EXIT
   log "started in $((SECONDS - started)) s: node $NODE Ready, API $API_URL, namespace $NAMESPACE"
   log "settings for the tests: $DIR/env"
+}
+
+launch_kubelet() {
+  launch kubelet "$K8S_BIN/kubelet" --config "$CONF/kubelet.yaml" \
+    --kubeconfig "$CONF/kubelet.kubeconfig" --hostname-override "$NODE" --root-dir "$DATA/kubelet"
 }
 
 scdf_token() {
@@ -654,6 +719,11 @@ stop() {
   done
   stop_components kube-apiserver
   stop_components etcd
+  local pid
+  for pid in $(strays); do
+    log "ending $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80)... ($pid), running without a PID file"
+    terminate "$pid" "$STOP_GRACE" "process $pid"
+  done
 
   # What the kubelet and containerd mounted (token volumes, sandboxes' /dev/shm, root file
   # systems), innermost first.

@@ -57,6 +57,8 @@ if [[ -n $k8s_build ]]; then
   k8s_build=
   # the cluster itself, end to end: a pod, a signal, a CronJob, and nothing left after its stop
   bash scripts/kubernetes/check.sh
+  # its start and stop, and its recovery from a crashed etcd
+  CYCLES=1 bash scripts/kubernetes/check-start.sh
 fi
 bash test/kubernetes/run.sh
 bash test/faults/run.sh
