@@ -1,0 +1,192 @@
+"""The parts of the stop (`util.stop`) that a run only shows from outside, checked in this process:
+the hard exit and the way `run_task` leaves (in a forked child, so that they end only the
+child), the handlers' installation and what the handler says.
+
+Mutation testing (`npm run mutation` in generator-scdf-task) found these unpinned by the tests
+that see them only through a task's own process (`test_stop.py`), which it cannot relate to the
+code they run.
+"""
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from util import bounded_write
+from util.db_api import Connection, DbTarget, Timeouts
+from util.db_sqlite import SqliteAdapter
+from util.local_db import LocalScdfDatabase
+from util.stop import HARD_EXIT_MARGIN, HardExit, StopSignals, TaskStopped
+from util.task_context import TaskContext
+from util.task_lifecycle import run_task
+
+GRACE = 4.0
+
+
+def in_child(work: Callable[[], None], timeout: float = 20) -> tuple[int, float]:
+    """Runs `work` in a forked child, which exits 0 after it: (its exit status, seconds it took)."""
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child: whatever happens, it never returns into the test session
+        try:
+            work()
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - reported by the status
+            os._exit(99)
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status), time.monotonic() - started
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError(f"the child did not exit within {timeout}s")
+
+
+@pytest.fixture
+def no_fork_warning() -> Iterator[None]:
+    """Forking a process with threads (pytest's, the hard exit's) warns; the child runs no locks."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+@pytest.mark.usefixtures("no_fork_warning")
+def test_the_hard_exit_leaves_with_its_code_when_its_time_comes() -> None:
+    def armed() -> None:
+        hard_exit = HardExit()
+        hard_exit.arm(time.monotonic() + 0.3, 143)
+        time.sleep(10)  # a driver call that cannot be interrupted
+
+    code, took = in_child(armed)
+    assert code == 143
+    assert 0.3 <= took < 3
+
+
+@pytest.mark.usefixtures("no_fork_warning")
+def test_the_hard_exit_waits_while_unarmed_and_a_cancelled_one_never_fires() -> None:
+    def cancelled() -> None:
+        hard_exit = HardExit()
+        time.sleep(0.3)  # not armed: nothing happens
+        hard_exit.arm(time.monotonic() + 0.2, 143)
+        hard_exit.cancel()
+        time.sleep(0.6)
+
+    code, _ = in_child(cancelled)
+    assert code == 0
+
+
+@pytest.mark.usefixtures("no_fork_warning")
+def test_a_stop_arms_the_hard_exit_at_the_end_of_the_grace_and_a_margin() -> None:
+    def stopped() -> None:
+        signals = StopSignals(0.3, HardExit())
+        signals.stop(signal.SIGINT)
+        time.sleep(10)
+
+    code, took = in_child(stopped)
+    assert code == 130
+    assert 0.3 + HARD_EXIT_MARGIN <= took < 3
+
+
+def test_handlers_are_installed_only_in_the_main_thread(caplog: pytest.LogCaptureFixture) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    signals = StopSignals(GRACE)
+    with caplog.at_level(logging.WARNING):
+        thread = threading.Thread(target=signals.install)
+        thread.start()
+        thread.join()
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert "Not in the main thread: SIGTERM/SIGINT will not be recorded in the row" in caplog.messages
+
+
+def test_restore_puts_back_the_handlers_found() -> None:
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGINT, mine)
+    try:
+        signals = StopSignals(GRACE)
+        signals.install()
+        assert signal.getsignal(signal.SIGINT) == signals._handle
+        assert signal.getsignal(signal.SIGTERM) == signals._handle
+        signals.restore()
+        assert signal.getsignal(signal.SIGINT) is mine
+        signals.restore()  # twice: nothing left to restore
+        assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_signal_during_a_write_says_what_the_writes_left_get(caplog: pytest.LogCaptureFixture) -> None:
+    signals = StopSignals(GRACE)
+
+    def write_under_two_signals() -> None:
+        with signals.held():
+            signal.raise_signal(signal.SIGTERM)
+            signal.raise_signal(signal.SIGINT)
+
+    signals.install()
+    try:
+        with caplog.at_level(logging.WARNING), signals.body(), pytest.raises(TaskStopped) as raised:
+            write_under_two_signals()
+    finally:
+        signals.restore()
+    assert str(raised.value) == "Task stopped by SIGTERM"
+    assert (raised.value.signal_name, raised.value.exit_code) == ("SIGTERM", 143)
+    assert caplog.messages == [
+        "Received SIGTERM; the database writes left get at most 4.0s, then the process exits with 143",
+        "Received SIGINT while stopping; the stop already under way goes on",
+    ]
+
+
+def test_the_budget_is_counted_down_and_never_below_zero() -> None:
+    signals = StopSignals(0.3)
+    assert (signals.time_left(), signals.exit_code(), signals.stopping) == (None, None, False)
+    signals.stop(signal.SIGTERM)
+    left = signals.time_left()
+    assert left is not None
+    assert 0 < left <= 0.3
+    assert (signals.exit_code(), signals.stopping) == (143, True)
+    time.sleep(0.4)
+    assert signals.time_left() == 0.0
+
+
+def leaves_by(body: Callable[[TaskContext], object], argv: list[str]) -> Callable[[], None]:
+    """`run_task(body)` in a forked child, which then exits 200 + the code when `run_task` raised
+    SystemExit (the interpreter's shutdown would follow), else with what `run_task` left with."""
+
+    def child() -> None:
+        bounded_write._left_behind = 0  # this process's earlier tests count for the parent only
+        try:
+            run_task(body, argv=argv, environ={})
+        except SystemExit as leaving:
+            os._exit(200 + leaving.code if isinstance(leaving.code, int) else 99)
+
+    return child
+
+
+def never_answers(self: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> Connection:
+    threading.Event().wait(30)  # a driver call no timeout of its own ends
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.usefixtures("no_fork_warning")
+def test_a_run_with_writes_left_behind_leaves_at_once_and_one_without_through_the_shutdown(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = [f"--spring.datasource.url={scdf_db.jdbc_url}", "--spring.cloud.task.executionid=7"]
+    code, _ = in_child(leaves_by(lambda context: None, argv))
+    assert code == 200 + 1  # no row 7: not started, and nothing left behind
+
+    monkeypatch.setattr(SqliteAdapter, "connect", never_answers)
+    bounds = ["--task.db.connect-deadline=0.5", "--task.db.connect-timeout=0.2"]
+    code, took = in_child(leaves_by(lambda context: None, [*argv, *bounds]))
+    assert code == 1  # os._exit: a blocked driver call cannot hold the shutdown
+    assert took < 5
