@@ -6,10 +6,13 @@ lifecycle's tests; each assertion here fails on a change of the rule it names.
 """
 
 import logging
+import re
+import socket
 import sqlite3
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,7 +109,7 @@ def test_the_give_up_names_the_host_its_reason_is_about(
     assert attempts >= 2, message
     last = second if attempts % 2 == 0 else first
     assert message.endswith(f"the SQLite database at {last}: OperationalError: unable to open database file")
-    assert raised.value.fault is Fault.TRANSIENT
+    assert (raised.value.fault, raised.value.uncertain) == (Fault.TRANSIENT, False)
     assert "Could not connect to record the end (attempt 1), will retry: " in caplog.text
 
 
@@ -202,16 +205,21 @@ def test_a_connect_that_never_returns_is_given_up_as_not_connected(
         raise ConnectionRefusedError("released")
 
     monkeypatch.setattr(SqliteAdapter, "connect", never_answers)
+    # Each attempt is abandoned 0.5 s after its limits (0.1 + 0.1 s): two fit in the deadline.
+    writes = engine(tmp_path / "a.db", deadline=1.2, timeouts=Timeouts(0.1, 0.1))
+    before = bounded_write.left_behind()
     try:
         with pytest.raises(WriteError) as raised:
-            engine(tmp_path / "a.db", deadline=0.5, timeouts=Timeouts(0.2, 0.2)).run(
-                "record the end", make_table
-            )
+            writes.run("record the end", make_table)
     finally:
         release.set()
-    assert str(raised.value).startswith("Could not connect to record the end: gave up after "), raised.value
-    assert "no answer within" in str(raised.value)
+    message = str(raised.value)
+    assert message.startswith("Could not connect to record the end: gave up after "), message
+    assert message.endswith("(the attempt was abandoned)"), message
     assert raised.value.uncertain is False  # nothing was connected: nothing can have committed
+    attempts = int(message.split("gave up after ")[1].split()[0])
+    assert attempts >= 2, message
+    assert (writes.abandoned, bounded_write.left_behind() - before) == (attempts, attempts)
 
 
 def test_an_abandoned_attempt_is_retried_runs_on_as_a_daemon_and_never_commits(
@@ -249,3 +257,158 @@ def test_an_abandoned_attempt_is_retried_runs_on_as_a_daemon_and_never_commits(
     assert warning.startswith("Could not record the end (attempt 1)")  # connected: not "connect to"
     assert (writes.abandoned, bounded_write.left_behind() - before) == (1, 1)
     assert rows(path) == [(2,)]  # the abandoned attempt's INSERT was not committed
+
+
+class Cuttable(SqliteAdapter):
+    """SQLite with a socket beside each connection, as a network driver has one: a work that
+    waits on it is woken by the engine's cut, as a driver's read of a silent server is."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[int, socket.socket] = {}
+        self.peers: list[socket.socket] = []
+
+    def connect(self, target: DbTarget, timeouts: Timeouts) -> Connection:
+        connection = super().connect(target, timeouts)
+        ours, peer = socket.socketpair()
+        self.sockets[id(connection)] = ours
+        self.peers.append(peer)  # kept open and silent, as a hung server
+        return connection
+
+    def socket_fd(self, connection: Connection) -> int | None:
+        return self.sockets[id(connection)].fileno()
+
+    def close(self) -> None:
+        for sock in [*self.sockets.values(), *self.peers]:
+            sock.close()
+
+
+@pytest.fixture
+def cuttable() -> Iterator[Cuttable]:
+    adapter = Cuttable()
+    yield adapter
+    adapter.close()
+
+
+def cuttable_engine(adapter: Cuttable, path: Path, deadline: float, timeouts: Timeouts) -> WriteEngine:
+    return WriteEngine(
+        [sqlite_target(path)], adapter, deadline=deadline, timeouts=timeouts, redactor=Redactor()
+    )
+
+
+def test_a_call_past_its_limits_is_cut_and_its_own_error_retried(
+    tmp_path: Path, cuttable: Cuttable, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "a.db"
+    engine(path).run("make the table", make_table)
+
+    def reads_a_silent_server(cursor: Cursor, retry: bool) -> None:
+        if not retry:
+            sock = list(cuttable.sockets.values())[-1]
+            if sock.recv(1) == b"":  # woken by the cut
+                raise ConnectionResetError("the server closed the connection")
+        cursor.execute("INSERT INTO T (A) VALUES (1)")
+
+    writes = cuttable_engine(cuttable, path, deadline=5, timeouts=Timeouts(0.3, 0.3))
+    before = bounded_write.left_behind()
+    with caplog.at_level(logging.WARNING):
+        writes.run("record the end", reads_a_silent_server)
+    assert "A database call passed its time limit; the connection was cut" in caplog.messages
+    assert any(
+        "will retry: ConnectionResetError: the server closed the connection" in m for m in caplog.messages
+    )
+    # The driver returned its own error: nothing was abandoned.
+    assert (writes.abandoned, bounded_write.left_behind()) == (0, before)
+    assert rows(path) == [(1,)]
+
+
+def test_a_call_that_ignores_the_cut_is_abandoned_after_the_cut_s_grace(
+    tmp_path: Path, cuttable: Cuttable, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "a.db"
+    release = threading.Event()
+
+    def deaf(cursor: Cursor, retry: bool) -> None:
+        if not retry:
+            release.wait(10)
+
+    writes = cuttable_engine(cuttable, path, deadline=5, timeouts=Timeouts(0.3, 0.3))
+    try:
+        with caplog.at_level(logging.WARNING):
+            writes.run("record the end", deaf)
+    finally:
+        release.set()
+    assert "A database call passed its time limit; the connection was cut" in caplog.messages
+    [warning] = [m for m in caplog.messages if "(attempt 1), will retry" in m]
+    # Cut at its limits (0.6 s), abandoned 0.5 s later.
+    waited = float(warning.split("no answer within ")[1].split("s ")[0])
+    assert waited >= 1.1, warning
+    assert writes.abandoned == 1
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_call_is_cut_and_abandoned_at_the_deadline_even_within_its_limits(
+    tmp_path: Path, cuttable: Cuttable, stopped: bool
+) -> None:
+    """The write's deadline (or the stop's, set while it runs) ends it, whatever its limits."""
+    path = tmp_path / "a.db"
+    release = threading.Event()
+
+    def deaf(cursor: Cursor, retry: bool) -> None:
+        release.wait(10)
+
+    # Each attempt may last 2 x 1.0 s by its limits: the deadline, 1.0 s, comes first.
+    writes = cuttable_engine(cuttable, path, deadline=5 if stopped else 1.0, timeouts=Timeouts(2, 2))
+    if stopped:
+        threading.Timer(0.2, writes.stop_within, (0.8,)).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(WriteError) as raised:
+            writes.run("record the end", deaf)
+    finally:
+        release.set()
+    elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 1.4, raised.value
+    bound = "task.db.stop-grace" if stopped else "task.db.connect-deadline"
+    pattern = rf"^Could not record the end: gave up after 1 attempts in 1\.[0-3]s \({re.escape(bound)}\); "
+    assert re.search(pattern, str(raised.value)), raised.value
+    assert str(raised.value).endswith("(the attempt was abandoned)")
+    assert raised.value.uncertain is True  # connected: its commit may have landed
+
+
+def test_pauses_between_attempts_double_from_a_quarter_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried: list[float] = []
+
+    def busy(self: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> Connection:
+        tried.append(time.monotonic())
+        error = sqlite3.OperationalError("database is locked")
+        error.sqlite_errorcode = 5  # SQLITE_BUSY: transient
+        raise error
+
+    monkeypatch.setattr(SqliteAdapter, "connect", busy)
+    with pytest.raises(WriteError) as raised:
+        engine(tmp_path / "a.db", deadline=1.3).run("record the end", make_table)
+    # At 0, 0.25 and 0.75 s; the next would come at 1.75 s, past the deadline.
+    assert len(tried) == 3, raised.value
+    first, second = tried[1] - tried[0], tried[2] - tried[1]
+    assert 0.25 <= first < 0.45
+    assert 0.5 <= second < 0.7
+    assert raised.value.uncertain is False  # never connected
+
+
+def test_a_statement_that_keeps_failing_leaves_the_outcome_uncertain(tmp_path: Path) -> None:
+    def busy(cursor: Cursor, retry: bool) -> None:
+        error = sqlite3.OperationalError("database is locked")
+        error.sqlite_errorcode = 5  # SQLITE_BUSY: transient
+        raise error
+
+    with pytest.raises(WriteError) as raised:
+        engine(tmp_path / "a.db", deadline=0.4).run("record the end", busy)
+    message = str(raised.value)
+    assert message.startswith("Could not record the end: gave up after 2 attempts in "), message
+    assert message.endswith(
+        "(task.db.connect-deadline); the SQLite database at "
+        f"{tmp_path / 'a.db'}: OperationalError: database is locked"
+    ), message
+    assert (raised.value.fault, raised.value.uncertain) == (Fault.TRANSIENT, True)
