@@ -190,3 +190,26 @@ def test_a_run_with_writes_left_behind_leaves_at_once_and_one_without_through_th
     code, took = in_child(leaves_by(lambda context: None, [*argv, *bounds]))
     assert code == 1  # os._exit: a blocked driver call cannot hold the shutdown
     assert took < 5
+
+
+def swallows_the_stop(context: TaskContext) -> None:
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # the kubelet's stop, at once
+    except BaseException:  # noqa: BLE001 - what a careless body does: the hard exit ends it
+        print("swallowed", flush=True)
+    time.sleep(30)
+
+
+@pytest.mark.usefixtures("no_fork_warning")
+def test_a_run_whose_body_swallows_the_stop_ends_by_the_hard_exit_after_its_grace(
+    scdf_db: LocalScdfDatabase,
+) -> None:
+    execution_id = scdf_db.create_execution("my-task")
+    argv = [
+        f"--spring.datasource.url={scdf_db.jdbc_url}",
+        "--task.db.stop-grace=0.5",
+        f"--spring.cloud.task.executionid={execution_id}",
+    ]
+    code, took = in_child(leaves_by(swallows_the_stop, argv), timeout=8)
+    assert code == 143
+    assert 0.5 + HARD_EXIT_MARGIN <= took < 4  # the launch's grace, not the default's 10 s
