@@ -7,6 +7,7 @@ assertion fails on a change of the rule it names.
 
 import logging
 import sqlite3
+import threading
 import time
 from datetime import timedelta
 
@@ -112,7 +113,11 @@ def test_a_failed_renewal_is_logged_and_renewals_go_on(
         lock.release()
     failed = [m for m in caplog.messages if m.startswith("Single instance: the lock could not be renewed: ")]
     assert failed, caplog.messages
-    assert "no such table: TASK_LOCK" in failed[0]
+    assert failed[0].startswith(
+        "Single instance: the lock could not be renewed: WriteError: Could not renew the lock in TASK_LOCK "
+    ), failed[0]
+    assert failed[0].endswith("no such table: TASK_LOCK"), failed[0]
+    assert not [m for m in caplog.messages if "was lost" in m]  # renewed: the row was there
     assert after > before  # renewed again once the table was back
     assert lock_rows(scdf_db) == []
 
@@ -121,7 +126,13 @@ def test_a_failed_release_is_logged_not_raised_and_can_be_tried_again(
     scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
     lock = lock_of(scdf_db, 1001)
-    lock.acquire()
+    others = set(threading.enumerate())
+    with caplog.at_level(logging.INFO):
+        lock.acquire()
+    assert caplog.messages == ["Single instance: lock on task name 'my-task' taken in TASK_LOCK"]
+    [renewing] = [t for t in threading.enumerate() if t not in others and t.name == "lock-renewal"]
+    assert renewing.daemon  # it never keeps a process that is done from exiting
+    caplog.clear()
     with scdf_db.transaction() as connection:
         connection.execute("ALTER TABLE TASK_LOCK RENAME TO TASK_LOCK_AWAY")
     with caplog.at_level(logging.INFO):
@@ -139,6 +150,8 @@ def test_a_failed_release_is_logged_not_raised_and_can_be_tried_again(
         lock.release()  # still held: the second release deletes the row
     assert lock_rows(scdf_db) == []
     assert caplog.messages == ["Single instance: lock on task name 'my-task' released"]
+    assert not renewing.is_alive()
     caplog.clear()
-    lock.release()  # released: nothing left to do
+    with caplog.at_level(logging.INFO):
+        lock.release()  # released: nothing left to do
     assert caplog.messages == []
