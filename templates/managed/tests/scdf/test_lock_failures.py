@@ -9,12 +9,13 @@ import logging
 import sqlite3
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from util.bounded_write import WriteEngine
-from util.db_api import DbTarget, Timeouts
+from util.db_api import Connection, DbTarget, Timeouts
 from util.db_sqlite import SqliteAdapter
 from util.launch import LockSettings
 from util.local_db import LocalScdfDatabase
@@ -155,3 +156,51 @@ def test_a_failed_release_is_logged_not_raised_and_can_be_tried_again(
     with caplog.at_level(logging.INFO):
         lock.release()  # released: nothing left to do
     assert caplog.messages == []
+
+
+def test_only_the_take_asks_for_read_committed(scdf_db: LocalScdfDatabase) -> None:
+    isolated: list[str] = []
+
+    class RecordsIsolation(SqliteAdapter):
+        def read_committed(self, connection: Connection) -> None:
+            isolated.append("READ COMMITTED")
+
+    engine = WriteEngine(
+        [DbTarget("sqlite", database=str(scdf_db.path))],
+        RecordsIsolation(),
+        deadline=5,
+        timeouts=Timeouts(1, 1),
+        redactor=Redactor(),
+    )
+    lock = SingleInstanceLock(engine, "TASK_", "my-task", 1001, LONG)
+    lock.acquire()
+    assert isolated == ["READ COMMITTED"]  # as Spring Integration 6 takes it (MySQL's gap locks)
+    lock.release()
+    assert isolated == ["READ COMMITTED"]
+
+
+def test_a_lock_never_taken_releases_nothing(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    lock = lock_of(scdf_db, 1001)
+    with caplog.at_level(logging.INFO):
+        lock.release()
+    assert caplog.messages == []
+
+
+@pytest.mark.parametrize("utc", [False, True])
+def test_the_lock_s_clock_is_local_time_or_utc(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, utc: bool
+) -> None:
+    # Far from UTC, so that the two clocks differ here whatever this machine's zone is.
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        engine = TaskStatus.open(None, f"jdbc:sqlite:{tmp_path / 'scdf.db'}").engine
+        lock = SingleInstanceLock(engine, "TASK_", "t", 1, LockSettings(timedelta(seconds=1), utc=utc))
+        expected = datetime.now(UTC).replace(tzinfo=None) if utc else datetime.now()
+        assert abs(lock.now() - expected) < timedelta(seconds=1)
+        assert lock.now().tzinfo is None
+    finally:
+        monkeypatch.undo()
+        time.tzset()
