@@ -1,0 +1,157 @@
+"""What a run says and records for each way it ends (`util.task_lifecycle`), in this process: the
+log lines an operator reads in SCDF's task log, the trace stored in the row, `run_task`'s exit,
+and a stop that comes before the row is touched.
+
+Mutation testing (`npm run mutation` in generator-scdf-task) found these unpinned by the tests
+that see them only through a task's own process, which it cannot relate to the code they run.
+"""
+
+import logging
+import signal
+import sys
+import traceback
+from typing import NoReturn
+
+import pytest
+
+from util import bounded_write, task_lifecycle
+from util.bounded_write import WriteEngine
+from util.database import open_engine
+from util.local_db import ExecutionRow, LocalScdfDatabase
+from util.single_instance import lock_uuid
+from util.task_context import TaskContext
+from util.task_lifecycle import execute, run_task
+
+
+def argv_for(db: LocalScdfDatabase, execution_id: int, *arguments: str) -> list[str]:
+    return [
+        f"--spring.datasource.url={db.jdbc_url}",
+        "--spring.cloud.task.name=my-task",
+        *arguments,
+        f"--spring.cloud.task.executionid={execution_id}",
+    ]
+
+
+def row_of(db: LocalScdfDatabase, execution_id: int) -> ExecutionRow:
+    row = db.execution(execution_id)
+    assert row is not None, f"execution {execution_id} is gone"
+    return row
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def exits_3(context: TaskContext) -> NoReturn:
+    sys.exit(3)
+
+
+def exits_with_words(context: TaskContext) -> NoReturn:
+    sys.exit("nothing to do today")
+
+
+def stopped(context: TaskContext) -> None:
+    signal.raise_signal(signal.SIGTERM)
+
+
+def interrupted(context: TaskContext) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "said"),
+    [
+        (exits_3, 3, "Task called sys.exit(3)"),
+        (exits_with_words, 1, "Task exited: nothing to do today"),
+        (stopped, 143, "Task stopped by SIGTERM"),
+    ],
+)
+def test_each_ending_says_why_in_one_error_line(
+    scdf_db: LocalScdfDatabase,
+    caplog: pytest.LogCaptureFixture,
+    body: object,
+    code: int,
+    said: str,
+) -> None:
+    execution_id = scdf_db.create_execution("my-task")
+    with caplog.at_level(logging.INFO):
+        assert execute(body, argv=argv_for(scdf_db, execution_id), environ={}) == code  # type: ignore[arg-type]
+    assert errors(caplog) == [said]
+    assert f"Task execution {execution_id} ended with exit code {code}" in caplog.messages
+    assert row_of(scdf_db, execution_id).exit_code == code
+
+
+def test_an_interrupt_is_recorded_with_its_trace(scdf_db: LocalScdfDatabase) -> None:
+    execution_id = scdf_db.create_execution("my-task")
+    assert execute(interrupted, argv=argv_for(scdf_db, execution_id), environ={}) == 130
+    row = row_of(scdf_db, execution_id)
+    assert row.exit_code == 130
+    message = row.error_message or ""
+    assert message.startswith("Traceback (most recent call last):\n"), message
+    assert message.endswith("KeyboardInterrupt\n"), message
+    # The trace's lines as Python prints them, one after the other.
+    assert "\n  File " in message
+    assert "XXXX" not in message
+
+
+def test_a_refusal_says_why_and_one_not_recorded_says_so(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    with scdf_db.transaction() as connection:  # another run holds the lock, far from expiring
+        connection.execute(
+            "INSERT INTO TASK_LOCK (LOCK_KEY, REGION, CLIENT_ID, CREATED_DATE) VALUES (?, 'DEFAULT', ?, ?)",
+            (lock_uuid("my-task"), lock_uuid("42"), "2999-01-01 00:00:00.000000"),
+        )
+    single = "--spring.cloud.task.single-instance-enabled=true"
+    execution_id = scdf_db.create_execution("my-task")
+    with caplog.at_level(logging.INFO):
+        assert execute(lambda context: None, argv=argv_for(scdf_db, execution_id, single), environ={}) == 1
+    assert errors(caplog) == ['Task refused: Task with name "my-task" is already running.']
+
+    # The refusal's own write fails: said, with the failure's trace, and the refusal stands.
+    with scdf_db.transaction() as connection:
+        connection.execute(
+            "CREATE TRIGGER no_end BEFORE UPDATE ON TASK_EXECUTION "
+            "WHEN NEW.END_TIME IS NOT NULL BEGIN SELECT RAISE(ABORT, 'no end today'); END"
+        )
+    caplog.clear()
+    execution_id = scdf_db.create_execution("my-task")
+    with caplog.at_level(logging.INFO):
+        assert execute(lambda context: None, argv=argv_for(scdf_db, execution_id, single), environ={}) == 1
+    [refused, unrecorded] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert refused.getMessage().startswith("Task refused: ")
+    assert unrecorded.getMessage() == "The refusal could not be recorded"
+    assert unrecorded.exc_info is not None
+    assert "no end today" in "".join(traceback.format_exception(*unrecorded.exc_info))
+
+
+def test_a_stop_before_the_row_is_touched_leaves_it_alone_with_143(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = open_engine
+
+    def stopped_while_opening(*args: object, **kwargs: object) -> WriteEngine:
+        signal.raise_signal(signal.SIGTERM)  # the kubelet's stop while the launch is read
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(task_lifecycle, "open_engine", stopped_while_opening)
+    execution_id = scdf_db.create_execution("my-task")
+    ran: list[str] = []
+    code = execute(lambda context: ran.append("body"), argv=argv_for(scdf_db, execution_id), environ={})
+    assert (code, ran) == (143, [])
+    assert errors(caplog) == ["Task stopped by SIGTERM before the task started; the row was not touched"]
+    row = row_of(scdf_db, execution_id)
+    assert (row.start_time, row.end_time, row.exit_code) == (None, None, None)
+
+
+@pytest.mark.parametrize(("body", "code"), [(lambda context: None, 0), (exits_3, 3)])
+def test_run_task_leaves_through_sys_exit_with_the_code(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch, body: object, code: int
+) -> None:
+    # No write was left behind in this run (others in this process do not count): sys.exit.
+    monkeypatch.setattr(bounded_write, "_left_behind", 0)
+    execution_id = scdf_db.create_execution("my-task")
+    with pytest.raises(SystemExit) as leaving:
+        run_task(body, argv=argv_for(scdf_db, execution_id), environ={})  # type: ignore[arg-type]
+    assert leaving.value.code == code
+    assert row_of(scdf_db, execution_id).exit_code == code
