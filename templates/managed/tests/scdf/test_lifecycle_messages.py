@@ -18,6 +18,7 @@ from util import bounded_write, task_lifecycle
 from util.bounded_write import WriteEngine
 from util.database import open_engine
 from util.local_db import ExecutionRow, LocalScdfDatabase
+from util.redaction import MASK
 from util.single_instance import lock_uuid
 from util.task_context import TaskContext
 from util.task_lifecycle import execute, run_task
@@ -77,6 +78,7 @@ def test_each_ending_says_why_in_one_error_line(
     with caplog.at_level(logging.INFO):
         assert execute(body, argv=argv_for(scdf_db, execution_id), environ={}) == code  # type: ignore[arg-type]
     assert errors(caplog) == [said]
+    assert f"Task execution {execution_id} started (TASK_EXECUTION)" in caplog.messages
     assert f"Task execution {execution_id} ended with exit code {code}" in caplog.messages
     assert row_of(scdf_db, execution_id).exit_code == code
 
@@ -155,3 +157,50 @@ def test_run_task_leaves_through_sys_exit_with_the_code(
         run_task(body, argv=argv_for(scdf_db, execution_id), environ={})  # type: ignore[arg-type]
     assert leaving.value.code == code
     assert row_of(scdf_db, execution_id).exit_code == code
+
+
+def exits_256(context: TaskContext) -> NoReturn:
+    sys.exit(256)
+
+
+def test_a_code_beyond_a_byte_is_recorded_and_the_status_it_leaves_with_said(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    execution_id = scdf_db.create_execution("my-task")
+    with caplog.at_level(logging.WARNING):
+        assert execute(exits_256, argv=argv_for(scdf_db, execution_id), environ={}) == 1
+    assert "Exit code 256 recorded; the process exits with 1 (exit statuses are 0-255)" in caplog.messages
+    assert row_of(scdf_db, execution_id).exit_code == 256
+
+
+def test_the_row_masks_a_secret_setting_s_value_wherever_it_appears(scdf_db: LocalScdfDatabase) -> None:
+    execution_id = scdf_db.create_execution("my-task")
+    token = "--my.api-token=Tok-98765-abc"
+    argv = argv_for(scdf_db, execution_id, token, "--note=sent Tok-98765-abc")
+    assert execute(lambda context: None, argv=argv, environ={}) == 0
+    assert f"--note=sent {MASK}" in scdf_db.params(execution_id)
+    assert "Tok-98765-abc" not in " ".join(scdf_db.params(execution_id))
+
+
+def test_a_run_not_started_says_why(scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture) -> None:
+    assert execute(lambda context: None, argv=argv_for(scdf_db, 99), environ={}) == 1
+    [said] = errors(caplog)
+    assert said.startswith("Task not started: Invalid task execution: id 99 not found in TASK_EXECUTION."), (
+        said
+    )
+
+
+def test_a_driver_s_own_error_at_the_start_is_logged_with_its_trace(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = ValueError("the driver broke")
+
+    def breaks(*args: object, **kwargs: object) -> WriteEngine:
+        raise broken
+
+    monkeypatch.setattr(task_lifecycle, "open_engine", breaks)
+    assert execute(lambda context: None, argv=argv_for(scdf_db, 7), environ={}) == 1
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage() == "Task not started: ValueError"
+    assert record.exc_info is not None
+    assert record.exc_info[1] is broken
