@@ -204,3 +204,36 @@ def test_a_driver_s_own_error_at_the_start_is_logged_with_its_trace(
     assert record.getMessage() == "Task not started: ValueError"
     assert record.exc_info is not None
     assert record.exc_info[1] is broken
+
+
+def fails_with_an_exit_message(context: TaskContext) -> None:
+    context.exit_message = "SKIPPED"
+    raise RuntimeError("boom")
+
+
+def test_a_failure_says_so_with_its_trace_and_keeps_the_exit_message_set(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    execution_id = scdf_db.create_execution("my-task")
+    assert execute(fails_with_an_exit_message, argv=argv_for(scdf_db, execution_id), environ={}) == 1
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage() == "Task failed"
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "boom"
+    row = row_of(scdf_db, execution_id)
+    assert (row.exit_code, row.exit_message) == (1, "SKIPPED")
+
+
+def test_an_end_that_cannot_be_recorded_is_said_and_fails_the_run(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    with scdf_db.transaction() as connection:
+        connection.execute(
+            "CREATE TRIGGER no_end BEFORE UPDATE ON TASK_EXECUTION "
+            "WHEN NEW.END_TIME IS NOT NULL BEGIN SELECT RAISE(ABORT, 'no end today'); END"
+        )
+    execution_id = scdf_db.create_execution("my-task")
+    assert execute(lambda context: None, argv=argv_for(scdf_db, execution_id), environ={}) == 1
+    [said] = errors(caplog)
+    assert said.startswith("The end of the task could not be recorded: Could not record "), said
+    assert said.endswith("no end today"), said
