@@ -237,3 +237,12 @@ def test_an_end_that_cannot_be_recorded_is_said_and_fails_the_run(
     [said] = errors(caplog)
     assert said.startswith("The end of the task could not be recorded: Could not record "), said
     assert said.endswith("no end today"), said
+
+
+def test_an_unusable_setting_is_named_before_anything_starts(
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    argv = [f"--spring.datasource.url={scdf_db.jdbc_url}", "--spring.cloud.task.executionid="]
+    assert execute(lambda context: None, argv=argv, environ={}) == 1
+    [said] = errors(caplog)
+    assert said.startswith("Task not started: spring.cloud.task.executionid is empty"), said

@@ -13,16 +13,17 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 
 import pytest
 
-from util import bounded_write
+from util import bounded_write, stop
 from util.db_api import Connection, DbTarget, Timeouts
 from util.db_sqlite import SqliteAdapter
 from util.local_db import LocalScdfDatabase
 from util.stop import HARD_EXIT_MARGIN, HardExit, StopSignals, TaskStopped
 from util.task_context import TaskContext
-from util.task_lifecycle import run_task
+from util.task_lifecycle import execute, run_task
 
 GRACE = 4.0
 
@@ -229,3 +230,38 @@ def test_a_run_whose_body_swallows_the_stop_ends_by_the_hard_exit_after_its_grac
     code, took = in_child(leaves_by(swallows_the_stop, argv), timeout=8)
     assert code == 143
     assert 0.5 + HARD_EXIT_MARGIN <= took < 4  # the launch's grace, not the default's 10 s
+
+
+def test_execute_arms_the_hard_exit_at_the_launch_s_grace(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the forked run above, in this process: the hard exit's `os._exit`, as `util.stop` sees
+    it, is recorded instead of ending the test session."""
+    fired: list[tuple[int, float]] = []
+    fired_once = threading.Event()
+
+    def record_exit(code: int) -> None:
+        fired.append((code, time.monotonic()))
+        fired_once.set()
+
+    monkeypatch.setattr(stop, "os", SimpleNamespace(_exit=record_exit))
+    signalled: list[float] = []
+
+    def swallows_then_waits(context: TaskContext) -> None:
+        try:
+            signalled.append(time.monotonic())
+            signal.raise_signal(signal.SIGTERM)
+        except TaskStopped:
+            pass  # swallowed: only the hard exit can end this run now
+        assert fired_once.wait(5), "the hard exit never fired"
+
+    execution_id = scdf_db.create_execution("my-task")
+    argv = [
+        f"--spring.datasource.url={scdf_db.jdbc_url}",
+        "--task.db.stop-grace=0.3",
+        f"--spring.cloud.task.executionid={execution_id}",
+    ]
+    assert execute(swallows_then_waits, argv=argv, environ={}) == 143
+    code, at = fired[0]
+    assert code == 143
+    assert 0.3 + HARD_EXIT_MARGIN <= at - signalled[0] < 3
