@@ -8,9 +8,12 @@ that see them only through a task's own process, which it cannot relate to the c
 
 import logging
 import signal
+import sqlite3
 import sys
+import threading
+import time
 import traceback
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -22,6 +25,9 @@ from util.redaction import MASK
 from util.single_instance import lock_uuid
 from util.task_context import TaskContext
 from util.task_lifecycle import execute, run_task
+
+if TYPE_CHECKING:
+    from tests.scdf.conftest import Recorded
 
 
 def argv_for(db: LocalScdfDatabase, execution_id: int, *arguments: str) -> list[str]:
@@ -246,3 +252,32 @@ def test_an_unusable_setting_is_named_before_anything_starts(
     assert execute(lambda context: None, argv=argv, environ={}) == 1
     [said] = errors(caplog)
     assert said.startswith("Task not started: spring.cloud.task.executionid is empty"), said
+
+
+def test_a_start_given_up_while_connected_is_ended_and_says_so(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded", caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start's COMMIT reached the database but its reply came after the deadline."""
+    execution_id = scdf_db.create_execution("my-task")
+    landed = threading.Event()
+
+    def late_commit(connection: object) -> None:
+        assert isinstance(connection, sqlite3.Connection)
+        if recorded.connects == 1:
+            time.sleep(1.2)  # past the write's deadline: the attempt was given up
+            connection.commit()
+            landed.set()
+            return
+        connection.commit()
+
+    recorded.on_commit = late_commit
+    bounds = [
+        "--task.db.connect-deadline=0.8",
+        "--task.db.connect-timeout=0.2",
+        "--task.db.statement-timeout=0.3",
+    ]
+    assert execute(lambda context: None, argv=argv_for(scdf_db, execution_id, *bounds), environ={}) == 1
+    assert landed.wait(5)
+    assert "The start may have been recorded all the same; ending the row as failed" in caplog.messages
+    row = row_of(scdf_db, execution_id)
+    assert (row.status, row.exit_code) == ("ERROR", 1)
