@@ -10,10 +10,12 @@ code they run.
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -24,6 +26,9 @@ from util.local_db import LocalScdfDatabase
 from util.stop import HARD_EXIT_MARGIN, HardExit, StopSignals, TaskStopped
 from util.task_context import TaskContext
 from util.task_lifecycle import execute, run_task
+
+if TYPE_CHECKING:
+    from tests.scdf.conftest import Recorded
 
 GRACE = 4.0
 
@@ -264,3 +269,33 @@ def test_execute_arms_the_hard_exit_at_the_launch_s_grace(
     code, at = fired[0]
     assert code == 143
     assert 0.3 + HARD_EXIT_MARGIN <= at - signalled[0] < 3
+
+
+def test_a_stop_while_a_job_is_created_is_raised_once_all_its_start_is_written(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded"
+) -> None:
+    """A job's start is several writes (its instance, ids, execution, start): a stop that comes
+    in one of them waits for the last, so the job is ended STOPPED, never left half started."""
+    scdf_db.create_batch_tables("BATCH_", batch5=False)
+    execution_id = scdf_db.create_execution("my-task")
+    stopped: list[str] = []
+
+    def commit(connection: object) -> None:
+        assert isinstance(connection, sqlite3.Connection)
+        connection.commit()
+        if recorded.statements[-1].startswith("INSERT INTO BATCH_JOB_EXECUTION") and not stopped:
+            stopped.append("in the job's creation")
+            signal.raise_signal(signal.SIGTERM)
+
+    recorded.on_commit = commit
+    entered: list[str] = []
+
+    def body(context: TaskContext) -> None:
+        with context.job("stopped-job"):
+            entered.append("the job")
+
+    argv = [f"--spring.datasource.url={scdf_db.jdbc_url}", f"--spring.cloud.task.executionid={execution_id}"]
+    assert execute(body, argv=argv, environ={}) == 143
+    assert (stopped, entered) == (["in the job's creation"], [])
+    [job] = scdf_db.jobs(execution_id, "BATCH_")
+    assert (job.status, job.exit_code) == ("STOPPED", "STOPPED")
