@@ -281,3 +281,29 @@ def test_a_start_given_up_while_connected_is_ended_and_says_so(
     assert "The start may have been recorded all the same; ending the row as failed" in caplog.messages
     row = row_of(scdf_db, execution_id)
     assert (row.status, row.exit_code) == ("ERROR", 1)
+
+
+def test_a_created_row_whose_reply_was_lost_is_found_by_the_retry_not_created_twice(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded", caplog: pytest.LogCaptureFixture
+) -> None:
+    """A schedule's run (no execution id) creates its row; the COMMIT landed, its reply did not."""
+    lost: list[str] = []
+
+    def commit_then_lose_the_reply(connection: object) -> None:
+        assert isinstance(connection, sqlite3.Connection)
+        connection.commit()
+        if not lost and "INSERT INTO TASK_EXECUTION" in recorded.statements:
+            lost.append("the creation's reply")
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = 5  # SQLITE_BUSY: transient, so retried
+            raise error
+
+    recorded.on_commit = commit_then_lose_the_reply
+    argv = [f"--spring.datasource.url={scdf_db.jdbc_url}", "--spring.cloud.task.name=my-task", "--a=1"]
+    with caplog.at_level(logging.INFO):
+        assert execute(lambda context: None, argv=argv, environ={}) == 0
+    assert lost == ["the creation's reply"]
+    execution_id = scdf_db.last_execution_id()
+    assert f"Task execution {execution_id} was created by the attempt before" in caplog.messages
+    assert row_of(scdf_db, execution_id).exit_code == 0
+    assert scdf_db.params(execution_id) == argv  # stored once
