@@ -254,10 +254,17 @@ def test_an_unusable_setting_is_named_before_anything_starts(
     assert said.startswith("Task not started: spring.cloud.task.executionid is empty"), said
 
 
+@pytest.mark.parametrize("end_refused", [False, True])
 def test_a_start_given_up_while_connected_is_ended_and_says_so(
-    scdf_db: LocalScdfDatabase, recorded: "Recorded", caplog: pytest.LogCaptureFixture
+    scdf_db: LocalScdfDatabase, recorded: "Recorded", caplog: pytest.LogCaptureFixture, end_refused: bool
 ) -> None:
     """The start's COMMIT reached the database but its reply came after the deadline."""
+    if end_refused:
+        with scdf_db.transaction() as connection:
+            connection.execute(
+                "CREATE TRIGGER no_end BEFORE UPDATE ON TASK_EXECUTION "
+                "WHEN NEW.END_TIME IS NOT NULL BEGIN SELECT RAISE(ABORT, 'no end today'); END"
+            )
     execution_id = scdf_db.create_execution("my-task")
     landed = threading.Event()
 
@@ -280,7 +287,12 @@ def test_a_start_given_up_while_connected_is_ended_and_says_so(
     assert landed.wait(5)
     assert "The start may have been recorded all the same; ending the row as failed" in caplog.messages
     row = row_of(scdf_db, execution_id)
-    assert (row.status, row.exit_code) == ("ERROR", 1)
+    if not end_refused:
+        assert (row.status, row.exit_code) == ("ERROR", 1)
+        return
+    [unended] = [m for m in errors(caplog) if m.startswith("The row could not be ended: ")]
+    assert unended.startswith("The row could not be ended: Could not record "), unended
+    assert unended.endswith("no end today"), unended
 
 
 def test_a_created_row_whose_reply_was_lost_is_found_by_the_retry_not_created_twice(
