@@ -97,12 +97,23 @@ def test_an_attempt_gets_no_longer_limits_than_the_time_left(
 
 
 def test_the_give_up_names_the_host_its_reason_is_about(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # SQLITE_CANTOPEN: a folder that is not there (yet), a transient error, tried on each host.
     first, second = tmp_path / "gone" / "first.db", tmp_path / "gone" / "second.db"
+    tried: list[float] = []
+    real_connect = SqliteAdapter.connect
+
+    def connect(self: SqliteAdapter, target: DbTarget, timeouts: Timeouts) -> Connection:
+        tried.append(time.monotonic())
+        return real_connect(self, target, timeouts)
+
+    monkeypatch.setattr(SqliteAdapter, "connect", connect)
     with caplog.at_level(logging.WARNING), pytest.raises(WriteError) as raised:
         engine(first, second, deadline=0.4, timeouts=Timeouts(0.2, 0.2)).run("record the end", make_table)
+    # The next host at once, the first one again after the pause.
+    assert tried[1] - tried[0] < 0.2
+    assert len(tried) < 3 or tried[2] - tried[1] >= 0.25
     message = str(raised.value)
     # The hosts are tried in turn: the first, the second, the first again after a pause, ...
     attempts = int(message.split("gave up after ")[1].split()[0])
@@ -148,6 +159,41 @@ def test_a_refusal_names_the_host_that_refused(
     expected = "Could not connect to record the end: " + words.format(where=f"{second}")
     assert str(raised.value).startswith(expected), raised.value
     assert raised.value.fault is (Fault.TLS if cause else Fault.LOGIN)
+
+
+def test_only_a_retry_that_comes_before_the_deadline_is_announced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 0.3 s: the second host at once, but no first one again after the 0.25 s pause.
+    first, second = tmp_path / "gone" / "first.db", tmp_path / "gone" / "second.db"
+    with caplog.at_level(logging.WARNING), pytest.raises(WriteError, match="gave up after 2 attempts"):
+        engine(first, second, deadline=0.3).run("record the end", make_table)
+    retries = [m.split(", will retry")[0] for m in caplog.messages if "will retry" in m]
+    assert retries == ["Could not connect to record the end (attempt 1)"]
+
+
+def test_a_statement_s_error_names_the_host_it_ran_on(tmp_path: Path) -> None:
+    first, second = tmp_path / "gone" / "first.db", tmp_path / "second.db"
+
+    def no_table(cursor: Cursor, retry: bool) -> None:
+        cursor.execute("INSERT INTO NOT_THERE (A) VALUES (1)")
+
+    with pytest.raises(WriteError) as raised:
+        engine(first, second).run("record the end", no_table)
+    assert str(raised.value) == (
+        f"Could not record the end (the SQLite database at {second}): "
+        "OperationalError: no such table: NOT_THERE"
+    )
+    assert raised.value.fault is Fault.OTHER
+
+
+def test_a_write_after_the_stop_s_budget_is_not_tried_and_is_transient(tmp_path: Path) -> None:
+    writes = engine(tmp_path / "a.db")
+    writes.stop_within(0)
+    with pytest.raises(WriteError) as raised:
+        writes.run("record the end", make_table)
+    assert str(raised.value) == "Could not record the end: the stop grace (task.db.stop-grace) was used up"
+    assert raised.value.fault is Fault.TRANSIENT
 
 
 def test_tls_ending_on_an_open_connection_is_a_lost_connection_and_retried(tmp_path: Path) -> None:
