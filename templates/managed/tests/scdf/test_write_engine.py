@@ -172,6 +172,14 @@ def test_only_a_retry_that_comes_before_the_deadline_is_announced(
     assert retries == ["Could not connect to record the end (attempt 1)"]
 
 
+def test_a_deadline_shared_by_several_writes_is_kept(tmp_path: Path) -> None:
+    writes = engine(tmp_path / "gone" / "a.db", deadline=5)
+    until = time.monotonic() + 0.3  # what is left of a group of writes, not a deadline of its own
+    with pytest.raises(WriteError, match=r"gave up after \d+ attempts in 0\.[0-9]s"):
+        writes.run("record the end", make_table, until=until)
+    assert time.monotonic() - until < 1
+
+
 def test_a_statement_s_error_names_the_host_it_ran_on(tmp_path: Path) -> None:
     first, second = tmp_path / "gone" / "first.db", tmp_path / "second.db"
 
