@@ -47,6 +47,11 @@ def rows(path: Path) -> list[tuple[int]]:
         return connection.execute("SELECT A FROM T ORDER BY A").fetchall()
 
 
+def test_an_engine_needs_a_host() -> None:
+    with pytest.raises(WriteError, match=r"^No database URL given$"):
+        WriteEngine([], SQLITE, deadline=5, timeouts=ONE_SECOND, redactor=Redactor())
+
+
 def test_an_error_as_another_type_keeps_message_fault_certainty_and_traceback() -> None:
     try:
         raise WriteError("Could not record the end: no", Fault.LOGIN, uncertain=True)
