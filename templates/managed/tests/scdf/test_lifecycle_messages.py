@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import traceback
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
@@ -158,6 +159,8 @@ def test_run_task_leaves_through_sys_exit_with_the_code(
 ) -> None:
     # No write was left behind in this run (others in this process do not count): sys.exit.
     monkeypatch.setattr(bounded_write, "_left_behind", 0)
+    # The environment given (none) is the one read, not this process's.
+    monkeypatch.setenv("SPRING_CLOUD_TASK_TABLEPREFIX", "NOT_THERE_")
     execution_id = scdf_db.create_execution("my-task")
     with pytest.raises(SystemExit) as leaving:
         run_task(body, argv=argv_for(scdf_db, execution_id), environ={})  # type: ignore[arg-type]
@@ -319,3 +322,26 @@ def test_a_created_row_whose_reply_was_lost_is_found_by_the_retry_not_created_tw
     assert f"Task execution {execution_id} was created by the attempt before" in caplog.messages
     assert row_of(scdf_db, execution_id).exit_code == 0
     assert scdf_db.params(execution_id) == argv  # stored once
+
+
+class Left(Exception):  # noqa: N818 - what os._exit did, in place of leaving
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def test_run_task_with_a_write_left_behind_leaves_by_os_exit_with_the_code(
+    scdf_db: LocalScdfDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the forked run in test_stop_state.py, in this process: `os._exit`, as
+    `util.task_lifecycle` sees it, is recorded instead of ending the test session."""
+
+    def record_exit(code: int) -> NoReturn:
+        raise Left(code)
+
+    monkeypatch.setattr(bounded_write, "_left_behind", 1)  # a driver call still blocked
+    monkeypatch.setattr(task_lifecycle, "os", SimpleNamespace(_exit=record_exit, environ={}))
+    execution_id = scdf_db.create_execution("my-task")
+    with pytest.raises(Left) as leaving:
+        run_task(exits_3, argv=argv_for(scdf_db, execution_id), environ={})
+    assert leaving.value.code == 3
