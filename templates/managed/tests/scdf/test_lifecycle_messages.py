@@ -24,6 +24,7 @@ from util.database import open_engine
 from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.redaction import MASK
 from util.single_instance import lock_uuid
+from util.task_args import LaunchSettings
 from util.task_context import TaskContext
 from util.task_lifecycle import execute, run_task
 
@@ -134,16 +135,24 @@ def test_a_refusal_says_why_and_one_not_recorded_says_so(
     assert "no end today" in "".join(traceback.format_exception(*unrecorded.exc_info))
 
 
+@pytest.mark.parametrize("when", ["reading the launch", "opening the database"])
 def test_a_stop_before_the_row_is_touched_leaves_it_alone_with_143(
-    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    scdf_db: LocalScdfDatabase, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
-    real_open = open_engine
+    real_open, real_parse = open_engine, LaunchSettings.parse
 
     def stopped_while_opening(*args: object, **kwargs: object) -> WriteEngine:
-        signal.raise_signal(signal.SIGTERM)  # the kubelet's stop while the launch is read
+        signal.raise_signal(signal.SIGTERM)  # the kubelet's stop, before the row is touched
         return real_open(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(task_lifecycle, "open_engine", stopped_while_opening)
+    def stopped_while_reading(*args: object, **kwargs: object) -> LaunchSettings:
+        signal.raise_signal(signal.SIGTERM)  # ... before even the launch's grace is known
+        return real_parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    if when == "opening the database":
+        monkeypatch.setattr(task_lifecycle, "open_engine", stopped_while_opening)
+    else:
+        monkeypatch.setattr(LaunchSettings, "parse", stopped_while_reading)
     execution_id = scdf_db.create_execution("my-task")
     ran: list[str] = []
     code = execute(lambda context: ran.append("body"), argv=argv_for(scdf_db, execution_id), environ={})
@@ -151,6 +160,12 @@ def test_a_stop_before_the_row_is_touched_leaves_it_alone_with_143(
     assert errors(caplog) == ["Task stopped by SIGTERM before the task started; the row was not touched"]
     row = row_of(scdf_db, execution_id)
     assert (row.start_time, row.end_time, row.exit_code) == (None, None, None)
+
+
+def test_settings_that_cannot_be_read_are_said(caplog: pytest.LogCaptureFixture) -> None:
+    assert execute(lambda context: None, argv=[], environ={"SPRING_APPLICATION_JSON": "{not json"}) == 1
+    [said] = errors(caplog)
+    assert said.startswith("Task not started: SPRING_APPLICATION_JSON "), said
 
 
 @pytest.mark.parametrize(("body", "code"), [(lambda context: None, 0), (exits_3, 3)])
