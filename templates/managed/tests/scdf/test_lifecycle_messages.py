@@ -21,6 +21,7 @@ import pytest
 from util import bounded_write, task_lifecycle
 from util.bounded_write import WriteEngine
 from util.database import open_engine
+from util.launch import Launch
 from util.local_db import ExecutionRow, LocalScdfDatabase
 from util.redaction import MASK
 from util.single_instance import lock_uuid
@@ -360,3 +361,27 @@ def test_run_task_with_a_write_left_behind_leaves_by_os_exit_with_the_code(
     with pytest.raises(Left) as leaving:
         run_task(exits_3, argv=argv_for(scdf_db, execution_id), environ={})
     assert leaving.value.code == 3
+
+
+def test_a_job_s_records_mask_the_run_s_secrets(scdf_db: LocalScdfDatabase) -> None:
+    scdf_db.create_batch_tables("BATCH_", batch5=False)
+    execution_id = scdf_db.create_execution("my-task")
+
+    def leaks(context: TaskContext) -> None:
+        with context.job("leaky"):
+            raise RuntimeError("login with Sekret-Pa55word failed")
+
+    argv = argv_for(scdf_db, execution_id, "--spring.datasource.password=Sekret-Pa55word")
+    assert execute(leaks, argv=argv, environ={}) == 1
+    [job] = scdf_db.jobs(execution_id, "BATCH_")
+    assert job.status == "FAILED"
+    assert f"login with {MASK} failed" in (job.exit_message or "")
+    assert "Sekret-Pa55word" not in (job.exit_message or "")
+
+
+def test_a_job_outside_a_run_is_refused_with_what_to_do(scdf_db: LocalScdfDatabase) -> None:
+    launch = Launch.from_settings(LaunchSettings.parse(argv_for(scdf_db, 1), {}))
+    with pytest.raises(
+        RuntimeError, match=r"^context\.job\(\) records into the task execution: run the body"
+    ):
+        TaskContext(launch, 1).job("alone")
