@@ -385,3 +385,15 @@ def test_a_job_outside_a_run_is_refused_with_what_to_do(scdf_db: LocalScdfDataba
         RuntimeError, match=r"^context\.job\(\) records into the task execution: run the body"
     ):
         TaskContext(launch, 1).job("alone")
+
+
+def test_the_body_reads_a_setting_in_any_relaxed_form_or_its_default(scdf_db: LocalScdfDatabase) -> None:
+    execution_id = scdf_db.create_execution("my-task")
+    seen: list[str | None] = []
+
+    def reads(context: TaskContext) -> None:
+        seen.extend([context.get("work.batchSize"), context.get("work.missing", "none given")])
+
+    argv = argv_for(scdf_db, execution_id, "--work.batch-size=40")
+    assert execute(reads, argv=argv, environ={}) == 0
+    assert seen == ["40", "none given"]
