@@ -2,7 +2,8 @@
 # The tools test/ci/ runs the generated pipelines with, pinned, each built or installed once into
 # a cache folder keyed by its version outside the checkout, so that a fresh clone's CI reuses them:
 #   actionlint (Go module proxy), act (Go module proxy), check-jsonschema (PyPI),
-#   gitlab-ci-local (npm) with the Node 22 it needs (npm's `node` package).
+#   gitlab-ci-local (npm) with the Node 22 it needs (npm's `node` package), and an OCI registry
+#   (go-containerregistry's cmd/registry, Go module proxy) the release pipeline pushes to.
 # Prints nothing when everything is cached; writes the paths to .cache/ci-tools.env
 # (gitlab-ci-local runs with NODE22_PATH first on PATH).
 set -euo pipefail
@@ -12,6 +13,9 @@ ACTIONLINT=1.7.12
 ACT=0.2.89
 CHECK_JSONSCHEMA=0.39.0
 GITLAB_CI_LOCAL=4.75.1
+# An OCI distribution registry in one binary (in memory, plain HTTP on loopback): the registry
+# the generated image job pushes to and SCDF's launch pulls from in the release tests.
+REGISTRY=0.22.1
 NODE=22
 
 CACHE=${SCDF_TASK_TOOL_CACHE:-/var/cache/generator-scdf-task}
@@ -43,6 +47,7 @@ go_tool() {
 
 ACTIONLINT_BIN=$(go_tool actionlint "$ACTIONLINT" github.com/rhysd/actionlint/cmd/actionlint)
 ACT_BIN=$(go_tool act "$ACT" github.com/nektos/act)
+REGISTRY_BIN=$(go_tool registry "$REGISTRY" github.com/google/go-containerregistry/cmd/registry)
 
 JSONSCHEMA_DIR="$CACHE/check-jsonschema-$CHECK_JSONSCHEMA"
 if [[ ! -x $JSONSCHEMA_DIR/bin/check-jsonschema ]]; then
@@ -67,6 +72,7 @@ fi
 cat >.cache/ci-tools.env <<EOF
 ACTIONLINT_BIN=$ACTIONLINT_BIN
 ACT_BIN=$ACT_BIN
+REGISTRY_BIN=$REGISTRY_BIN
 CHECK_JSONSCHEMA_BIN=$JSONSCHEMA_DIR/bin/check-jsonschema
 GITLAB_CI_LOCAL_BIN=$GCL_DIR/node_modules/.bin/gitlab-ci-local
 NODE22_PATH=$GCL_DIR/node_modules/.bin

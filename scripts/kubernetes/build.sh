@@ -17,7 +17,16 @@ GO=$(command -v go || echo /usr/local/go/bin/go)
   echo "kubernetes/build: go is missing; scripts/setup-system.sh installs it" >&2
   exit 1
 }
+# k8s.io/kubernetes v1.34 needs Go 1.24; GOTOOLCHAIN=local below, so an older go says so here.
+go_minor=$("$GO" env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if ((${go_minor:-0} < 24)); then
+  echo "kubernetes/build: $("$GO" env GOVERSION) is too old; Go 1.24 or newer builds Kubernetes" >&2
+  exit 1
+fi
 mkdir -p "$CACHE"
+# An interrupted build leaves no temporary folder behind.
+tmp=
+trap 'if [[ -n $tmp ]]; then rm -rf "$tmp"; fi' EXIT
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 K8S_DIR="$CACHE/kubernetes-$KUBERNETES"
@@ -29,8 +38,8 @@ kubernetes_built() {
 
 if ! kubernetes_built; then
   started=$SECONDS
-  echo "kubernetes/build: building Kubernetes v$KUBERNETES (once; about 10 minutes on 2 idle" \
-    "cores, 25 under load; cached in $K8S_DIR)" >&2
+  echo "kubernetes/build: building Kubernetes v$KUBERNETES (once; about 20 minutes on 2 cores;" \
+    "cached in $K8S_DIR)" >&2
   tmp=$(mktemp -d "$CACHE/.kubernetes-XXXXXX")
   mkdir -p "$tmp/src" "$tmp/bin"
   minor=${KUBERNETES#*.}
@@ -62,6 +71,7 @@ if ! kubernetes_built; then
   rm -rf "$tmp/src" "$tmp/download.json"
   rm -rf "$K8S_DIR"
   mv "$tmp" "$K8S_DIR"
+  tmp=
   echo "kubernetes/build: Kubernetes built in $((SECONDS - started)) s" >&2
 fi
 
@@ -92,6 +102,7 @@ GO
   rm -rf "$tmp/src"
   rm -rf "$ETCD_DIR"
   mv "$tmp" "$ETCD_DIR"
+  tmp=
   echo "kubernetes/build: etcd built in $((SECONDS - started)) s" >&2
 fi
 

@@ -4,7 +4,8 @@ Whatever the task is doing when the platform stops it, it must leave with 143 wi
 `task.db.stop-grace` + 1 s (before Kubernetes' SIGKILL), the row ended when the database answers
 in time, and never a row left RUNNING that the database could have ended. A database that does
 not answer is a Toxiproxy proxy gone silent for the servers, and a write lock held by the test
-for SQLite (its writes then wait and retry, as they would behind another writer).
+for SQLite (its writes then wait and retry, as they would behind another writer), or a read lock
+that a COMMIT waits for (`commits_wait`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ WITH_LOCK = (
     "--spring.cloud.task.single-instance-lock-ttl=2000",
 )
 SERVERS = ("sqlite", "postgresql", "mariadb")
-#: The cases that need a network to lose a reply on, or row locks, which SQLite has not.
+#: The cases that need row locks, which SQLite has not (docs/testing.md says why), or a
+#: network to lose a reply on (SQLite's form of that case is a test of its own).
 NETWORKED = ("postgresql", "mariadb")
 
 # The body of the matrix's runs: reaches the instant --stop.at names, says "ready", works on.
@@ -129,6 +131,20 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ba
         backend.close()
 
 
+@pytest.fixture(scope="module")
+def rollback_journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteBackend]:
+    """A SQLite database in SQLite's default rollback-journal mode, which the generated project's
+    own local database keeps (the harness puts its own in WAL mode, where readers never hold a
+    writer back)."""
+    backend = SqliteBackend(tmp_path_factory.mktemp("stop-sqlite-journal"))
+    backend.open()
+    with backend.engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode=DELETE").scalar_one()
+    assert mode == "delete"
+    yield backend
+    backend.close()
+
+
 def add_batch_tables(backend: Backend) -> None:
     """Spring Batch 4.3's tables and the task link, as the contract suite makes them."""
     ddl = (BATCH_SCHEMAS / DDL_FILE[(backend.name, "4.3")]).read_text(encoding="utf-8")
@@ -158,6 +174,20 @@ def writes_wait(backend: Backend, execution_id: int, table: str = "EXECUTION") -
             where = f"{PREFIX}LOCK"
         conn.execute(text(f"SELECT 1 FROM {where} FOR UPDATE"))
         yield
+
+
+@contextmanager
+def commits_wait(backend: SqliteBackend) -> Iterator[None]:
+    """Another connection holds SQLite's shared (read) lock until the block ends. In the
+    rollback-journal mode a write's statements still run, but its COMMIT waits for every reader
+    to finish: SQLite's form of a server that ran the statements and whose reply does not come."""
+    connection = sqlite3.connect(backend.path, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("BEGIN")
+        connection.execute(f"SELECT count(*) FROM {PREFIX}EXECUTION").fetchall()
+        yield
+    finally:
+        connection.close()  # its transaction rolled back, the lock gone
 
 
 # --- a run whose output is read while it runs -----------------------------------------------------
@@ -204,9 +234,11 @@ def run(
     project: Project,
     at: str,
     *extra: str,
+    before_launch: Callable[[], object] = lambda: None,
 ) -> Iterator[tuple[int, Watched]]:
     execution_id = next(_ids)
     backend.insert_scdf_row(PREFIX, execution_id)
+    before_launch()
     url = proxied_url(backend, proxy) if proxy is not None else None
     arguments = [*BOUNDS, f"--stop.at={at}", *extra]
     launch = scdf_launch(backend, "exec", PREFIX, execution_id, arguments, datasource_url=url)
@@ -385,6 +417,32 @@ def test_in_the_start_write_of_a_server_gone_silent(
             proxy.silent()
         sent = stop(watched)
         assert_stopped(watched, sent, "UNKNOWN", backend, execution_id)
+
+
+@pytest.mark.parametrize("server", ["sqlite"])
+def test_in_the_start_write_of_sqlite_gone_silent(
+    rollback_journal: SqliteBackend, projects: Path, server: str
+) -> None:
+    """SQLite's form of the case above: the start's statements ran, its COMMIT waits for a
+    reader's lock that stays; not started, and no RUNNING row either."""
+    backend = rollback_journal
+    assert backend.name == server
+    project = project_for(projects, backend.project)
+    # Written by the start's UPDATE (the page as it was), removed by its COMMIT or rollback.
+    journal = Path(f"{backend.path}-journal")
+    reader = commits_wait(backend)
+    with run(backend, None, project, "body", before_launch=reader.__enter__) as (
+        execution_id,
+        watched,
+    ):
+        try:
+            wait_for(journal.exists, "the start's statements run, its COMMIT waiting")
+            sent = stop(watched)
+            watched.proc.wait(60)
+        finally:
+            reader.__exit__(None, None, None)
+        assert_stopped(watched, sent, "UNKNOWN", backend, execution_id)
+    assert "ready" not in watched.out  # the body never ran
 
 
 def test_in_the_body(case: tuple[Backend, Proxy | None, Project]) -> None:

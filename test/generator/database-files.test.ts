@@ -29,6 +29,7 @@ const SHARED_UTIL = [
   'util/launch.py',
   'util/local_db.py',
   'util/local_run.py',
+  'util/records.py',
   'util/redaction.py',
   'util/single_instance.py',
   'util/stop.py',

@@ -1,12 +1,14 @@
-"""Fixtures of the Kubernetes suite: the generated image, a real SCDF 2.11.5 server with a
-Kubernetes platform account, the mock Kubernetes API it talks to and the stand-in kubelet that
-runs its pods with podman. One of each per database, all set up in parallel; the scenarios run
-on MariaDB, then on PostgreSQL.
+"""Fixtures of the Kubernetes suite: the generated image in a real single-node cluster, and a
+real SCDF 2.11.5 server with a Kubernetes platform account on it. One server, image and scratch
+database per database, set up in parallel; the scenarios run on MariaDB, then on PostgreSQL.
 
+The cluster is scripts/setup-kubernetes.sh's (test/kubernetes/run.sh starts it when it is not
+running), read from the variables of .cache/kubernetes/env; both servers launch into its
+namespace with its service account ``scdf`` (scripts/kubernetes/scdf-rbac.yaml), never as admin.
 Database servers come from SCDF_TEST_MARIADB_HOST/PORT and SCDF_TEST_PG_HOST/PORT
 (.cache/databases.env); the suite makes a scratch database and login on each, as root. podman's
-settings come from .cache/containers.env (scripts/setup-containers.sh). Without a database
-server, Java, Maven, podman or root the scenarios skip, unless CI=true or
+settings come from .cache/containers.env (scripts/setup-containers.sh). Without a cluster, a
+database server, Java, Maven, podman or root the scenarios skip, unless CI=true or
 SCDF_TEST_REQUIRE_DATABASES=1: then they fail.
 
 The server jar, the scratch databases and the Scdf REST client are the real-server suite's
@@ -19,9 +21,9 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -34,7 +36,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from cluster import CACHE, FABRIC8, Kubelet, MockApi, mock_api_jar
+from kube import CACHE, Kube, PodWatch
 from scdf_rest import Scdf, ShellFile, shell_options, shell_words
 from servers import ROOT, ScratchDatabase, server_jar
 
@@ -46,13 +48,17 @@ SETTINGS = {
     "postgresql": ("SCDF_TEST_PG", 5432, 19494),
 }
 BIN = ROOT / "lib" / "bin" / "create-scdf-task.js"
+SETUP = ROOT / "scripts" / "setup-kubernetes.sh"
 PLATFORM = "kubernetes"
-NAMESPACE = "scdf-tasks"
-# Where the platform account's pods take the database login from.
-DB_SECRET = "scdf-db"
 EVIDENCE = CACHE / "evidence"
 # The generated image's Python: the one the stand-in base image has.
 PYTHON_VERSION = "3.13"
+# The schedule the CronJob controller fires on its own clock, one a minute (see clock_schedule).
+EVERY_MINUTE = "* * * * *"
+CLOCK_GRACE = 20
+# The secret a launch names in the generated docs/kubernetes.md. It stays until the end: SCDF
+# launches later with the same secretKeyRefs unless told otherwise.
+LAUNCH_SECRET = "task-db-login"
 
 
 def required() -> bool:
@@ -66,12 +72,6 @@ def unavailable(reason: str) -> None:
     if required():
         pytest.fail(f"{reason}, but the Kubernetes tests are required here", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run(command: list[str], what: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -89,10 +89,47 @@ class Project:
     directory: Path
     task_name: str
     image: str
+    # The same image behind a shell-form entry point (see shell_form_image).
+    shell_form_image: str
+
+    @property
+    def shell_form_task(self) -> str:
+        return f"{self.task_name}-shellform"
 
 
-def generate_and_build(kind: str, parent: Path) -> Project:
-    """A generated project and its image, built with podman from the project's own Dockerfile."""
+def podman_build(context: Path, tag: str, what: str) -> None:
+    # FROM python:3.13-slim-trixie resolves to the stand-in base scripts/setup-containers.sh
+    # made with debootstrap (no Docker Hub here), not the official image.
+    ca = os.environ["SCDF_TEST_BUILD_CA"]
+    run(
+        [
+            *("podman", "build", "--network=host", "-q"),
+            *("-v", f"{ca}:{ca}:ro"),
+            *("-v", f"{os.environ['SCDF_TEST_BUILD_PIP_CONF']}:/etc/pip.conf:ro"),
+            *("-t", tag, str(context)),
+        ],
+        what,
+    )
+
+
+def shell_form_image(image: str, derived: str) -> None:
+    """``image`` started the way a shell-form ENTRYPOINT starts it, as ``derived``: a shell as
+    PID 1 that runs python as its child. PID 1 without a handler never gets SIGTERM, and the
+    child is not sent it: the task cannot see a stop, and the kubelet kills it at the grace. The
+    generated Dockerfile's exec form is what prevents this; the image shows what happens
+    without it."""
+    with tempfile.TemporaryDirectory(prefix="shellform-") as context:
+        (Path(context) / "Dockerfile").write_text(
+            f"FROM {image}\n"
+            # `; exit` keeps the shell from exec-ing python as its last command.
+            'ENTRYPOINT ["/bin/sh", "-c", "python /app/python_task.py \\"$@\\"; exit $?", "sh"]\n',
+            encoding="utf-8",
+        )
+        podman_build(Path(context), derived, f"podman build of {derived}")
+
+
+def generate(kind: str, parent: Path) -> Project:
+    """A generated project, and the names of its images (built by build_and_import)."""
     name = f"k8s-{kind}"
     run(
         [
@@ -108,29 +145,31 @@ def generate_and_build(kind: str, parent: Path) -> Project:
     assert isinstance(uri, str), register
     assert uri.startswith("docker:"), register
     image = uri.removeprefix("docker:")
-    # FROM python:3.13-slim-trixie resolves to the stand-in base scripts/setup-containers.sh
-    # made with debootstrap (no Docker Hub here), not the official image.
-    ca = os.environ["SCDF_TEST_BUILD_CA"]
+    repository, tag = image.rsplit(":", 1)
+    return Project(directory, name, image, f"{repository}-shellform:{tag}")
+
+
+def build_and_import(project: Project) -> None:
+    """The project's image, built with podman from its own Dockerfile, and its shell-form
+    variant, both imported into the cluster's containerd (nothing is pulled there)."""
+    podman_build(project.directory, project.image, f"podman build of {project.task_name}")
+    shell_form_image(project.image, project.shell_form_image)
     run(
-        [
-            *("podman", "build", "--network=host", "-q"),
-            *("-v", f"{ca}:{ca}:ro"),
-            *("-v", f"{os.environ['SCDF_TEST_BUILD_PIP_CONF']}:/etc/pip.conf:ro"),
-            *("-t", image, str(directory)),
-        ],
-        f"podman build of {name}",
+        ["bash", str(SETUP), "import-image", project.image, project.shell_form_image],
+        f"importing {project.image} into containerd",
     )
-    return Project(directory, name, image)
 
 
 @dataclass
 class KubernetesDataFlowServer:
-    """SCDF 2.11.5 with one Kubernetes platform account, ``kubernetes``, on the mock API."""
+    """SCDF 2.11.5 with one Kubernetes platform account, ``kubernetes``, on the cluster."""
 
     jar: Path
     database: ScratchDatabase
     port: int
-    api_url: str
+    kube: Kube
+    token: str
+    db_secret: str
     workdir: Path
     process: subprocess.Popen[bytes] | None = None
 
@@ -149,7 +188,7 @@ class KubernetesDataFlowServer:
             for i, env in enumerate(("SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD"))
             for key, value in (
                 ("envVarName", env),
-                ("secretName", DB_SECRET),
+                ("secretName", self.db_secret),
                 ("dataKey", env.rsplit("_", 1)[1].lower()),
             )
         ]
@@ -165,17 +204,28 @@ class KubernetesDataFlowServer:
             "--spring.cloud.dataflow.features.schedules-enabled=true",
             # The login reaches the pods from a Kubernetes secret, never as an argument.
             "--spring.cloud.dataflow.task.use-kubernetes-secrets-for-db-credentials=true",
-            f"{account}.fabric8.masterUrl={self.api_url}",
-            f"{account}.namespace={NAMESPACE}",
+            # SCDF outside the cluster, as the generated docs/kubernetes.md tells: the API, its
+            # CA, the namespace; the service account's token is in the environment (start()).
+            f"{account}.fabric8.masterUrl={self.kube.api_url}",
+            f"{account}.fabric8.caCertFile={self.kube.ca_file}",
+            f"{account}.namespace={self.kube.namespace}",
+            # This cluster has no pod network (no CNI, no kube-proxy): pods reach the database
+            # servers on the host's loopback.
+            f"{account}.hostNetwork=true",
             *(f"{key}={value}" for key, value in refs),
         ]
 
     def start(self, timeout: float = 240) -> None:
+        account = f"spring.cloud.dataflow.task.platform.kubernetes.accounts.{PLATFORM}"
         env = {
-            **os.environ,
+            # The admin kubeconfig of the tests' environment would otherwise be what fabric8's
+            # Config.autoConfigure reads first: SCDF gets only its service account's token.
+            **{k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "HOME")},
+            "HOME": str(self.workdir),
             "TZ": "UTC",
             # In the environment, not on the command line that `ps` shows.
             "SPRING_DATASOURCE_PASSWORD": self.database.password,
+            "SPRING_APPLICATION_JSON": json.dumps({f"{account}.fabric8.oauthToken": self.token}),
         }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -213,7 +263,17 @@ class KubernetesDataFlowServer:
 
     def log_tail(self, lines: int = 80) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:]).replace(self.database.password, "<password>")
+        tail = "\n".join(text.splitlines()[-lines:])
+        return tail.replace(self.database.password, "<password>").replace(self.token, "<token>")
+
+
+@dataclass(frozen=True)
+class ClockSchedule:
+    """A schedule made at set-up for the CronJob controller to fire on its own clock (the first
+    run starts at the next full minute): its name, and when it was made."""
+
+    name: str
+    made: float  # time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -221,40 +281,112 @@ class Cluster:
     kind: str
     server: KubernetesDataFlowServer
     scdf: Scdf
-    api: MockApi
-    kubelet: Kubelet
+    kube: Kube
+    pods: PodWatch
     project: Project
     database: ScratchDatabase
     engine: Engine
+    clock: ClockSchedule
+    since: float  # time.time() at set-up: where this cluster's audit records start
+    # The CronJobs SCDF made, as stored when made (unscheduled ones are gone by the end).
+    cronjobs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
         return self.project.task_name
 
 
-def save_evidence(kind: str, api: MockApi) -> Path:
-    """Every pod, job and CronJob SCDF's deployer created, as it sent them, one file each."""
-    target = EVIDENCE / kind
+def schedule(
+    c: Cluster,
+    name: str,
+    arguments: str,
+    *given: str,
+    expression: str = "0 2 * * *",
+    **props: str,
+) -> dict[str, Any]:
+    """`task schedule create` (SchedulerTemplate.schedule: --expression becomes the property
+    scheduler.cron.expression); the CronJob it made, as the API server stored it."""
+    pairs = [f"scheduler.cron.expression={expression}", *given]
+    pairs += [f"{k}={v}" for k, v in props.items()]
+    form = {
+        "scheduleName": name,
+        "taskDefinitionName": c.task,
+        "properties": ",".join(pairs),
+        "arguments": arguments,
+        "platform": PLATFORM,
+    }
+    c.scdf.request("POST", "/tasks/schedules", form)
+    cronjob: dict[str, Any] = c.kube.request("GET", c.kube.batch(f"cronjobs/{name}"))
+    c.cronjobs[name] = cronjob
+    return cronjob
+
+
+def clock_properties(project: Project, name: str) -> list[str]:
+    """The clock schedule's properties: the generated docs/kubernetes.md's schedule properties
+    for a schedule called ``name`` (labelled and named after itself so that SCDF can stop it,
+    Forbid), plus single instance and a grace."""
+    guide = (project.directory / "docs" / "kubernetes.md").read_text()
+    [line] = [x for x in guide.splitlines() if x.startswith("task schedule create ")]
+    options = shell_options(shell_words(line))
+    given, nightly = options["properties"], options["name"]
+    assert isinstance(given, str), line
+    assert isinstance(nightly, str), line
+    task = project.task_name
+    return [
+        given.replace(nightly, name),
+        f"app.{task}.spring.cloud.task.single-instance-enabled=true",
+        f"deployer.{task}.kubernetes.terminationGracePeriodSeconds={CLOCK_GRACE}",
+    ]
+
+
+def save_evidence(c: Cluster) -> Path:
+    """Every pod, Job and CronJob of the task as the cluster held them (what SCDF's deployer
+    created, with the API server's defaults), one file each; deleted pods as last seen. And the
+    server's log, the password and the token masked."""
+    target = EVIDENCE / c.kind
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for n, write in enumerate(api.writes(FABRIC8), 1):
-        if write["method"] != "POST" or not write["body"]:
-            continue
-        body = json.loads(write["body"])
-        name = body.get("metadata", {}).get("name", "unnamed")
-        path = target / f"{n:03d}-{body.get('kind', 'Object')}-{name}.json"
-        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    found: dict[str, dict[str, Any]] = {}
+    for run in c.pods.runs.values():
+        found[f"Pod-{run.name}"] = run.pod
+    for name, cronjob in c.cronjobs.items():
+        found[f"CronJob-{name}"] = cronjob
+    with contextlib.suppress(AssertionError, OSError):
+        for kind, path in (("Job", c.kube.batch("jobs")), ("CronJob", c.kube.batch("cronjobs"))):
+            for item in c.kube.items(path):
+                if item["metadata"]["name"].startswith(f"{c.task}-"):
+                    found[f"{kind}-{item['metadata']['name']}"] = item
+    (target / "server.log").write_text(c.server.log_tail(lines=1_000_000) + "\n")
+    for name, body in sorted(found.items()):
+        body["metadata"].pop("managedFields", None)  # the API server's bookkeeping
+        (target / f"{name}.json").write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
     return target
 
 
+def remove_leftovers(c: Cluster) -> None:
+    """The task's CronJobs, Jobs and pods, gone at once (no grace), and the per-launch secret:
+    the next run starts clean."""
+    c.kube.delete(c.kube.core(f"secrets/{LAUNCH_SECRET}"))
+    for path in (c.kube.batch("cronjobs"), c.kube.batch("jobs"), c.kube.core("pods")):
+        with contextlib.suppress(AssertionError, OSError):
+            for item in c.kube.items(path):
+                name = item["metadata"]["name"]
+                if name.startswith(f"{c.task}-"):
+                    c.kube.delete(
+                        f"{path}/{name}", propagationPolicy="Background", gracePeriodSeconds="0"
+                    )
+
+
 @pytest.fixture(scope="session")
-def jars() -> tuple[Path, Path]:
+def jar() -> Path:
     missing = [tool for tool in ("java", "mvn", "podman") if shutil.which(tool) is None]
     if missing:
         unavailable(f"{' and '.join(missing)} not installed")
     if "SCDF_TEST_BUILD_PIP_CONF" not in os.environ:
         unavailable("no container settings: run scripts/setup-containers.sh (as root)")
-    return server_jar(), mock_api_jar()
+    if "SCDF_TEST_K8S_API_URL" not in os.environ:
+        unavailable("no Kubernetes cluster: run the suite through test/kubernetes/run.sh")
+    return server_jar()
 
 
 def missing(kind: str) -> str | None:
@@ -263,38 +395,73 @@ def missing(kind: str) -> str | None:
     if not os.environ.get(f"{prefix}_HOST", ""):
         return f"{kind}: no database server configured ({prefix}_HOST unset)"
     if os.geteuid() != 0:
-        return f"{kind}: a scratch database and podman need root"
+        return f"{kind}: a scratch database, podman and the cluster need root"
     return None
 
 
-def bring_up(kind: str, jars: tuple[Path, Path], work: Path, stack: ExitStack) -> Cluster:
-    """Image, scratch database, mock API, kubelet and server of one database; each registered
-    on ``stack`` to be stopped or removed, in reverse order, when it closes."""
+def bring_up(kind: str, jar: Path, work: Path, stack: ExitStack) -> Cluster:
+    """Image, scratch database, secret, pod watch, server and clock schedule of one database;
+    each registered on ``stack`` to be stopped or removed, in reverse order, when it closes."""
     prefix, default_port, scdf_port = SETTINGS[kind]
     host = os.environ[f"{prefix}_HOST"]
-    project = generate_and_build(kind, work)
+    since = time.time()
+    kube = Kube.from_env()
+    project = generate(kind, work)
+    # The images build while the server starts: the server needs them only for launches.
+    builder = ThreadPoolExecutor(1, thread_name_prefix=f"images-{kind}")
+    images = builder.submit(build_and_import, project)
+    builder.shutdown(wait=False)
+    stack.callback(images.exception)  # closing waits for it, however it ends
     database = ScratchDatabase(kind, host, int(os.environ.get(f"{prefix}_PORT") or default_port))
     database.create()
     stack.callback(database.drop)
     engine = database.engine()
     stack.callback(engine.dispose)
-    api = MockApi(jars[1], free_port(), work / "api")
-    stack.callback(api.stop)
-    api.start()
-    # Saved last thing before the API stops: everything SCDF sent, also when a scenario failed.
-    stack.callback(save_evidence, kind, api)
-    api.create_secret(
-        NAMESPACE, DB_SECRET, {"username": database.user, "password": database.password}
-    )
-    kubelet = Kubelet(api, NAMESPACE)
-    stack.callback(kubelet.stop)
-    kubelet.start()
-    server = KubernetesDataFlowServer(jars[0], database, scdf_port, api.url, work)
+    db_secret = f"scdf-db-{kind}"
+    kube.put_secret(db_secret, {"username": database.user, "password": database.password})
+    stack.callback(kube.delete, kube.core(f"secrets/{db_secret}"))
+    pods = PodWatch(kube, f"{project.task_name}-")
+    pods.start()
+    stack.callback(pods.stop)
+    token = Path(os.environ["SCDF_TEST_K8S_TOKEN_FILE"]).read_text().strip()
+    server = KubernetesDataFlowServer(jar, database, scdf_port, kube, token, db_secret, work)
     stack.callback(server.stop)
     server.start()
     scdf = Scdf(server.url)
     ShellFile(project.directory / "scdf" / "register.shell").run(scdf)
-    return Cluster(kind, server, scdf, api, kubelet, project, database, engine)
+    shell_form = project.shell_form_task
+    scdf.request(
+        "POST",
+        f"/apps/task/{shell_form}",
+        {"uri": f"docker:{project.shell_form_image}", "force": "true"},
+    )
+    scdf.request("POST", "/tasks/definitions", {"name": shell_form, "definition": shell_form})
+    images.result()
+    clock_name = f"{project.task_name}-minute"
+    cluster = Cluster(
+        kind,
+        server,
+        scdf,
+        kube,
+        pods,
+        project,
+        database,
+        engine,
+        ClockSchedule(clock_name, time.monotonic()),
+        since,
+    )
+    # Closed first: what SCDF made, saved before it is removed, also when a scenario failed.
+    stack.callback(remove_leftovers, cluster)
+    stack.callback(save_evidence, cluster)
+    # Made now, so that the minute it waits for passes while the other scenarios run.
+    schedule(
+        cluster,
+        clock_name,
+        "--work.seconds=600",
+        *clock_properties(project, clock_name),
+        expression=EVERY_MINUTE,
+    )
+    return cluster
 
 
 @dataclass
@@ -303,7 +470,7 @@ class Clusters:
     server starts (a minute or two of JVM start-up and migrations) while the scenarios of the
     current one run."""
 
-    jars: tuple[Path, Path]
+    jar: Path
     factory: pytest.TempPathFactory
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2))
     started: dict[str, tuple[Future[Cluster], ExitStack]] = field(default_factory=dict)
@@ -316,7 +483,7 @@ class Clusters:
 
         def up() -> Cluster:
             try:
-                return bring_up(kind, self.jars, work, stack)
+                return bring_up(kind, self.jar, work, stack)
             except BaseException:
                 stack.close()
                 raise
@@ -340,12 +507,10 @@ class Clusters:
 
 
 @pytest.fixture(scope="session")
-def clusters(
-    jars: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Clusters]:
+def clusters(jar: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clusters]:
     if not BIN.exists():
         pytest.fail(f"{BIN} missing: run the suite through test/kubernetes/run.sh", pytrace=False)
-    every = Clusters(jars, tmp_path_factory)
+    every = Clusters(jar, tmp_path_factory)
     try:
         yield every
     finally:
@@ -396,7 +561,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    terminalreporter.section("SCDF 2.11.5 on Kubernetes (mock API, stand-in kubelet): per database")
+    terminalreporter.section("SCDF 2.11.5 on a real single-node Kubernetes 1.34: per database")
     for kind, seen in _outcomes.items():
         counts = {o: list(seen.values()).count(o) for o in ("passed", "failed", "skipped")}
         terminalreporter.write_line(

@@ -41,6 +41,16 @@ function run(command: string, args: readonly string[], cwd: string): Run {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Fails with the run's output when its exit status is not the one expected. */
+function expectStatus(result: Run, status: number): void {
+  if (result.status !== status) {
+    throw new Error(
+      `exit ${String(result.status)}, expected ${String(status)}\n--- stdout (end)\n` +
+        `${result.stdout.slice(-4000)}\n--- stderr (end)\n${result.stderr.slice(-4000)}`,
+    );
+  }
+}
+
 describe.each(DATABASES)('generated project for %s', (database) => {
   const profile = DATABASE_PROFILES[database];
 
@@ -54,12 +64,10 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       const python = path.join(bin, 'python');
 
       const driver = run(python, ['-c', `import ${profile.driverModule}`], project);
-      expect(driver).toMatchObject({ status: 0 });
+      expectStatus(driver, 0);
 
-      expect(run(path.join(bin, 'ruff'), ['check', '.'], project)).toMatchObject({ status: 0 });
-      expect(run(path.join(bin, 'ruff'), ['format', '--check', '.'], project)).toMatchObject({
-        status: 0,
-      });
+      expectStatus(run(path.join(bin, 'ruff'), ['check', '.'], project), 0);
+      expectStatus(run(path.join(bin, 'ruff'), ['format', '--check', '.'], project), 0);
       // The whole project, tests included, as pyproject.toml's [tool.mypy] sets it (`files`);
       // `--strict` given as well, so a weakened config cannot pass.
       const mypy = run(path.join(bin, 'mypy'), ['--strict', '--no-incremental'], project);
@@ -72,7 +80,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       // A plain `pytest`: the user's tests and the utilities' smoke, in seconds.
       const pytestBin = path.join(bin, 'pytest');
       const collected = run(pytestBin, ['--collect-only', '-q', '-p', 'no:cacheprovider'], project);
-      expect(collected).toMatchObject({ status: 0 });
+      expectStatus(collected, 0);
       const ids = collected.stdout.split('\n').filter((line) => line.includes('::'));
       expect([...new Set(ids.map((id) => id.split('::')[0]))].sort()).toEqual([
         'tests/scdf/test_smoke.py',
@@ -81,7 +89,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       const quickStart = Date.now();
       const quick = run(pytestBin, ['-q', '-p', 'no:cacheprovider'], project);
       const quickMs = Date.now() - quickStart;
-      expect(quick).toMatchObject({ status: 0 });
+      expectStatus(quick, 0);
       // The sample's 3 tests and the 6 of test_smoke.py, nothing skipped.
       expect(quick.stdout).toMatch(/^9 passed in [\d.]+s/m);
       // About 3 s on an idle machine (the whole suite takes 50-70 s); the bound leaves room for
@@ -92,7 +100,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       const fullStart = Date.now();
       const full = run(pytestBin, ['tests/scdf', '-v', '-p', 'no:cacheprovider'], project);
       const fullMs = Date.now() - fullStart;
-      expect({ status: full.status, tail: full.stdout.slice(-3000) }).toMatchObject({ status: 0 });
+      expectStatus(full, 0);
       const summary = /\b(\d+) passed(?:, (\d+) skipped)? in [\d.]+s/.exec(full.stdout);
       expect(summary).not.toBeNull();
       expect(Number(summary?.[1])).toBeGreaterThanOrEqual(170);
@@ -135,7 +143,7 @@ describe.each(DATABASES)('generated project for %s', (database) => {
       expect(existsSync(path.join(project, 'local-scdf.db'))).toBe(false);
 
       const completed = run(python, ['-m', 'util.local_run', '--work.seconds=0'], project);
-      expect(completed).toMatchObject({ status: 0 });
+      expectStatus(completed, 0);
       expect(completed.stdout).toContain(
         `SCDF's database stood in for by ${path.join(project, 'local-scdf.db')}\n`,
       );

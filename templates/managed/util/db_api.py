@@ -22,10 +22,10 @@ import re
 import socket
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from util.column_text import CONSERVATIVE, TextUnit
+from util.records import FrozenRecord
 
 
 class Fault(enum.Enum):
@@ -43,12 +43,16 @@ class Fault(enum.Enum):
     OTHER = "other"
 
 
-@dataclass(frozen=True)
-class Timeouts:
+class Timeouts(FrozenRecord):
     """Seconds for one attempt: to connect, and for each statement."""
 
-    connect: float
-    statement: float
+    _fields = __slots__ = ("connect", "statement")
+    connect: Final[float]
+    statement: Final[float]
+
+    def __init__(self, connect: float, statement: float) -> None:
+        self.connect = connect
+        self.statement = statement
 
     def lock_wait(self) -> float:
         # A lock wait ends well before the statement's own limit, so that it is reported as the
@@ -56,21 +60,40 @@ class Timeouts:
         return self.statement / 2
 
 
-@dataclass(frozen=True)
-class DbTarget:
+class DbTarget(FrozenRecord):
     """Where to connect, as parsed from the JDBC URL: one host of it, credentials included.
 
     `query` holds the driver settings the JDBC parameters were translated to, named as in a
     SQLAlchemy URL of `drivername` (what `util.jdbc_url.sqlalchemy_url()` builds).
     """
 
-    drivername: str
-    host: str | None = None
-    port: int | None = None
-    database: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    query: Mapping[str, str] = field(default_factory=dict)
+    _fields = __slots__ = ("drivername", "host", "port", "database", "username", "password", "query")
+    _hidden = frozenset({"password"})
+    drivername: Final[str]
+    host: Final[str | None]
+    port: Final[int | None]
+    database: Final[str | None]
+    username: Final[str | None]
+    password: Final[str | None]
+    query: Final[Mapping[str, str]]
+
+    def __init__(
+        self,
+        drivername: str,
+        host: str | None = None,
+        port: int | None = None,
+        database: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> None:
+        self.drivername = drivername
+        self.host = host
+        self.port = port
+        self.database = database
+        self.username = username
+        self.password = password
+        self.query = {} if query is None else query
 
     def with_host(self, host: str, port: int | None) -> DbTarget:
         return DbTarget(self.drivername, host, port, self.database, self.username, self.password, self.query)

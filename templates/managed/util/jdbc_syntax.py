@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
+from util.records import Record
 from util.redaction import is_secret_key
 
 
@@ -17,27 +17,68 @@ class JdbcUrlError(ValueError):
     """The URL cannot be used from Python; the message says why and never quotes the URL."""
 
 
-@dataclass
-class UrlParts:
+class UrlParts(Record):
     """What a database-specific parser found, before it becomes a SQLAlchemy URL."""
 
+    _fields = __slots__ = (
+        "drivername",
+        "host",
+        "port",
+        "database",
+        "username",
+        "password",
+        "query",
+        "more_hosts",
+        "balanced",
+        "dropped",
+        "notes",
+        "secrets",
+    )
     drivername: str
-    host: str | None = None
-    port: int | None = None
-    database: str | None = None
-    username: str | None = None
-    password: str | None = None
-    query: dict[str, str] = field(default_factory=dict)
+    host: str | None
+    port: int | None
+    database: str | None
+    username: str | None
+    password: str | None
+    query: dict[str, str]
     #: Further hosts to try when `host` fails (failover lists, load balancing), in order.
-    more_hosts: list[tuple[str, int | None]] = field(default_factory=list)
+    more_hosts: list[tuple[str, int | None]]
     #: Whether the driver would spread connections over the hosts (`loadbalance`).
-    balanced: bool = False
+    balanced: bool
     #: JDBC parameter names left out because Python drivers have no equivalent.
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[str]
     #: Other things left out, in words.
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
     #: Secret values seen in the URL, for redaction.
-    secrets: list[str] = field(default_factory=list)
+    secrets: list[str]
+
+    def __init__(
+        self,
+        drivername: str,
+        host: str | None = None,
+        port: int | None = None,
+        database: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        query: dict[str, str] | None = None,
+        more_hosts: list[tuple[str, int | None]] | None = None,
+        balanced: bool = False,
+        dropped: list[str] | None = None,
+        notes: list[str] | None = None,
+        secrets: list[str] | None = None,
+    ) -> None:
+        self.drivername = drivername
+        self.host = host
+        self.port = port
+        self.database = database
+        self.username = username
+        self.password = password
+        self.query = {} if query is None else query
+        self.more_hosts = [] if more_hosts is None else more_hosts
+        self.balanced = balanced
+        self.dropped = [] if dropped is None else dropped
+        self.notes = [] if notes is None else notes
+        self.secrets = [] if secrets is None else secrets
 
 
 class Params:

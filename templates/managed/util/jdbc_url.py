@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from util.db_api import DbTarget
 from util.jdbc_syntax import JdbcUrlError, Params, UrlParts, split_pairs
 from util.jdbc_vendor import PARSERS as PROJECT_PARSERS
+from util.records import FrozenRecord
 
 if TYPE_CHECKING:
     import random
@@ -58,21 +58,37 @@ def _sqlite(body: str, kind: str) -> UrlParts:
 PARSERS: dict[str, Callable[[str, str], UrlParts]] = {**PROJECT_PARSERS, "sqlite": _sqlite}
 
 
-@dataclass(frozen=True)
-class ConvertedUrl:
+class ConvertedUrl(FrozenRecord):
     """Where to connect, plus what could not be carried over from the JDBC URL."""
 
-    target: DbTarget
+    _fields = __slots__ = ("target", "dropped", "notes", "secrets", "alternates", "balanced")
+    target: Final[DbTarget]
     #: JDBC parameter names left out because Python drivers have no equivalent.
-    dropped: tuple[str, ...] = ()
+    dropped: Final[tuple[str, ...]]
     #: Other things left out, in words (for example extra failover hosts).
-    notes: tuple[str, ...] = ()
+    notes: Final[tuple[str, ...]]
     #: Secret values found in the JDBC URL itself, so that callers can redact them.
-    secrets: tuple[str, ...] = ()
+    secrets: Final[tuple[str, ...]]
     #: The same database on each further host of a multi-host URL, in the order to try them.
-    alternates: tuple[DbTarget, ...] = ()
+    alternates: Final[tuple[DbTarget, ...]]
     #: Whether the hosts are load-balanced (connections should start at a random host).
-    balanced: bool = False
+    balanced: Final[bool]
+
+    def __init__(
+        self,
+        target: DbTarget,
+        dropped: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
+        secrets: tuple[str, ...] = (),
+        alternates: tuple[DbTarget, ...] = (),
+        balanced: bool = False,
+    ) -> None:
+        self.target = target
+        self.dropped = dropped
+        self.notes = notes
+        self.secrets = secrets
+        self.alternates = alternates
+        self.balanced = balanced
 
     def targets_in_order(self, chooser: random.Random | None = None) -> list[DbTarget]:
         """Every host's target in the order to try: as written, or for `loadbalance` rotated to

@@ -11,10 +11,11 @@ reads a setting again. The task body gets `settings` too, for settings of its ow
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Final
 
 from util.db_api import DbTarget
+from util.records import FrozenRecord
 from util.task_args import LaunchSettings, TaskConfigError, validate_table_prefix
 
 # --- the single-instance lock ------------------------------------------------------------
@@ -36,13 +37,17 @@ SCHEMAS = ("boot2", "boot3")
 DEFAULT_BATCH_PREFIXES = {"boot2": "BATCH_", "boot3": "BOOT3_BATCH_"}
 
 
-@dataclass(frozen=True)
-class LockSettings:
+class LockSettings(FrozenRecord):
     """Spring Cloud Task's single-instance lock, as the launch asks for it."""
 
-    ttl: timedelta
+    _fields = __slots__ = ("ttl", "utc")
+    ttl: Final[timedelta]
     #: Whether CREATED_DATE is UTC (Boot 3 / Spring Integration 6) rather than local time.
-    utc: bool
+    utc: Final[bool]
+
+    def __init__(self, ttl: timedelta, utc: bool) -> None:
+        self.ttl = ttl
+        self.utc = utc
 
     @classmethod
     def from_launch(cls, settings: LaunchSettings) -> LockSettings | None:
@@ -66,12 +71,16 @@ class LockSettings:
         return cls(timedelta(milliseconds=ttl_ms), utc=boot3)
 
 
-@dataclass(frozen=True)
-class BatchSchema:
+class BatchSchema(FrozenRecord):
     """Which Batch tables to write and how: the generation and its table prefix."""
 
-    generation: str
-    prefix: str
+    _fields = __slots__ = ("generation", "prefix")
+    generation: Final[str]
+    prefix: Final[str]
+
+    def __init__(self, generation: str, prefix: str) -> None:
+        self.generation = generation
+        self.prefix = prefix
 
     @property
     def batch5(self) -> bool:
@@ -92,40 +101,90 @@ class BatchSchema:
         return cls(generation, validate_table_prefix(prefix or DEFAULT_BATCH_PREFIXES[generation]))
 
 
-@dataclass(frozen=True)
-class WriteTiming:
+class WriteTiming(FrozenRecord):
     """How long the database writes may take (`task.db.*`), in seconds."""
 
+    _fields = __slots__ = ("deadline", "connect_timeout", "statement_timeout", "stop_grace")
     #: One start or end write, retries included.
-    deadline: float
+    deadline: Final[float]
     #: One attempt's connect, and each statement's answer.
-    connect_timeout: float
-    statement_timeout: float
+    connect_timeout: Final[float]
+    statement_timeout: Final[float]
     #: What the end write still gets after SIGTERM or SIGINT.
-    stop_grace: float
+    stop_grace: Final[float]
+
+    def __init__(
+        self, deadline: float, connect_timeout: float, statement_timeout: float, stop_grace: float
+    ) -> None:
+        self.deadline = deadline
+        self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
+        self.stop_grace = stop_grace
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(FrozenRecord):
     """Everything the utilities act on, read from one launch; build it with `Launch.read()`."""
 
+    _fields = __slots__ = (
+        "settings",
+        "execution_id",
+        "task_name",
+        "row_task_name",
+        "external_execution_id",
+        "parent_execution_id",
+        "table_prefix",
+        "targets",
+        "timing",
+        "lock",
+        "batch_schema",
+        "secrets",
+    )
+    _hidden = frozenset({"settings", "targets", "secrets"})
     #: All settings, for the body's own (`TaskContext.get_int(...)` and the like).
-    settings: LaunchSettings = field(repr=False)
+    settings: Final[LaunchSettings]
     #: The row SCDF created; None for a scheduled launch, where the task creates its own.
-    execution_id: int | None
+    execution_id: Final[int | None]
     #: `spring.cloud.task.name` as given, and the name a row the task creates carries.
-    task_name: str | None
-    row_task_name: str
-    external_execution_id: str | None
-    parent_execution_id: int | None
-    table_prefix: str
+    task_name: Final[str | None]
+    row_task_name: Final[str]
+    external_execution_id: Final[str | None]
+    parent_execution_id: Final[int | None]
+    table_prefix: Final[str]
     #: Where to write: one target per host of a failover or load-balanced JDBC URL.
-    targets: tuple[DbTarget, ...] = field(repr=False)
-    timing: WriteTiming
-    lock: LockSettings | None
-    batch_schema: BatchSchema
+    targets: Final[tuple[DbTarget, ...]]
+    timing: Final[WriteTiming]
+    lock: Final[LockSettings | None]
+    batch_schema: Final[BatchSchema]
     #: The values no output may show: the password, also inside the URL, and secret-named settings.
-    secrets: tuple[str, ...] = field(repr=False)
+    secrets: Final[tuple[str, ...]]
+
+    def __init__(
+        self,
+        settings: LaunchSettings,
+        execution_id: int | None,
+        task_name: str | None,
+        row_task_name: str,
+        external_execution_id: str | None,
+        parent_execution_id: int | None,
+        table_prefix: str,
+        targets: tuple[DbTarget, ...],
+        timing: WriteTiming,
+        lock: LockSettings | None,
+        batch_schema: BatchSchema,
+        secrets: tuple[str, ...],
+    ) -> None:
+        self.settings = settings
+        self.execution_id = execution_id
+        self.task_name = task_name
+        self.row_task_name = row_task_name
+        self.external_execution_id = external_execution_id
+        self.parent_execution_id = parent_execution_id
+        self.table_prefix = table_prefix
+        self.targets = targets
+        self.timing = timing
+        self.lock = lock
+        self.batch_schema = batch_schema
+        self.secrets = secrets
 
     @classmethod
     def read(cls, argv: Sequence[str], environ: Mapping[str, str]) -> Launch:

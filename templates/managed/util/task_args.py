@@ -19,18 +19,17 @@ value for an absent one, and `get_bool` knows true/false, yes/no, on/off and 1/0
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import overload
+from typing import Final, overload
 
 from util.jdbc_url import ConvertedUrl, DbTarget, JdbcUrlError, convert, in_order
+from util.records import FrozenRecord
 from util.redaction import is_secret_key
 
 EXECUTION_ID = "spring.cloud.task.executionid"
@@ -79,11 +78,17 @@ def canonical_key(key: str) -> str:
     return re.sub(r"[._-]", "", key.lower())
 
 
-@dataclass(frozen=True)
-class Setting:
-    key: str  # as it was written
-    value: str = field(repr=False)  # may be a password, or a URL or JSON holding one
-    channel: str = COMMAND_LINE
+class Setting(FrozenRecord):
+    _fields = __slots__ = ("key", "value", "channel")
+    _hidden = frozenset({"value"})  # may be a password, or a URL or JSON holding one
+    key: Final[str]  # as it was written
+    value: Final[str]
+    channel: Final[str]
+
+    def __init__(self, key: str, value: str, channel: str = COMMAND_LINE) -> None:
+        self.key = key
+        self.value = value
+        self.channel = channel
 
 
 class TypedSettings:
@@ -92,6 +97,8 @@ class TypedSettings:
     An unusable value raises TaskConfigError naming the setting, and its value unless that is a
     secret.
     """
+
+    __slots__ = ()
 
     def _launch_settings(self) -> LaunchSettings:
         """The settings read: the object itself, or the one it carries."""
@@ -161,22 +168,29 @@ class TypedSettings:
         return TaskConfigError(f"{setting.key} must be {kind}, {shown} ({setting.channel})")
 
 
-@dataclass(frozen=True)
-class LaunchSettings(TypedSettings):
+class LaunchSettings(TypedSettings, FrozenRecord):
     """Every setting the task was launched with, merged from all channels; immutable.
 
     The JDBC URL is converted once, on first use, for both its hosts and its secrets.
     """
 
+    _fields = ("arguments", "settings")
+    #: `_datasource`, once read: set once, like the fields, and not one of them.
+    __slots__ = (*_fields, "_converted")
     #: The command-line arguments exactly as given (recorded as the execution's parameters).
-    arguments: tuple[str, ...] = ()
+    arguments: Final[tuple[str, ...]]
     #: Read-only: by canonical key (`canonical_key()`).
-    settings: Mapping[str, Setting] = field(default_factory=lambda: MappingProxyType({}))
+    settings: Final[Mapping[str, Setting]]
+    _converted: ConvertedUrl | JdbcUrlError | None
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.settings, MappingProxyType):
-            # A frozen dataclass: the only way to store the read-only view of a caller's dict.
-            object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+    def __init__(
+        self, arguments: tuple[str, ...] = (), settings: Mapping[str, Setting] | None = None
+    ) -> None:
+        self.arguments = arguments
+        # A read-only copy of a caller's dict; a read-only view is kept as it is.
+        self.settings = (
+            settings if isinstance(settings, MappingProxyType) else MappingProxyType(dict(settings or {}))
+        )
 
     @classmethod
     def from_process(cls) -> LaunchSettings:
@@ -233,18 +247,24 @@ class LaunchSettings(TypedSettings):
             found.extend(converted.secrets)
         return found
 
-    @functools.cached_property
+    @property
     def _datasource(self) -> ConvertedUrl | JdbcUrlError | None:
         """`spring.datasource.*` converted, or why it cannot be; None when no URL is set."""
-        url = self.get(DATASOURCE_URL)
-        if not url:
-            return None
         try:
-            return convert(
-                url, username=self.get(DATASOURCE_USERNAME), password=self.get(DATASOURCE_PASSWORD)
-            )
-        except JdbcUrlError as error:
-            return error
+            return self._converted
+        except AttributeError:
+            pass
+        url = self.get(DATASOURCE_URL)
+        converted: ConvertedUrl | JdbcUrlError | None = None
+        if url:
+            try:
+                converted = convert(
+                    url, username=self.get(DATASOURCE_USERNAME), password=self.get(DATASOURCE_PASSWORD)
+                )
+            except JdbcUrlError as error:
+                converted = error
+        self._converted = converted
+        return converted
 
     def task_id(self) -> int:
         """The execution id SCDF created the row for; required."""

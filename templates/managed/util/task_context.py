@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from util.launch import Launch
+from util.records import FrozenRecord, Record
 from util.task_args import LaunchSettings, TypedSettings
 
 if TYPE_CHECKING:
@@ -16,29 +16,47 @@ if TYPE_CHECKING:
     from util.stop import StopSignals
 
 
-@dataclass(frozen=True)
-class JobHooks:
+class JobHooks(FrozenRecord):
     """What `TaskContext.job()` records through: the execution's write engine (the one its row
     and lock use), the row's clock, and the run's stop."""
 
-    engine: WriteEngine
-    clock: Callable[[], datetime]
-    signals: StopSignals
+    _fields = __slots__ = ("engine", "clock", "signals")
+    engine: Final[WriteEngine]
+    clock: Final[Callable[[], datetime]]
+    signals: Final[StopSignals]
+
+    def __init__(self, engine: WriteEngine, clock: Callable[[], datetime], signals: StopSignals) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.signals = signals
 
 
-@dataclass
-class TaskContext(TypedSettings):
+class TaskContext(TypedSettings, Record):
     """What a task body gets: its settings, typed (`context.get_float("work.seconds", 1.0)`), and
     a way to set an exit message on purpose."""
 
+    # No __slots__: a body may keep attributes of its own on its context, as on any object.
+    _fields = ("launch", "execution_id", "exit_message", "_job_hooks")
+    _hidden = frozenset({"_job_hooks"})
     launch: Launch
     execution_id: int
     #: Left None, EXIT_MESSAGE stays NULL. Set it only for composed-task transitions
     #: (`mytask 'SKIPPED' -> other`): any value becomes the step's status.
-    exit_message: str | None = None
-
+    exit_message: str | None
     #: What `job()` records through: set by `util.task_lifecycle.execute()` for the body.
-    _job_hooks: JobHooks | None = field(default=None, repr=False)
+    _job_hooks: JobHooks | None
+
+    def __init__(
+        self,
+        launch: Launch,
+        execution_id: int,
+        exit_message: str | None = None,
+        _job_hooks: JobHooks | None = None,
+    ) -> None:
+        self.launch = launch
+        self.execution_id = execution_id
+        self.exit_message = exit_message
+        self._job_hooks = _job_hooks
 
     @property
     def settings(self) -> LaunchSettings:

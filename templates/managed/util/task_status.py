@@ -69,6 +69,10 @@ class ExecutionAlreadyEndedError(TaskStatusError):
     pass
 
 
+class _CreatedMeanwhileError(TaskStatusError):
+    """The row's creation, given up before, committed while its end was being written."""
+
+
 def local_now() -> datetime:
     """Naive local wall-clock time to the millisecond: what the JVM's `new Date()` writes."""
     now = datetime.now()
@@ -104,6 +108,9 @@ class TaskStatus:
         self._clock = clock
         #: What `start()` records when given nothing: the launch's own, read once.
         self._launch: Launch | None = None
+        #: The creation of a row without SCDF's id, once tried: what `end_uncertain_start()`
+        #: writes when that creation never landed.
+        self._creation: functools.partial[None] | None = None
 
     @classmethod
     def for_launch(cls, launch: Launch, engine: WriteEngine) -> TaskStatus:
@@ -236,7 +243,7 @@ class TaskStatus:
         # `<prefix>SEQ` row lock (table form) is held only for that moment.
         self._write("take the next execution id", until, take)
         self.task_id = taken[0]
-        create = functools.partial(
+        create = self._creation = functools.partial(
             self._insert,
             when=self._clock(),
             task_name=task_name or DEFAULT_TASK_NAME,
@@ -298,6 +305,37 @@ class TaskStatus:
         set cannot hold are stored with those characters replaced (and the error message says
         so), and as a last resort END_TIME and EXIT_CODE are written without messages.
         """
+        self._record_end(self._end, exit_code, exit_message, error_message)
+
+    def end_uncertain_start(self, exit_code: int, error_message: str | None = None) -> None:
+        """Ends, as failed, the row of a start that was given up but may commit all the same.
+
+        A start abandoned at its deadline may still land: its COMMIT reached the server, the
+        reply came too late. SCDF's row is then ended as `failed()` ends it (the end UPDATE
+        waits for a start still under way on the row's lock). A row this run created itself
+        (a launch without SCDF's id) may not exist yet, or ever: it is ended when it is there,
+        else inserted already ended, in one transaction. A creation that lands later then meets
+        a duplicate key and fails, and one still under way makes that INSERT wait for its
+        outcome, so no order of the two leaves the row RUNNING.
+        """
+        if self._creation is None:
+            self.failed(exit_code, error_message=error_message)
+            return
+        try:
+            self._record_end(self._end_or_create, exit_code, None, error_message)
+        except _CreatedMeanwhileError:
+            # The creation committed while that write ran: the row is there now, to be ended.
+            log.info("Task execution %d was created meanwhile; ending it", self.task_id)
+            self._record_end(self._end_or_create, exit_code, None, error_message)
+
+    def _record_end(
+        self,
+        work: Callable[..., None],
+        exit_code: int,
+        exit_message: str | None,
+        error_message: str | None,
+    ) -> None:
+        """`ended()` with the end's statements in `work` (`_end`'s keyword arguments)."""
         now = self._clock()
         exit_text = fit_text(self._redact(exit_message), unit=self.adapter.text_unit)
         error_text = fit_text(self._redact(error_message), unit=self.adapter.text_unit)
@@ -308,7 +346,7 @@ class TaskStatus:
             if step and stored_error is not None and stored_error != error_text:
                 stored_error = fit_text(REPLACED_NOTE + stored_error, unit=self.adapter.text_unit)
             try:
-                end = functools.partial(self._end, when=now, code=exit_code, exit_message=stored_exit)
+                end = functools.partial(work, when=now, code=exit_code, exit_message=stored_exit)
                 self._write("record the end", until, functools.partial(end, error_message=stored_error))
                 return
             except TaskStatusError as error:
@@ -319,9 +357,7 @@ class TaskStatus:
                     raise
                 log.warning("Recording the end without messages, since they cannot be stored: %s", error)
                 break
-        last_resort = functools.partial(
-            self._end, when=now, code=exit_code, exit_message=None, error_message=None
-        )
+        last_resort = functools.partial(work, when=now, code=exit_code, exit_message=None, error_message=None)
         self._write("record the end", until, last_resort)
 
     def dispose(self) -> None:
@@ -442,6 +478,45 @@ class TaskStatus:
             raise TaskStatusError(
                 f"Task execution {self.task_id} is gone from {self.table_prefix}EXECUTION: end not recorded"
             )
+
+    def _end_or_create(
+        self,
+        cursor: Cursor,
+        retry: bool,
+        *,
+        when: datetime,
+        code: int,
+        exit_message: str | None,
+        error_message: str | None,
+    ) -> None:
+        """The end of a row whose creation was given up: ended if there, else created ended."""
+        p = self.table_prefix
+        self._execute(
+            cursor,
+            f"UPDATE {p}EXECUTION SET END_TIME = ?, EXIT_CODE = ?, EXIT_MESSAGE = ?, ERROR_MESSAGE = ?, "
+            "LAST_UPDATED = ? WHERE TASK_EXECUTION_ID = ? AND END_TIME IS NULL",
+            (when, code, exit_message, error_message, when, self.task_id),
+        )
+        if cursor.rowcount == 1:
+            return
+        self._execute(
+            cursor, f"SELECT END_TIME FROM {p}EXECUTION WHERE TASK_EXECUTION_ID = ?", (self.task_id,)
+        )
+        row = cursor.fetchone()
+        if row is not None and row[0] is not None:
+            return  # ended by an attempt before whose reply was lost
+        if row is not None:  # committed between the two statements
+            raise _CreatedMeanwhileError(f"Task execution {self.task_id} was created meanwhile")
+        assert self._creation is not None
+        try:
+            # The creation as it was meant, with no arguments: the row's end says it never ran.
+            self._creation(cursor, False, params=[])
+        except Exception as error:
+            # A duplicate key: the creation landed, or waited on the server and has now committed.
+            if self.adapter.is_duplicate_key(error):
+                raise _CreatedMeanwhileError(f"Task execution {self.task_id} was created meanwhile") from None
+            raise
+        self._end(cursor, retry, when=when, code=code, exit_message=exit_message, error_message=error_message)
 
     # --- through the engine ---------------------------------------------------------------
 

@@ -80,6 +80,21 @@ def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault
     assert ADAPTER.classify(error) is fault
 
 
+def test_a_duplicate_key_is_told_apart() -> None:
+    # ibm_db_dbi makes its exception from the CLI driver's message: SQLSTATE class 23 is an
+    # IntegrityError. The end of an uncertain start and the single-instance lock both rely on it.
+    raised = ibm_db_dbi._get_exception(
+        Exception(
+            "[IBM][CLI Driver][DB2/LINUXX8664] SQL0803N  One or more values in the INSERT statement "
+            'are not valid because the primary key ... "1" constrains table "SCDF.TASK_EXECUTION" '
+            "from having duplicate values for the index key.  SQLSTATE=23505"
+        )
+    )
+    assert isinstance(raised, ibm_db_dbi.IntegrityError)
+    assert ADAPTER.is_duplicate_key(raised)
+    assert not ADAPTER.is_duplicate_key(server_error('SQL0204N  "X" is an undefined name.  SQLSTATE=42704'))
+
+
 def test_a_deadlock_is_a_conflict() -> None:
     error = server_error(
         'SQL0911N  The current transaction has been rolled back. Reason code "2".  SQLSTATE=40001'

@@ -95,6 +95,16 @@ def test_errors_are_told_apart_by_their_codes(error: BaseException, fault: Fault
     assert ADAPTER.classify(error) is fault
 
 
+def test_a_duplicate_key_is_told_apart() -> None:
+    # As the thin driver raises a server's ORA-00001: the error's code picks IntegrityError.
+    # The end of an uncertain start and the single-instance lock both rely on it.
+    error = errors._Error("ORA-00001: unique constraint (SCDF.TASK_EXECUTION_PK) violated", code=1)
+    raised: BaseException = error.exc_type(error)
+    assert isinstance(raised, oracledb.IntegrityError)
+    assert ADAPTER.is_duplicate_key(raised)
+    assert not ADAPTER.is_duplicate_key(server_error("ORA-00060: deadlock detected"))
+
+
 def test_a_tcps_url_is_named_by_its_host_and_port_in_messages() -> None:
     # python-oracledb parses the Easy Connect string itself: the target has no host of its own.
     assert (

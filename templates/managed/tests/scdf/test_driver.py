@@ -4,6 +4,7 @@ Rendered by generator-scdf-task for <%- profile.label %>. No database is contact
 """
 
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,12 @@ ONLY_WHEN_USED = {
 }
 
 
+# Never loaded by a launch's start: `dataclasses` (and `inspect`, `ast`, `dis` behind it) cost a
+# MariaDB launch about a tenth of its CPU time, so the start's value classes are util.records';
+# `cryptography` only PyMySQL's RSA login (MySQL 8) needs, and PyMySQL imports it itself.
+NEVER_AT_START = {"dataclasses", "inspect", "ast", "dis", "cryptography"}
+
+
 def test_driver_module_imports() -> None:
     module = importlib.import_module(DRIVER_MODULE)
     assert module.__name__ == DRIVER_MODULE
@@ -58,6 +65,45 @@ def test_a_launch_loads_no_module_only_some_launches_use() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert set(done.stdout.split()) & ONLY_WHEN_USED == set()
+
+
+def test_a_launch_loads_none_of_the_costly_modules_it_does_not_need() -> None:
+    # Beyond what the driver (Db2's DB-API module too: it loads `inspect` itself) and the
+    # standard modules every launch uses (the log, the type hints) load themselves: from Python
+    # 3.14 on, `logging` loads `dataclasses` and `inspect`
+    # (through `traceback`), so there only the classes' building is saved.
+    code = (
+        f"import sys, logging, typing, {DRIVER_MODULE}, {CONNECT_MODULE}; "
+        "before = set(sys.modules); "
+        "import util.task_lifecycle, util.db_adapter, util.task_args; "
+        "print(*sorted(set(sys.modules) - before))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=PROJECT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "util.task_lifecycle" in done.stdout.split()
+    assert set(done.stdout.split()) & NEVER_AT_START == set()
+
+
+def test_a_launch_leaves_what_its_start_loaded_out_of_the_collector_s_walks() -> None:
+    # run_task() freezes the objects the imports made (gc.freeze()): neither the collections
+    # during the run nor the full ones at exit walk them again. Counted at exit, after the run.
+    code = (
+        "import atexit, gc; atexit.register(lambda: print(gc.get_freeze_count())); "
+        "from util.task_lifecycle import run_task; run_task(lambda context: None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT,
+        env={"PATH": os.environ.get("PATH", "")},  # no SCDF setting: the launch stops at once
+    )
+    assert done.returncode == 1, done.stderr
+    assert "spring.datasource.url is not set" in done.stderr
+    assert int(done.stdout) > 1000, done.stdout
 
 
 class Opened:

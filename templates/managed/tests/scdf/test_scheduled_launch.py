@@ -7,9 +7,12 @@ spring.cloud.task.single-instance-enabled=true a second run of the same task is 
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -119,6 +122,89 @@ def test_a_failed_scheduled_run_is_recorded_in_its_own_row(scdf_db: LocalScdfDat
     assert (row.status, row.exit_code) == ("ERROR", 1)
     assert row.error_message is not None
     assert row.error_message.rstrip().endswith("RuntimeError: boom")
+
+
+# --- a creation given up at its deadline ---------------------------------------------------------
+
+#: A creation's write gives up after a second; the row's end after an unknown start gets the grace.
+GIVE_UP = ("--task.db.connect-deadline=1", "--task.db.connect-timeout=0.2", "--task.db.statement-timeout=0.3")
+GRACE = 4.0
+
+
+def late_commit(
+    recorded: "Recorded", *, lands: bool, hold: float = 1.5, end_reply_lost: bool = False
+) -> threading.Event:
+    """The creation's COMMIT (the second connection: the id is taken on the first) answers after
+    the write has given it up; it then commits (`lands`) or is rolled back as a connection that
+    died would be. Its transaction holds SQLite's write lock meanwhile, as a server's holds the
+    row, for `hold` seconds. The event is set once it has ended either way. `end_reply_lost`:
+    the first end write that commits then fails as if its reply were lost (SQLITE_BUSY)."""
+    ended = threading.Event()
+    end_commits: list[int] = []
+
+    def commit(connection: object) -> None:
+        assert isinstance(connection, sqlite3.Connection)
+        if recorded.connects != 2:
+            connection.commit()
+            if recorded.connects > 2 and end_reply_lost and not end_commits:
+                end_commits.append(recorded.connects)
+                error = sqlite3.OperationalError("database is locked")
+                error.sqlite_errorcode = 5  # SQLITE_BUSY: transient
+                raise error
+            return
+        time.sleep(hold)  # past the write's deadline: the caller has given the attempt up
+        if lands:
+            connection.commit()
+        else:
+            connection.rollback()
+        ended.set()
+
+    recorded.on_commit = commit
+    return ended
+
+
+@pytest.mark.parametrize("lands", [True, False], ids=["commits-late", "never-commits"])
+def test_a_created_row_whose_creation_was_given_up_is_never_left_running(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded", lands: bool
+) -> None:
+    ended = late_commit(recorded, lands=lands)
+    argv = scheduled_argv(scdf_db, *GIVE_UP, f"--task.db.stop-grace={GRACE:g}", "--a=1")
+    started = time.monotonic()
+
+    code = execute(never_called, argv=argv, environ={})
+
+    elapsed = time.monotonic() - started
+    assert ended.wait(5)
+    row = row_of(scdf_db, 1)
+    assert code == 1
+    assert (row.task_name, row.status, row.exit_code) == ("my-task", "ERROR", 1), row
+    assert None not in (row.start_time, row.end_time)
+    assert (row.error_message or "").startswith("Task not started: Could not create the task execution")
+    # The late creation's own arguments, or none: the row was created ended, its run never ran.
+    assert scdf_db.params(1) == (argv if lands else [])
+    assert scdf_db.execution(2) is None
+    assert elapsed <= 1 + GRACE + 1.5
+
+
+def test_a_row_created_ended_whose_reply_was_lost_is_found_ended_by_the_retry(
+    scdf_db: LocalScdfDatabase, recorded: "Recorded", caplog: pytest.LogCaptureFixture
+) -> None:
+    # The end write gets a deadline (2 s) of its own: room for a retry after the creation's lock.
+    ended = late_commit(recorded, lands=False, hold=2.5, end_reply_lost=True)
+    bounds = (
+        "--task.db.connect-deadline=2",
+        "--task.db.connect-timeout=0.2",
+        "--task.db.statement-timeout=0.3",
+    )
+    argv = scheduled_argv(scdf_db, *bounds, f"--task.db.stop-grace={GRACE:g}")
+
+    assert execute(never_called, argv=argv, environ={}) == 1
+
+    assert ended.wait(5)
+    row = row_of(scdf_db, 1)
+    assert (row.status, row.exit_code) == ("ERROR", 1), row
+    assert scdf_db.execution(2) is None
+    assert not [m for m in caplog.messages if "could not be ended" in m or "meanwhile" in m], caplog.messages
 
 
 def test_external_execution_id_is_also_recorded_on_scdf_s_row(scdf_db: LocalScdfDatabase) -> None:
