@@ -5,6 +5,9 @@
 //   npm run mutation                                   # everything
 //   npm run mutation -- --python util/redaction.py     # one generated module (repeatable)
 //   npm run mutation -- --ts core/reconcile.ts         # one core module (repeatable)
+//   npm run mutation -- --python util/stop.py --tests tests/scdf/test_stop.py -k 'not hard_exit'
+//     --tests: the generated project's tests mutmut runs (a path or node id; repeatable; default:
+//     all of tests/), -k: pytest's keyword expression over them
 // Reports go to .cache/mutation/ (python/<modules>/ and stryker/); survivors are printed with
 // their diffs.
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,6 +22,10 @@ const PKG = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 // Pinned here like the project's other tools: mutmut's verdicts change between releases.
 const MUTMUT = PKG.config.mutmut;
 const SUPPORTED_PYTHONS = ['3.14', '3.13', '3.12', '3.11'];
+// A mutant's wall-time limit is (its tests' time unmutated + the constant) x the multiplier: room
+// for tests slowed down by a loaded machine, not for a mutant that makes a wait endless.
+const TIMEOUT_MULTIPLIER = 4;
+const TIMEOUT_CONSTANT = 5;
 
 function fail(message) {
   console.error(`mutation: ${message}`);
@@ -28,6 +35,8 @@ function fail(message) {
 function parseArgs(argv) {
   const python = [];
   const ts = [];
+  const tests = [];
+  let keyword;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -35,10 +44,21 @@ function parseArgs(argv) {
       if (value === undefined || value.startsWith('--')) fail(`${flag} needs a module path`);
       (flag === '--python' ? python : ts).push(value.replace(/^\.\//, ''));
       i++;
+    } else if (flag === '--tests') {
+      if (value === undefined || !/^tests\/[^\s]*$/.test(value))
+        fail(
+          `--tests needs a path or node id under the generated project's tests/, such as tests/scdf/test_stop.py`,
+        );
+      tests.push(value.replace(/\/$/, ''));
+      i++;
+    } else if (flag === '-k') {
+      if (value === undefined || value.trim() === '') fail('-k needs a pytest keyword expression');
+      keyword = value;
+      i++;
     } else if (flag === '-h' || flag === '--help') {
       const header = readFileSync(fileURLToPath(import.meta.url), 'utf8')
         .split('\n')
-        .slice(1, 9);
+        .slice(1, 12);
       console.log(header.map((line) => line.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
     } else {
@@ -58,7 +78,16 @@ function parseArgs(argv) {
     if (!existsSync(path.join(ROOT, module))) fail(`--ts ${module}: no such file`);
   }
   const all = python.length === 0 && ts.length === 0;
-  return { python, ts, runPython: all || python.length > 0, runTs: all || ts.length > 0 };
+  if ((tests.length > 0 || keyword !== undefined) && !all && python.length === 0)
+    fail("--tests and -k choose the generated project's tests: they go with --python");
+  return {
+    python,
+    ts,
+    tests,
+    keyword,
+    runPython: all || python.length > 0,
+    runTs: all || ts.length > 0,
+  };
 }
 
 /** Runs a command with its output shown; a failure stops the run with the command named. */
@@ -174,7 +203,7 @@ function countByModule(lines) {
   return counts;
 }
 
-async function mutatePython(modules) {
+async function mutatePython(modules, tests, keyword) {
   // One folder per selection, so that runs over different modules can go on side by side.
   const label = modules.length > 0 ? modules.map((m) => path.basename(m, '.py')).join('+') : 'all';
   const work = path.join(OUT, 'python', label);
@@ -224,6 +253,13 @@ async function mutatePython(modules) {
   for (const module of selected)
     if (!existsSync(path.join(project, module)))
       fail(`--python ${module}: the generated project (defaults) has no such module`);
+  for (const test of tests)
+    if (!existsSync(path.join(project, test.split('::')[0])))
+      fail(`--tests ${test}: the generated project (defaults) has no such file or folder`);
+  // A pytest run that names no path in tests/scdf collects only its smoke tests there (its
+  // conftest.py): naming the folder gives all of them.
+  const selection = [...(tests.length > 0 ? tests : ['tests', 'tests/scdf'])];
+  if (keyword !== undefined) selection.push('-k', keyword);
   const copied = readdirSync(project).filter((name) => !['util', 'tests', '.venv'].includes(name));
   const toml = (list) => `[${list.map((item) => JSON.stringify(item)).join(', ')}]`;
   writeFileSync(
@@ -234,6 +270,11 @@ source_paths = ["util/"]
 only_mutate = ${toml(selected)}
 also_copy = ${toml(copied)}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args_test_selection = ${toml(selection)}
+# A mutant's limit: (its tests' time in the unmutated run + ${TIMEOUT_CONSTANT} s) x ${TIMEOUT_MULTIPLIER} of wall time.
+# mutmut's default, x 15, lets a mutant that makes a deadline endless hold a child for minutes.
+timeout_multiplier = ${TIMEOUT_MULTIPLIER}
+timeout_constant = ${TIMEOUT_CONSTANT}
 `,
   );
   const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, VIRTUAL_ENV: venv };
@@ -309,6 +350,7 @@ mkdirSync(OUT, { recursive: true });
 run('npm', ['run', '--silent', 'build'], { cwd: ROOT });
 let survivors = 0;
 if (request.runTs) survivors += mutateTs(request.ts);
-if (request.runPython) survivors += await mutatePython(request.python);
+if (request.runPython)
+  survivors += await mutatePython(request.python, request.tests, request.keyword);
 // Survivors are a report, not a failure: the README explains the ones that remain.
 console.log(`mutation: ${survivors} survivor(s) in all`);

@@ -211,7 +211,9 @@ class WriteEngine:
         """
         until = self.new_deadline() if until is None else until
         started = time.monotonic()
-        attempt, pause, reason, connecting, target = 0, _FIRST_PAUSE, "", False, self._targets[0]
+        attempt, pause, reason, connecting = 0, _FIRST_PAUSE, "", False
+        # The host of the last attempt, which `reason` is about (not the next one in turn).
+        tried = self._targets[0]
         uncertain = False
         # Only the main thread's writes hold stop signals back (a lock renewal runs in its own).
         guard = (
@@ -230,7 +232,7 @@ class WriteEngine:
                     if attempt and self._limit(until) - time.monotonic() < _LEAST_ROOM:
                         self._wait(_LEAST_ROOM, until)  # to the deadline: the last error stands
                         break
-                    attempt += 1
+                    attempt, tried = attempt + 1, target
                     try:
                         self._attempt(target, work, until, retry=attempt > 1, isolate=isolate)
                         return
@@ -259,7 +261,7 @@ class WriteEngine:
                     raise WriteError(
                         f"Could not {what}: gave up after {attempt} attempts in "
                         f"{time.monotonic() - started:.1f}s ({bound}); "
-                        f"{self.where(target)}: {reason}",
+                        f"{self.where(tried)}: {reason}",
                         Fault.TRANSIENT,
                         uncertain=uncertain,
                     )
