@@ -24,10 +24,10 @@ case $status in
     echo "conflict-markers: no conflict markers"
     ;;
   0)
-    printf 'conflict-markers: conflict markers left by a merge or a template update:\n%s\n' \
-      "$found" >&2
-    echo "conflict-markers: resolve each conflict (keep the lines you want, delete the markers)," \
-      "then commit" >&2
+    # One write, so that a runner reading the log as the step ends gets the advice too.
+    printf 'conflict-markers: %s:\n%s\nconflict-markers: %s, then commit\n' \
+      "conflict markers left by a merge or a template update" "$found" \
+      "resolve each conflict (keep the lines you want, delete the markers)" >&2
     exit 1
     ;;
   *)
